@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Build NEST with MPI from the PyPI source distribution and install it into a
+# virtual environment, reusing a cached wheel when one exists.
+#
+#   scripts/build-nest-mpi.sh [VENV]        (default: .venv)
+#
+# Environment:
+#   SPIKING_CACHE   where built wheels are kept (default: ~/.cache/spiking)
+#   NEST_VERSION    the nest-simulator release to build (default: 3.10.0)
+#   NEST_MODELS     ';'-separated NEST models to compile in (default: the
+#                   models spiking uses; "full" builds every model, ~3x longer)
+#   MPICC, MPICXX   a cluster's own MPI compiler wrappers (default: Debian's OpenMPI)
+#   SKIP_APT=1      do not install Debian packages (e.g. on a cluster with modules)
+set -euo pipefail
+
+venv=${1:-.venv}
+cache=${SPIKING_CACHE:-$HOME/.cache/spiking}
+version=${NEST_VERSION:-3.10.0}
+models=${NEST_MODELS:-"izhikevich;parrot_neuron;poisson_generator;inhomogeneous_poisson_generator;spike_generator;spike_recorder;multimeter;dc_generator;step_current_generator;noise_generator;static_synapse;stdp_synapse;iaf_psc_alpha"}
+
+debs="libopenmpi-dev openmpi-bin libgsl-dev libboost-dev libltdl-dev"
+if [ "${SKIP_APT:-0}" != 1 ] && ! dpkg -s $debs >/dev/null 2>&1; then
+  echo "Installing Debian's OpenMPI, GSL, Boost and libltdl ..."
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $debs >/dev/null
+fi
+
+key=$(printf '%s|%s|%s|%s' "$version" "$models" "$("$venv/bin/python" -c 'import sys; print(sys.version_info[:2])')" "$(mpirun --version 2>/dev/null | head -1)" | sha256sum | cut -c1-16)
+dir="$cache/nest-mpi/$key"
+wheel=$(ls "$dir"/nest_simulator-*.whl 2>/dev/null | head -1 || true)
+
+if [ -z "$wheel" ]; then
+  echo "Building nest-simulator $version with MPI (about 10-30 minutes on two cores; cached in $dir) ..."
+  mkdir -p "$dir.tmp"
+  if [ "$models" = full ]; then model_arg=(); else model_arg=(-C "cmake.define.with-models=$models"); fi
+  CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) "$venv/bin/pip" wheel --no-deps --no-binary nest-simulator \
+    "nest-simulator==$version" -w "$dir.tmp" \
+    -C cmake.define.with-mpi=ON "${model_arg[@]}"
+  rm -rf "$dir" && mv "$dir.tmp" "$dir"
+  wheel=$(ls "$dir"/nest_simulator-*.whl | head -1)
+else
+  echo "Using the cached MPI build $wheel"
+fi
+
+"$venv/bin/pip" install -q --force-reinstall --no-deps "$wheel"
+"$venv/bin/pip" install -q mpi4py
+"$venv/bin/python" - <<'PY'
+import nest
+print("NEST", nest.build_info["version"], "have_mpi =", nest.build_info["have_mpi"])
+assert nest.build_info["have_mpi"], "the installed NEST has no MPI"
+PY

@@ -1,0 +1,6 @@
+"""``python -m spiking``: the command line."""
+
+
+from .cli import main
+
+raise SystemExit(main())

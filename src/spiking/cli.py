@@ -1,0 +1,149 @@
+"""The ``spiking`` command line: the only place errors become exit codes.
+
+Exit status: 0 done, 2 bad input (one line on stderr, no traceback),
+130/143 interrupted by SIGINT/SIGTERM, 1 an unexpected failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import ConfigError, EngineUnavailableError, SpikingError
+
+__all__ = ["main", "build_parser"]
+
+EXIT_USAGE = 2
+
+
+def _config_args(p: argparse.ArgumentParser, env: bool = True) -> None:
+    p.add_argument("config", nargs="?", metavar="CONFIG.toml", help="config file (default: the original model's defaults)")
+    p.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+        help="override one key, e.g. --set network.hypercolumns=4 (repeatable; values are TOML)",
+    )
+    p.add_argument("--preset", metavar="NAME", help="start from a preset: small (one hypercolumn, 400 ms) or default")
+    if env:
+        p.add_argument("--env", dest="env_file", metavar="FILE", help="read an original .env file (says which keys it mapped)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="spiking",
+        description="The early visual pathway (retina, LGN, V1) with spiking neurons on NEST.",
+    )
+    parser.add_argument("--version", action="version", version=f"spiking {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("run", help="simulate and write a run folder", description="Simulate the model and write everything into output/<run-id>/.")
+    _config_args(p)
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", "-q", action="store_true", help="print only the run folder and errors")
+    p.add_argument("--force", action="store_true", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("preview", help="write the stimulus and retina rate maps as PNGs (no network)",
+                       description="Write the placed stimulus and the retina ON/OFF rate maps of every distinct pattern, without building a network.")
+    _config_args(p)
+    p.add_argument("--out", metavar="DIR", help="folder for the PNGs (default: output/preview-<time>)")
+    p.set_defaults(func=cmd_preview)
+
+    p = sub.add_parser("config", help="print the resolved config as TOML",
+                       description="Print the resolved config as TOML, every key with its unit in a comment.")
+    _config_args(p)
+    p.add_argument("--defaults", action="store_true", help="print the defaults (ignores CONFIG)")
+    p.set_defaults(func=cmd_config)
+    return parser
+
+
+def _load(args):
+    from .config import load_config
+
+    cfg, notes = load_config(
+        None if getattr(args, "defaults", False) else args.config,
+        overrides=args.overrides,
+        preset=args.preset,
+        env_file=getattr(args, "env_file", None),
+    )
+    return cfg, notes
+
+
+def cmd_config(args) -> int:
+    from .config import to_toml
+
+    cfg, notes = _load(args)
+    for n in notes:
+        print(f"# .env: {n}")
+    sys.stdout.write(to_toml(cfg))
+    return 0
+
+
+def cmd_preview(args) -> int:
+    from datetime import datetime
+
+    from .preview import write_preview
+
+    cfg, notes = _load(args)
+    out = Path(args.out) if args.out else Path(cfg.run.output_dir) / f"preview-{datetime.now():%Y%m%d-%H%M%S}"
+    try:
+        files = write_preview(cfg, out)
+    except OSError as err:
+        raise SpikingError(f"{out}: cannot write the preview ({err.strerror or err})") from None
+    for f in files:
+        print(f)
+    return 0
+
+
+def cmd_run(args) -> int:
+    from .parallel import Parallel, launcher_rank, launcher_size
+    from .runner import run
+
+    cfg, notes = _load(args)
+    quiet_rank = launcher_rank() != 0
+    for n in notes:
+        if not quiet_rank:
+            print(f".env: {n}", file=sys.stderr)
+    if launcher_size() > 1:
+        from .engines.nest_engine import nest_capabilities
+
+        if not nest_capabilities()["mpi"]:
+            raise EngineUnavailableError(
+                f"started by an MPI launcher with {launcher_size()} processes, but the installed NEST has no MPI; "
+                "build it with `make mpi` (scripts/build-nest-mpi.sh) or run without mpirun"
+            )
+    parallel = Parallel.from_launcher()
+    result = run(cfg, parallel=parallel, progress=not args.no_progress, quiet=args.quiet, notes=notes)
+    if parallel.is_root:
+        print(result.folder)
+    if result.status == "interrupted":
+        sig = result.manifest.get("signal", "SIGINT")
+        return 128 + int(getattr(signal, sig, signal.SIGINT))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except SpikingError as err:
+        _error(str(err))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("spiking: interrupted", file=sys.stderr)
+        return 130
+
+
+def _error(msg: str) -> None:
+    from .parallel import launcher_rank
+
+    if launcher_rank() == 0:
+        print(f"spiking: error: {msg.splitlines()[0] if msg else 'unknown error'}", file=sys.stderr)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

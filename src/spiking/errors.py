@@ -1,0 +1,47 @@
+"""Domain exceptions: every user-facing error of the package, with one-line messages.
+
+The library raises these; only :mod:`spiking.cli` turns them into exit codes.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "SpikingError",
+    "ConfigError",
+    "StimulusError",
+    "RunFolderError",
+    "EngineUnavailableError",
+]
+
+
+class SpikingError(Exception):
+    """Base of all errors that are the user's to fix (exit status 2 in the CLI)."""
+
+
+class ConfigError(SpikingError, ValueError):
+    """A config value, key or file is invalid.
+
+    Parameters
+    ----------
+    key : str
+        The dotted key (``"network.hypercolumns"``) or file the error is about.
+    message : str
+        The rule and the offending value, e.g. ``"must be a square number, got 8"``.
+    """
+
+    def __init__(self, key: str, message: str):
+        self.key = key
+        self.message = message
+        super().__init__(f"{key}: {message}" if key else message)
+
+
+class StimulusError(SpikingError, ValueError):
+    """A stimulus pattern or image cannot be loaded or used."""
+
+
+class RunFolderError(SpikingError, OSError):
+    """A run folder cannot be created, written or read."""
+
+
+class EngineUnavailableError(SpikingError, ImportError):
+    """The simulation engine (NEST) is missing or lacks a needed capability."""

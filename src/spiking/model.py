@@ -1,0 +1,187 @@
+"""The model as plain data: layers, projections, stimulus schedule and rates, what is recorded.
+
+Built from a :class:`~spiking.config.Config` without any simulator; an engine
+(:mod:`spiking.engines`) turns it into a running network. Neuron parameters
+use the model's own names (``a, b, c, d, V_th, ...``); engines translate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .config import PROJECTION_TABLE, Config, NeuronConfig, to_mapping
+from .geometry import Sizes, derive_sizes, grid_positions, image_to_nodes
+from .retina import retina_rates
+from .stimulus import ScheduledEpoch, build_schedule, load_pattern, place_pattern
+
+__all__ = ["LayerSpec", "ProjectionSpec", "Stimulus", "Model", "build_model", "LAYER_NAMES"]
+
+LAYER_NAMES = ("retina_on", "retina_off", "lgn_on", "lgn_off", "ex_on", "ex_off", "in_on", "in_off")
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """A square grid layer.
+
+    Attributes
+    ----------
+    name : str
+    kind : {"poisson", "relay", "izhikevich"}
+        Poisson generators (retina), spike relays (LGN) or Izhikevich neurons (V1).
+    side : int
+        Grid side; the layer has ``side**2`` nodes.
+    extent : float
+        Side length in model space units; the layer is centred on the origin.
+    params : dict
+        Neuron parameters (Izhikevich layers only).
+    """
+
+    name: str
+    kind: str
+    side: int
+    extent: float
+    params: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def size(self) -> int:
+        return self.side * self.side
+
+    def positions(self) -> np.ndarray:
+        """Node positions ``(size, 2)`` in node order."""
+        return grid_positions(self.side, self.extent)
+
+
+@dataclass(frozen=True)
+class ProjectionSpec:
+    """A projection whose mask and kernel are centred on the target (convergent).
+
+    ``p(r) = p_center`` (constant) or ``p_center * exp(-r^2 / (2 sigma^2))``
+    (gaussian) inside the mask (``one_to_one``: the grid element at the same
+    place; ``circle``: distance < radius). Delay ``delay + delay_per_unit * r`` (ms),
+    weight in mV.
+    """
+
+    index: int
+    name: str
+    source: str
+    target: str
+    mask: str
+    radius: float
+    kernel: str
+    p_center: float
+    sigma: float
+    weight: float
+    delay: float
+    delay_per_unit: float
+    allow_autapses: bool
+
+    def probability(self, r: np.ndarray) -> np.ndarray:
+        """Connection probability at distances ``r`` (inside the mask)."""
+        r = np.asarray(r, dtype=float)
+        if self.kernel == "gaussian":
+            return self.p_center * np.exp(-(r**2) / (2 * self.sigma**2))
+        return np.full_like(r, self.p_center)
+
+
+@dataclass(frozen=True)
+class Stimulus:
+    """One distinct pattern as shown to the retina.
+
+    Attributes
+    ----------
+    name : str
+        The pattern spec from the config.
+    image : ndarray, shape (side, side)
+        The placed grey image, ``image[row, col]``, row 0 at the top.
+    rates_on, rates_off : ndarray, shape (side, side)
+        Retina rates in Hz, as images.
+    """
+
+    name: str
+    image: np.ndarray
+    rates_on: np.ndarray
+    rates_off: np.ndarray
+
+
+@dataclass(frozen=True)
+class Model:
+    """Everything an engine needs to build and run the network."""
+
+    sizes: Sizes
+    layers: dict
+    projections: tuple
+    schedule: tuple
+    stimuli: dict
+    recorded: tuple
+    seed: int
+    resolution: float
+    simulation_time: float
+    chunk: float
+    connect: bool
+
+    def layer_rates(self, pattern: str) -> dict[str, np.ndarray]:
+        """Retina rates (Hz) of a pattern in node order, by layer name."""
+        s = self.stimuli[pattern]
+        return {"retina_on": image_to_nodes(s.rates_on), "retina_off": image_to_nodes(s.rates_off)}
+
+
+def _neuron_params(n: NeuronConfig) -> dict:
+    return to_mapping(n)
+
+
+def build_model(config: Config, stimuli: bool = True) -> Model:
+    """The model of a config: sizes, layers, projections, schedule and retina rates.
+
+    Raises :class:`~spiking.errors.StimulusError` for a pattern that cannot be loaded.
+    """
+    sizes = derive_sizes(config.network)
+    e = sizes.extent
+    layers = {
+        "retina_on": LayerSpec("retina_on", "poisson", sizes.retina_side, e),
+        "retina_off": LayerSpec("retina_off", "poisson", sizes.retina_side, e),
+        "lgn_on": LayerSpec("lgn_on", "relay", sizes.retina_side, e),
+        "lgn_off": LayerSpec("lgn_off", "relay", sizes.retina_side, e),
+        "ex_on": LayerSpec("ex_on", "izhikevich", sizes.excitatory_side, e, _neuron_params(config.neurons.excitatory)),
+        "ex_off": LayerSpec("ex_off", "izhikevich", sizes.excitatory_side, e, _neuron_params(config.neurons.excitatory)),
+        "in_on": LayerSpec("in_on", "izhikevich", sizes.inhibitory_side, e, _neuron_params(config.neurons.inhibitory)),
+        "in_off": LayerSpec("in_off", "izhikevich", sizes.inhibitory_side, e, _neuron_params(config.neurons.inhibitory)),
+    }
+    projections = []
+    for i, (name, src, tgt, _) in enumerate(PROJECTION_TABLE, 1):
+        p = config.projections[name]
+        recurrent = src.startswith(("ex", "in")) and src == tgt
+        projections.append(
+            ProjectionSpec(
+                index=i, name=name, source=src, target=tgt, mask=p.mask, radius=p.radius, kernel=p.kernel,
+                p_center=p.p_center, sigma=p.sigma, weight=p.weight, delay=p.delay,
+                delay_per_unit=p.delay_per_unit,
+                allow_autapses=config.network.allow_autapses if recurrent else True,
+            )
+        )
+    schedule = tuple(build_schedule(config))
+    stim = {}
+    if stimuli:
+        for ep in schedule:
+            if ep.pattern in stim:
+                continue
+            placed = place_pattern(load_pattern(ep.pattern, config), sizes.pattern_side, sizes.retina_side)
+            on, off = retina_rates(placed, config.retina)
+            stim[ep.pattern] = Stimulus(ep.pattern, placed, on, off)
+    return Model(
+        sizes=sizes,
+        layers=layers,
+        projections=tuple(projections),
+        schedule=schedule,
+        stimuli=stim,
+        recorded=tuple(config.recording.layers),
+        seed=config.run.seed,
+        resolution=config.run.resolution,
+        simulation_time=config.run.simulation_time,
+        chunk=config.run.chunk,
+        connect=config.run.connect,
+    )
+
+
+__all__ += ["ScheduledEpoch"]

@@ -1,0 +1,85 @@
+"""Preview of the stimulus and the retina's ON/OFF rate maps, without building a network."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .config import Config
+from .model import build_model
+from .retina import gabor_kernel
+from .runfolder import write_grey_png
+from .stimulus import pattern_label
+
+__all__ = ["write_preview"]
+
+
+def write_preview(config: Config, folder) -> list[Path]:
+    """Write, for every distinct pattern, the placed stimulus and its ON/OFF rate maps.
+
+    Files: ``<pattern>-stimulus.png``, ``<pattern>-on.png``, ``<pattern>-off.png``
+    (grey, rates from ``min_rate`` black to ``max_rate`` white) and ``preview.png``,
+    one figure with every pattern, the rates in Hz with colour bars, and the
+    Gabor kernel.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    model = build_model(config)
+    lo, hi = config.retina.min_rate, config.retina.max_rate
+    side = model.sizes.retina_side
+    scale = max(1, 256 // side)
+    written = []
+    labels = {}
+    for name, s in model.stimuli.items():
+        label = pattern_label(name)
+        if label in labels.values():
+            label = f"{label}-{len(labels)}"
+        labels[name] = label
+        written.append(write_grey_png(folder / f"{label}-stimulus.png", s.image, 0.0, 1.0, scale))
+        written.append(write_grey_png(folder / f"{label}-on.png", s.rates_on, lo, hi, scale))
+        written.append(write_grey_png(folder / f"{label}-off.png", s.rates_off, lo, hi, scale))
+
+    g = config.retina.gabor
+    k = gabor_kernel(g.ksize, g.sigma, g.theta, g.lambda_, g.gamma, g.psi)
+    k = k - k.mean()
+    n = len(model.stimuli)
+    fig, axes = plt.subplots(n, 4, figsize=(13, 3.2 * n), squeeze=False)
+    half = model.sizes.extent / 2
+    ext = [-half, half, -half, half]
+    for row, (name, s) in enumerate(model.stimuli.items()):
+        ax = axes[row]
+        im = ax[0].imshow(s.image, cmap="gray", vmin=0, vmax=1, extent=ext)
+        ax[0].set_title(f"{labels[name]}: stimulus")
+        fig.colorbar(im, ax=ax[0], label="grey level")
+        for j, (rates, title) in enumerate(((s.rates_on, "ON rates"), (s.rates_off, "OFF rates")), 1):
+            im = ax[j].imshow(rates, cmap="gray", vmin=lo, vmax=hi, extent=ext)
+            ax[j].set_title(f"{labels[name]}: {title}")
+            fig.colorbar(im, ax=ax[j], label="rate (Hz)")
+        im = ax[3].imshow(k, cmap="RdBu_r", vmin=-np.abs(k).max(), vmax=np.abs(k).max())
+        ax[3].set_title("ON kernel")
+        fig.colorbar(im, ax=ax[3], label="weight")
+        for a in ax[:3]:
+            a.set_xlabel("x (model units)")
+            a.set_ylabel("y (model units)")
+        ax[3].set_xlabel("pixel")
+    fig.suptitle(
+        f"retina {side}x{side}, pattern side {model.sizes.pattern_side}; Gabor ksize={g.ksize} sigma={g.sigma} "
+        f"theta={g.theta} lambda={g.lambda_} gamma={g.gamma} psi={g.psi}"
+    )
+    fig.tight_layout()
+    path = folder / "preview.png"
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    written.append(path)
+    return written

@@ -1,0 +1,58 @@
+"""Retina encoding: Gabor ON/OFF receptive fields and the rate maps of the Poisson layers (pure numpy)."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.signal import convolve2d
+
+from .config import GaborConfig, RetinaConfig
+
+__all__ = ["gabor_kernel", "filter_image", "retina_rates"]
+
+
+def gabor_kernel(ksize: int, sigma: float, theta: float, lambd: float, gamma: float, psi: float) -> np.ndarray:
+    """A Gabor kernel with OpenCV's ``getGaborKernel((ksize, ksize), sigma, theta, lambd, gamma, psi)`` convention.
+
+    ``exp(-(x'^2 + gamma^2 y'^2) / (2 sigma^2)) * cos(2 pi x' / lambd + psi)`` on a
+    ``(2*(ksize//2)+1)`` square grid, ``x' = x cos(theta) + y sin(theta)``,
+    ``y' = -x sin(theta) + y cos(theta)``, stored as OpenCV does (element
+    ``[ymax - y, xmax - x]``).
+
+    Returns
+    -------
+    ndarray, shape (2*(ksize//2)+1, 2*(ksize//2)+1)
+    """
+    half = ksize // 2
+    y, x = np.mgrid[half : -half - 1 : -1, half : -half - 1 : -1].astype(float)
+    c, s = np.cos(theta), np.sin(theta)
+    xr = x * c + y * s
+    yr = -x * s + y * c
+    sigma_y = sigma / gamma
+    return np.exp(-0.5 * (xr**2 / sigma**2 + yr**2 / sigma_y**2)) * np.cos(2 * np.pi * xr / lambd + psi)
+
+
+def filter_image(img: np.ndarray, gabor: GaborConfig, off: bool = False) -> np.ndarray:
+    """The ON (or OFF) centre response of the retina to an image, clipped to [0, 1].
+
+    The kernel (negated for OFF) has its mean subtracted; the image is convolved
+    with it and with its transpose (same size, symmetric boundary) and the two
+    are summed.
+    """
+    k = gabor_kernel(gabor.ksize, gabor.sigma, gabor.theta, gabor.lambda_, gabor.gamma, gabor.psi)
+    if off:
+        k = -k
+    k = k - k.mean()
+    a = convolve2d(img, k, mode="same", boundary="symm")
+    b = convolve2d(img, k.T, mode="same", boundary="symm")
+    return np.clip(a + b, 0.0, 1.0)
+
+
+def retina_rates(img: np.ndarray, retina: RetinaConfig) -> tuple[np.ndarray, np.ndarray]:
+    """ON and OFF Poisson rates (Hz) of the retina for a placed image ``(side, side)``.
+
+    The filter response in [0, 1] maps linearly to ``[min_rate, max_rate]``.
+    """
+    span = retina.max_rate - retina.min_rate
+    on = retina.min_rate + span * filter_image(img, retina.gabor, off=False)
+    off = retina.min_rate + span * filter_image(img, retina.gabor, off=True)
+    return on, off

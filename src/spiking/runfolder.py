@@ -1,0 +1,162 @@
+"""The run folder: a unique id, atomic files, the manifest and the stimulus record.
+
+A run folder ``<output_dir>/<run-id>/`` is created with ``mkdir`` (never
+shared, even by runs started in the same second); every file in it is written
+to a temporary name and renamed into place, so no reader sees a truncated file.
+The manifest's ``status`` is ``running`` until the run ends as ``complete``,
+``interrupted`` or ``failed``; a run killed hard stays ``running``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import time
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from .errors import RunFolderError
+
+__all__ = [
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "create_run_folder",
+    "make_run_id",
+    "write_manifest",
+    "read_manifest",
+    "write_schedule",
+    "read_schedule",
+    "write_grey_png",
+    "run_status",
+]
+
+
+def atomic_write_bytes(path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file and an atomic rename."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    return path
+
+
+def atomic_write_text(path, text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def make_run_id(hypercolumns: int, simulation_time: float, name: str = "", now: datetime | None = None) -> str:
+    """``YYYYmmdd-HHMMSS-<hc>hc-<time>ms[-name]``: date and time first, so ids sort by start."""
+    now = now or datetime.now()
+    t = f"{simulation_time:g}".replace(".", "p")
+    rid = f"{now:%Y%m%d-%H%M%S}-{hypercolumns}hc-{t}ms"
+    return f"{rid}-{name}" if name else rid
+
+
+def create_run_folder(output_dir, run_id: str) -> Path:
+    """Create ``output_dir/run_id`` exclusively, adding ``-2``, ``-3``, ... if it exists."""
+    out = Path(output_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise RunFolderError(f"{out}: output folder cannot be created ({err.strerror or err})") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise RunFolderError(f"{out}: output folder is not writable")
+    for i in range(1, 10_000):
+        candidate = out / (run_id if i == 1 else f"{run_id}-{i}")
+        try:
+            candidate.mkdir()
+        except FileExistsError:
+            continue
+        except OSError as err:
+            raise RunFolderError(f"{candidate}: run folder cannot be created ({err.strerror or err})") from None
+        return candidate
+    raise RunFolderError(f"{out}: too many runs named {run_id}")
+
+
+def _json_default(o):
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(type(o))
+
+
+def write_manifest(folder, manifest: dict) -> Path:
+    """Write ``manifest.json`` atomically (with ``updated`` set to now)."""
+    manifest["updated"] = datetime.now().astimezone().isoformat(timespec="seconds")
+    text = json.dumps(manifest, indent=2, default=_json_default) + "\n"
+    return atomic_write_text(Path(folder) / "manifest.json", text)
+
+
+def read_manifest(folder) -> dict:
+    """Read ``manifest.json`` of a run folder."""
+    p = Path(folder) / "manifest.json"
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RunFolderError(f"{folder}: not a run folder (no manifest.json)") from None
+    except (OSError, ValueError) as err:
+        raise RunFolderError(f"{p}: cannot be read ({err})") from None
+
+
+def run_status(folder) -> str:
+    """``complete``, ``interrupted``, ``failed``, or ``died`` for a run that stopped without saying so."""
+    status = read_manifest(folder).get("status", "unknown")
+    return "died" if status == "running" and not _alive(read_manifest(folder).get("pid")) else status
+
+
+def _alive(pid) -> bool:
+    if not isinstance(pid, int):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def write_schedule(folder, schedule) -> Path:
+    """``schedule.csv``: which pattern is shown from when to when (ms)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["start_ms", "stop_ms", "pattern"])
+    for ep in schedule:
+        w.writerow([f"{ep.start:g}", f"{ep.stop:g}", ep.pattern])
+    return atomic_write_text(Path(folder) / "schedule.csv", buf.getvalue())
+
+
+def read_schedule(folder) -> list[tuple[float, float, str]]:
+    """Read ``schedule.csv`` back as ``(start_ms, stop_ms, pattern)`` rows."""
+    with open(Path(folder) / "schedule.csv", newline="", encoding="utf-8") as fh:
+        return [(float(r["start_ms"]), float(r["stop_ms"]), r["pattern"]) for r in csv.DictReader(fh)]
+
+
+def write_grey_png(path, values: np.ndarray, lo: float, hi: float, scale: int = 1) -> Path:
+    """A grey PNG of ``values[row, col]`` mapped linearly from [lo, hi] to [0, 255]."""
+    from PIL import Image
+
+    span = hi - lo if hi > lo else 1.0
+    a = np.clip((np.asarray(values, dtype=float) - lo) / span, 0, 1)
+    img = Image.fromarray(np.round(a * 255).astype(np.uint8), mode="L")
+    if scale > 1:
+        img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return atomic_write_bytes(path, buf.getvalue())
+
+
+def timestamp() -> float:
+    return time.time()

@@ -1,0 +1,215 @@
+"""Stimuli: named patterns, images, their placement on the retina, and the schedule.
+
+Patterns are ``ndarray`` of shape ``(rows, cols)`` with grey levels in [0, 1]
+(1 = white). Built-in patterns are data files shipped with the package; any
+PNG/JPEG image, or a text file of 0/1 digits, can be used by path.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from .config import Config
+from .errors import StimulusError
+
+__all__ = [
+    "BUILTIN_PATTERNS",
+    "builtin_pattern",
+    "load_image",
+    "load_pattern",
+    "place_pattern",
+    "ScheduledEpoch",
+    "build_schedule",
+    "pattern_label",
+    "MAX_IMAGE_PIXELS",
+]
+
+#: Largest image accepted, in pixels (width * height).
+MAX_IMAGE_PIXELS = 50_000_000
+
+BUILTIN_PATTERNS = ("pattern0", "pattern1")
+_IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
+
+
+def _parse_digits(text: str, source: str) -> np.ndarray:
+    rows = [line.strip() for line in text.splitlines() if line.strip()]
+    if not rows:
+        raise StimulusError(f"{source}: empty pattern file; expected rows of 0/1 digits")
+    width = len(rows[0])
+    if any(len(r) != width for r in rows) or any(set(r) - set("01") for r in rows):
+        raise StimulusError(f"{source}: expected equal-length rows of 0/1 digits")
+    return np.array([[int(ch) for ch in r] for r in rows], dtype=float)
+
+
+def builtin_pattern(name: str) -> np.ndarray:
+    """A built-in 20x20 binary pattern: ``pattern0`` (the "+" ring) or ``pattern1`` (the "x" of squares)."""
+    if name not in BUILTIN_PATTERNS:
+        raise StimulusError(f"unknown pattern {name!r}; built-in patterns: {', '.join(BUILTIN_PATTERNS)} (or give an image path)")
+    text = resources.files("spiking").joinpath("data", "patterns", f"{name}.txt").read_text()
+    return _parse_digits(text, name)
+
+
+def load_image(path: str | Path) -> np.ndarray:
+    """Load a PNG/JPEG as grey levels in [0, 1], shape ``(rows, cols)``.
+
+    Any mode is accepted (1-bit, 8/16-bit grey, palette, RGB, RGBA; alpha is
+    composited over black). Raises :class:`StimulusError` in one line for a
+    missing, unreadable, truncated or too large file.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    p = Path(path)
+    if not p.exists():
+        raise StimulusError(f"{p}: image not found")
+    if p.is_dir():
+        raise StimulusError(f"{p}: is a folder, not an image")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(p) as im:
+                w, h = im.size
+                if w * h > MAX_IMAGE_PIXELS:
+                    raise StimulusError(f"{p}: image of {w}x{h} pixels is larger than the limit of {MAX_IMAGE_PIXELS} pixels")
+                if w == 0 or h == 0:
+                    raise StimulusError(f"{p}: image is empty")
+                im.load()
+                return _to_grey(im)
+    except StimulusError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise StimulusError(f"{p}: not a readable PNG or JPEG image (or larger than {MAX_IMAGE_PIXELS} pixels)") from None
+    except (OSError, ValueError, SyntaxError, EOFError) as err:
+        raise StimulusError(f"{p}: image cannot be read ({str(err).splitlines()[0] if str(err) else type(err).__name__})") from None
+
+
+def _to_grey(im) -> np.ndarray:
+    mode = im.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        a = np.asarray(im, dtype=np.float64)
+        top = 65535.0 if mode.startswith("I;16") or a.max(initial=0) > 255 else 255.0
+        return np.clip(a / top, 0.0, 1.0)
+    if mode == "F":
+        a = np.asarray(im, dtype=np.float64)
+        return np.clip(np.nan_to_num(a), 0.0, 1.0)
+    if mode == "P":
+        im = im.convert("RGBA")
+        mode = "RGBA"
+    if mode in ("RGBA", "LA", "PA") or "A" in mode:
+        rgba = np.asarray(im.convert("RGBA"), dtype=np.float64) / 255.0
+        grey = 0.299 * rgba[..., 0] + 0.587 * rgba[..., 1] + 0.114 * rgba[..., 2]
+        return np.clip(grey * rgba[..., 3], 0.0, 1.0)
+    return np.asarray(im.convert("L"), dtype=np.float64) / 255.0
+
+
+def load_pattern(spec: str, config: Config | None = None) -> np.ndarray:
+    """A pattern by built-in name or by path (PNG/JPEG image or 0/1 text file).
+
+    Relative paths resolve against the config file's folder.
+    """
+    if spec in BUILTIN_PATTERNS:
+        return builtin_pattern(spec)
+    p = config.resolve_path(spec) if config is not None else Path(spec)
+    suffix = p.suffix.lower()
+    if suffix == ".txt":
+        try:
+            text = p.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise StimulusError(f"{p}: pattern file not found") from None
+        except (OSError, UnicodeDecodeError) as err:
+            raise StimulusError(f"{p}: pattern file cannot be read ({err})") from None
+        return _parse_digits(text, str(p))
+    if suffix in _IMAGE_SUFFIXES:
+        return load_image(p)
+    raise StimulusError(
+        f"{spec}: not a built-in pattern ({', '.join(BUILTIN_PATTERNS)}) nor a .png/.jpg/.jpeg/.txt file"
+    )
+
+
+def _square(img: np.ndarray) -> np.ndarray:
+    """Zero-pad a non-square image, centred, to a square."""
+    h, w = img.shape
+    n = max(h, w)
+    out = np.zeros((n, n))
+    r0, c0 = (n - h) // 2, (n - w) // 2
+    out[r0 : r0 + h, c0 : c0 + w] = img
+    return out
+
+
+def _shrink(img: np.ndarray, side: int) -> np.ndarray:
+    """Area-average a square image down to at most ``side`` pixels."""
+    from PIL import Image
+
+    return np.clip(np.asarray(Image.fromarray(img.astype(np.float32), mode="F").resize((side, side), Image.BOX), dtype=float), 0, 1)
+
+
+def place_pattern(pattern: np.ndarray, pattern_side: int, retina_side: int) -> np.ndarray:
+    """Place a pattern in the centre of the retina field, as the original did.
+
+    The (squared) pattern of side ``s`` is enlarged by the integer factor
+    ``ceil(pattern_side / s)`` (Kronecker product), zero-padded by
+    ``ceil((retina_side - pattern_side) / 2)`` on every side and trimmed from
+    the top-left to ``retina_side x retina_side``. An image larger than
+    ``pattern_side`` is first area-averaged down to ``pattern_side``.
+
+    Returns
+    -------
+    ndarray, shape (retina_side, retina_side)
+        Grey levels in [0, 1].
+    """
+    img = _square(np.asarray(pattern, dtype=float))
+    if img.shape[0] > pattern_side:
+        img = _shrink(img, pattern_side)
+    factor = math.ceil(pattern_side / img.shape[0])
+    big = np.kron(img, np.ones((factor, factor)))
+    pad = max(0, math.ceil((retina_side - pattern_side) / 2))
+    padded = np.pad(big, pad)
+    out = np.zeros((retina_side, retina_side))
+    n = min(retina_side, padded.shape[0])
+    out[:n, :n] = padded[:n, :n]
+    return out
+
+
+def pattern_label(spec: str) -> str:
+    """A short name for a pattern spec (the file stem for paths)."""
+    return spec if spec in BUILTIN_PATTERNS else Path(spec).stem
+
+
+@dataclass(frozen=True)
+class ScheduledEpoch:
+    """A pattern shown from ``start`` to ``stop`` (ms)."""
+
+    start: float
+    stop: float
+    pattern: str
+
+
+def build_schedule(config: Config) -> list[ScheduledEpoch]:
+    """The stimulus schedule over ``run.simulation_time``.
+
+    Either the explicit ``stimulus.epochs`` (repeated if they end before the
+    simulation does, cut at its end) or ``stimulus.patterns`` alternating every
+    ``stimulus.switch_every`` ms, starting with the first.
+    """
+    total = config.run.simulation_time
+    if config.stimulus.epochs:
+        cycle = [(e.pattern, e.duration) for e in config.stimulus.epochs]
+    else:
+        cycle = [(p, config.stimulus.switch_every) for p in config.stimulus.patterns]
+    out: list[ScheduledEpoch] = []
+    t = 0.0
+    i = 0
+    res = config.run.resolution
+    while t < total - res / 2:
+        pattern, dur = cycle[i % len(cycle)]
+        stop = min(total, t + dur)
+        stop = round(stop / res) * res
+        out.append(ScheduledEpoch(start=round(t / res) * res, stop=stop, pattern=pattern))
+        t = stop
+        i += 1
+    return out
