@@ -308,8 +308,8 @@ class Config:
 #: Named partial configs, applied over the defaults before the file and ``--set``.
 PRESETS: dict[str, dict] = {
     "small": {
-        "network": {"hypercolumns": 1, "neurons_per_minicolumn": 10},
-        "run": {"simulation_time": 400.0, "threads": 0},
+        "network": {"hypercolumns": 1},
+        "run": {"simulation_time": 400.0},
         "stimulus": {"switch_every": 100.0},
     },
     "default": {},

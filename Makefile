@@ -1,0 +1,53 @@
+# spiking: two commands set everything up.
+#   make run    create .venv, install, run the default simulation, print the run folder
+#   make test   create .venv, install, run the tests
+# More: make install | make mpi (NEST with MPI in .venv-mpi) | make test-mpi | make test-browser | make bench
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+MPI_VENV ?= .venv-mpi
+MPI_STAMP := $(MPI_VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: install run test test-all mpi test-mpi test-browser browser bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/spiking run
+
+test: $(STAMP)
+	$(PY) -m pytest -m "not mpi and not browser" $(PYTEST_ARGS)
+
+# NEST built with MPI from the PyPI source distribution (cached; ~10-30 min the first time)
+$(MPI_STAMP): pyproject.toml scripts/build-nest-mpi.sh
+	$(PYTHON) -m venv $(MPI_VENV)
+	$(MPI_VENV)/bin/python -m pip install -q --upgrade pip
+	$(MPI_VENV)/bin/python -m pip install -q -e '.[test]'
+	bash scripts/build-nest-mpi.sh $(MPI_VENV)
+	touch $(MPI_STAMP)
+
+mpi: $(MPI_STAMP)
+
+test-mpi: $(MPI_STAMP)
+	SPIKING_MPI_PYTHON=$(abspath $(MPI_VENV))/bin/python $(MPI_VENV)/bin/python -m pytest -m mpi $(PYTEST_ARGS)
+
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test-browser: $(STAMP) browser
+	$(PY) -m pytest -m browser $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_run.py
+
+clean:
+	rm -rf $(VENV) $(MPI_VENV) build *.egg-info
