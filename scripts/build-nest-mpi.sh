@@ -43,7 +43,7 @@ else
 fi
 
 "$venv/bin/pip" install -q --force-reinstall --no-deps "$wheel"
-"$venv/bin/pip" install -q mpi4py
+"$venv/bin/pip" install -q numpy mpi4py
 "$venv/bin/python" - <<'PY'
 import nest
 print("NEST", nest.build_info["version"], "have_mpi =", nest.build_info["have_mpi"])

@@ -129,3 +129,12 @@ def test_config_is_immutable():
     c = Config()
     with pytest.raises(Exception):
         c.run.seed = 3  # frozen dataclass
+
+
+def test_docs_config_reference_matches_the_code():
+    from pathlib import Path
+
+    from spiking.config import reference_markdown
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "config.md"
+    assert doc.read_text() == reference_markdown(), "regenerate with: python -m spiking.config > docs/config.md"

@@ -780,3 +780,75 @@ def diff_from_defaults(cfg: Config) -> list[tuple[str, Any, Any]]:
 
     walk(to_mapping(cfg), to_mapping(default_config()), "")
     return out
+
+
+def reference_markdown() -> str:
+    """The config reference (``docs/config.md``): every section and key with default, unit and meaning."""
+    lines = [
+        "# Config reference",
+        "",
+        "Generated from the code by `python -m spiking.config > docs/config.md`; a test keeps the two in step.",
+        "Every key is optional: a config file holds only what differs from these defaults (the original model's).",
+        "Set keys in a TOML file (`spiking run my.toml`) or on the command line (`--set section.key=value`, values in TOML syntax).",
+        "",
+    ]
+
+    def table(obj, header):
+        rows = []
+        for f in dataclasses.fields(obj):
+            if f.metadata.get("internal"):
+                continue
+            value = getattr(obj, f.name)
+            if dataclasses.is_dataclass(value) or isinstance(value, dict):
+                continue
+            name = _ALIASES_BACK.get(f.name, f.name)
+            shown = _toml_value(value if name != "epochs" else []).replace("|", "\\|").replace("\n", " ")
+            rows.append(f"| `{name}` | `{shown}` | {f.metadata.get('unit', '')} | {f.metadata.get('doc', '')} |")
+        if rows:
+            doc = (type(obj).__doc__ or "").strip().splitlines()[0]
+            lines.extend([f"## `[{header}]`", "", doc, "", "| key | default | unit | meaning |", "|---|---|---|---|", *rows, ""])
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name)
+            if dataclasses.is_dataclass(value):
+                table(value, f"{header}.{_ALIASES_BACK.get(f.name, f.name)}" if header else f.name)
+
+    cfg = default_config()
+    table(cfg, "")
+    lines.extend([
+        "## `[projections.<name>]`",
+        "",
+        "The eighteen projections, each a table with the keys below. Mask and kernel are centred on the",
+        "target neuron (each target draws its sources); `one_to_one` joins the grid elements at the same place.",
+        "",
+        "| key | unit | meaning |",
+        "|---|---|---|",
+    ])
+    for f in dataclasses.fields(ProjectionConfig):
+        lines.append(f"| `{f.name}` | {f.metadata.get('unit', '')} | {f.metadata.get('doc', '')} |")
+    lines.extend(["", "| # | name | source -> target | mask | radius | kernel | p_center | sigma | weight (mV) | delay (ms) |", "|---|---|---|---|---|---|---|---|---|---|"])
+    for i, (name, src, tgt, _) in enumerate(PROJECTION_TABLE, 1):
+        p = cfg.projections[name]
+        radius = "-" if p.mask == "one_to_one" else f"{p.radius:g}"
+        sigma = f"{p.sigma:g}" if p.kernel == "gaussian" and p.mask != "one_to_one" else "-"
+        lines.append(f"| {i} | `{name}` | {src} -> {tgt} | {p.mask} | {radius} | {p.kernel if p.mask != 'one_to_one' else '-'} | {p.p_center:g} | {sigma} | {p.weight:g} | {p.delay:g} |")
+    lines.extend(["", "## Presets", "", "`--preset NAME` applies these over the defaults, before the config file and `--set`:", ""])
+    for name, preset in PRESETS.items():
+        flat = []
+
+        def walk(d, prefix):
+            for k, v in d.items():
+                if isinstance(v, dict):
+                    walk(v, f"{prefix}{k}.")
+                else:
+                    flat.append(f"`{prefix}{k} = {_toml_value(v)}`")
+
+        walk(preset, "")
+        lines.append(f"- `{name}`: " + (", ".join(flat) if flat else "the defaults"))
+    lines.extend(["", "## The original `.env` keys", "", "`spiking run --env FILE` reads them and prints where each went:", "", "| .env key | config key |", "|---|---|"])
+    for k, v in ENV_KEYS.items():
+        lines.append(f"| `{k}` | {'`' + '.'.join(v) + '`' if v else 'ignored (the report plays the movies)'} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(reference_markdown(), end="")
