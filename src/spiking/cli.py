@@ -57,7 +57,73 @@ def build_parser() -> argparse.ArgumentParser:
     _config_args(p)
     p.add_argument("--defaults", action="store_true", help="print the defaults (ignores CONFIG)")
     p.set_defaults(func=cmd_config)
+
+    p = sub.add_parser("izhikevich", help="reproduce Izhikevich (2003): neuron classes and the 1000-neuron network",
+                       description="Reproductions of Izhikevich (2003), 'Simple Model of Spiking Neurons', each into a run folder.")
+    isub = p.add_subparsers(dest="what", metavar="WHAT")
+    isub.required = True
+    q = isub.add_parser("types", help="Fig. 2: seven neuron classes under a step current, checked by number",
+                        description="Simulate the paper's Fig. 2 classes (RS, IB, CH, FS, LTS, TC, RZ) under a step current and check each class's behaviour by number.")
+    q.add_argument("--duration", type=_positive_float, default=500.0, metavar="MS", help="model time per class (default 500 ms)")
+    q.add_argument("--current", type=float, default=10.0, metavar="I", help="step current (default 10)")
+    q.add_argument("--output-dir", default="output", metavar="DIR", help="where the run folder goes (default output)")
+    q.set_defaults(func=cmd_izhikevich_types)
+    q = isub.add_parser("network", help="Fig. 3: 800 excitatory and 200 inhibitory neurons, rhythms and rates",
+                        description="Simulate the paper's Fig. 3 network and measure its mean rate and alpha/gamma rhythms.")
+    q.add_argument("--duration", type=_positive_float, default=10000.0, metavar="MS", help="model time (default 10000 ms)")
+    q.add_argument("--seed", type=_positive_int, default=1, help="seed of the parameters, weights and NEST (default 1)")
+    q.add_argument("--threads", type=_positive_int, default=1, help="NEST threads (default 1)")
+    q.add_argument("--output-dir", default="output", metavar="DIR", help="where the run folder goes (default output)")
+    q.set_defaults(func=cmd_izhikevich_network)
     return parser
+
+
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not v > 0 or v != v or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
+    return v
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
+    return v
+
+
+def cmd_izhikevich_types(args) -> int:
+    from .izhikevich import format_check_table
+    from .izhikevich_runs import run_types
+    from .runfolder import read_manifest
+
+    folder, passed = run_types(args.output_dir, duration=args.duration, current=args.current)
+    m = read_manifest(folder)
+    from .izhikevich import CheckRow
+
+    print(format_check_table([CheckRow(r["name"], r["check"], r["measured"], r["passed"]) for r in m["checks"]]), file=sys.stderr)
+    print(folder)
+    return 0
+
+
+def cmd_izhikevich_network(args) -> int:
+    from .izhikevich_runs import run_network
+
+    folder, metrics = run_network(args.output_dir, duration=args.duration, seed=args.seed, threads=args.threads)
+    s = metrics.summary()
+    print(
+        f"mean rate {s['mean_rate_hz']:.2f} Hz; alpha peak {s['alpha_peak_hz']:.0f} Hz ({s['alpha_ratio']:.1f}x baseline), "
+        f"gamma peak {s['gamma_peak_hz']:.0f} Hz ({s['gamma_ratio']:.1f}x baseline): {'as in the paper' if s['passed'] else 'NOT as in the paper'}",
+        file=sys.stderr,
+    )
+    print(folder)
+    return 0
 
 
 def _load(args):

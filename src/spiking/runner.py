@@ -272,7 +272,8 @@ def run(
             _say(f"build      {timings['build']:7.2f} s   {manifest['neurons_total']:,} nodes in {len(neurons)} layers", parallel, quiet)
 
             t0 = time.perf_counter()
-            synapses = engine.connect() if model.connect else {}
+            local = engine.connect() if model.connect else {}
+            synapses = {k: sum(part[k] for part in parallel.allgather(local)) for k in local} if parallel.size > 1 else local
             timings["connect"] = time.perf_counter() - t0
             manifest["synapses"] = synapses
             manifest["synapses_total"] = int(sum(synapses.values()))

@@ -8,7 +8,8 @@ Layout of ``spikes.h5``::
                                  (group attr sorting = "by_time")
     /nodes/<layer>/positions     float64 (n, 2): x, y of each node in model units
     /nodes/<layer>/row, col      int32 (n,): grid row (0 = top) and column of each node
-                                 (group attrs: side, extent)
+                                 (group attrs: n_nodes, side, extent; populations
+                                 without a grid have only n_nodes)
     /                            attrs: status ("partial" while written), t_stop (ms)
 
 Readable with plain ``h5py``; :func:`load_spikes` returns numpy arrays.
@@ -41,7 +42,8 @@ class SpikeWriter:
     path : path-like
         The final file name; data go to ``<path>.part`` until :meth:`close`.
     layers : dict
-        ``name -> (side, extent)`` of each recorded layer.
+        ``name -> (side, extent)`` of each recorded grid layer, or ``name -> n``
+        for a population of ``n`` nodes without a grid.
     """
 
     def __init__(self, path, layers: dict[str, tuple[int, float]]):
@@ -54,13 +56,19 @@ class SpikeWriter:
         sp.attrs["magic"] = np.uint32(SONATA_MAGIC)
         sp.attrs["version"] = np.array([0, 1], dtype=np.uint32)
         self.n = {}
-        for name, (side, extent) in layers.items():
+        for name, spec in layers.items():
             g = sp.create_group(name)
             g.attrs["sorting"] = "by_time"
             g.create_dataset("node_ids", shape=(0,), maxshape=(None,), dtype=np.uint64, chunks=(_GROW,))
             ts = g.create_dataset("timestamps", shape=(0,), maxshape=(None,), dtype=np.float64, chunks=(_GROW,))
             ts.attrs["units"] = "ms"
             ng = self.h5.create_group(f"nodes/{name}")
+            if isinstance(spec, (int, np.integer)):
+                ng.attrs["n_nodes"] = int(spec)
+                self.n[name] = 0
+                continue
+            side, extent = spec
+            ng.attrs["n_nodes"] = side * side
             ng.attrs["side"] = side
             ng.attrs["extent"] = extent
             ng.create_dataset("positions", data=grid_positions(side, extent))
@@ -102,6 +110,7 @@ class LayerSpikes:
     node_ids : ndarray of int64, shape (n_spikes,)
     times : ndarray of float64, shape (n_spikes,), ms, sorted
     side : int
+        Grid side (0 for a population without a grid).
     extent : float
     positions : ndarray, shape (side**2, 2)
     row, col : ndarray of int, shape (side**2,)
@@ -115,9 +124,7 @@ class LayerSpikes:
     row: np.ndarray
     col: np.ndarray
 
-    @property
-    def n_nodes(self) -> int:
-        return self.side * self.side
+    n_nodes: int = 0
 
 
 def load_spikes(path) -> dict[str, LayerSpikes]:
@@ -126,13 +133,16 @@ def load_spikes(path) -> dict[str, LayerSpikes]:
     with h5py.File(path, "r") as h5:
         for name, g in h5["spikes"].items():
             ng = h5["nodes"][name]
+            grid = "side" in ng.attrs
+            empty = np.zeros(0, dtype=np.int32)
             out[name] = LayerSpikes(
                 node_ids=g["node_ids"][()].astype(np.int64),
                 times=g["timestamps"][()],
-                side=int(ng.attrs["side"]),
-                extent=float(ng.attrs["extent"]),
-                positions=ng["positions"][()],
-                row=ng["row"][()],
-                col=ng["col"][()],
+                side=int(ng.attrs["side"]) if grid else 0,
+                extent=float(ng.attrs["extent"]) if grid else 0.0,
+                positions=ng["positions"][()] if grid else np.zeros((0, 2)),
+                row=ng["row"][()] if grid else empty,
+                col=ng["col"][()] if grid else empty,
+                n_nodes=int(ng.attrs["n_nodes"]),
             )
     return out

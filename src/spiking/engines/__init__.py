@@ -32,7 +32,7 @@ class Engine(ABC):
 
     @abstractmethod
     def connect(self, on_projection=None) -> dict[str, int]:
-        """Create every projection; returns synapses per projection (all processes)."""
+        """Create every projection; returns synapses per projection held by this process."""
 
     @abstractmethod
     def apply_epoch(self, rates: dict[str, np.ndarray]) -> None:
