@@ -37,8 +37,8 @@ $(MPI_STAMP): pyproject.toml scripts/build-nest-mpi.sh
 
 mpi: $(MPI_STAMP)
 
-test-mpi: $(MPI_STAMP)
-	SPIKING_MPI_PYTHON=$(abspath $(MPI_VENV))/bin/python $(MPI_VENV)/bin/python -m pytest -m mpi $(PYTEST_ARGS)
+test-mpi: $(STAMP) $(MPI_STAMP)
+	SPIKING_MPI_PYTHON=$(abspath $(MPI_VENV))/bin/python $(PY) -m pytest -m mpi $(PYTEST_ARGS)
 
 browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }

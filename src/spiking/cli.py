@@ -174,9 +174,9 @@ def cmd_run(args) -> int:
         if not quiet_rank:
             print(f".env: {n}", file=sys.stderr)
     if launcher_size() > 1:
-        from .engines.nest_engine import nest_capabilities
+        from .engines.nest_engine import nest_has_mpi
 
-        if not nest_capabilities()["mpi"]:
+        if not nest_has_mpi():
             raise EngineUnavailableError(
                 f"started by an MPI launcher with {launcher_size()} processes, but the installed NEST has no MPI; "
                 "build it with `make mpi` (scripts/build-nest-mpi.sh) or run without mpirun"
@@ -202,6 +202,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("spiking: interrupted", file=sys.stderr)
         return 130
+    except BaseException:
+        # an unexpected failure on one rank must not leave the others waiting in a collective
+        from .parallel import launcher_size
+
+        if launcher_size() > 1 and "mpi4py.MPI" in sys.modules:
+            import traceback
+
+            traceback.print_exc()
+            sys.modules["mpi4py.MPI"].COMM_WORLD.Abort(1)
+        raise
 
 
 def _error(msg: str) -> None:

@@ -48,6 +48,35 @@ def nest_capabilities() -> dict:
     }
 
 
+def nest_has_mpi() -> bool | None:
+    """Whether the installed NEST was built with MPI, found without importing it.
+
+    Importing a NEST without MPI under an MPI launcher aborts the process, so
+    the check reads NEST's installed ``config.h`` (or, failing that, looks for
+    ``libmpi`` in its compiled kernel). ``None`` when NEST is not installed.
+    """
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("nest")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    root = Path(list(spec.submodule_search_locations)[0])
+    for header in root.glob("include/nest/config.h"):
+        text = header.read_text(errors="replace")
+        if "#define HAVE_MPI" in text:
+            return True
+        if "HAVE_MPI" in text:
+            return False
+    for lib in list(root.glob("*.so")) + list(root.glob("lib/*.so*")):
+        try:
+            if b"libmpi" in lib.read_bytes():
+                return True
+        except OSError:
+            continue
+    return False
+
+
 class NestEngine(Engine):
     """Builds and runs a :class:`~spiking.model.Model` on the NEST kernel."""
 
