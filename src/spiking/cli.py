@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     _config_args(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--quiet", "-q", action="store_true", help="print only the run folder and errors")
-    p.add_argument("--force", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--force", action="store_true", help="run even when the pre-flight estimate says the memory will not suffice")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("preview", help="write the stimulus and retina rate maps as PNGs (no network)",
@@ -56,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Print the resolved config as TOML, every key with its unit in a comment.")
     _config_args(p)
     p.add_argument("--defaults", action="store_true", help="print the defaults (ignores CONFIG)")
+    p.add_argument("--estimate", action="store_true", help="print the nodes, synapses, memory and disk the config needs, instead of the TOML")
     p.set_defaults(func=cmd_config)
 
     p = sub.add_parser("izhikevich", help="reproduce Izhikevich (2003): neuron classes and the 1000-neuron network",
@@ -142,6 +143,12 @@ def cmd_config(args) -> int:
     from .config import to_toml
 
     cfg, notes = _load(args)
+    if args.estimate:
+        from .estimate import available_memory_bytes, estimate, format_estimate
+
+        print(format_estimate(estimate(cfg, targets=1000)))
+        print(f"available {available_memory_bytes() / 1e9:>10.1f} GB   memory on this machine now")
+        return 0
     for n in notes:
         print(f"# .env: {n}")
     sys.stdout.write(to_toml(cfg))
@@ -182,7 +189,7 @@ def cmd_run(args) -> int:
                 "build it with `make mpi` (scripts/build-nest-mpi.sh) or run without mpirun"
             )
     parallel = Parallel.from_launcher()
-    result = run(cfg, parallel=parallel, progress=not args.no_progress, quiet=args.quiet, notes=notes)
+    result = run(cfg, parallel=parallel, progress=not args.no_progress, quiet=args.quiet, notes=notes, force=args.force)
     if parallel.is_root:
         print(result.folder)
     if result.status == "interrupted":

@@ -97,6 +97,10 @@ def _at_least(n):
     return lambda v: None if v >= n else f"must be >= {n}"
 
 
+def _between(lo, hi):
+    return lambda v: None if lo <= v <= hi else f"must be in [{lo}, {hi}]"
+
+
 def _one_of(*allowed):
     return lambda v: None if v in allowed else "must be one of " + ", ".join(repr(a) for a in allowed)
 
@@ -109,8 +113,8 @@ class RunConfig:
     """How a run is executed and where it goes."""
 
     name: str = _f("", "", "optional label appended to the run id (letters, digits, '-', '_')")
-    seed: int = _f(12345, "", "seed of NEST's random numbers (same seed and threads: same spikes)", _at_least(1))
-    threads: int = _f(0, "", "NEST threads per process; 0 = all cores of the machine", _non_negative)
+    seed: int = _f(12345, "", "seed of NEST's random numbers (same seed and threads: same spikes)", _between(1, 2**32 - 1))
+    threads: int = _f(0, "", "NEST threads per process; 0 = all cores of the machine", _between(0, 4096))
     simulation_time: float = _f(1000.0, "ms", "model time to simulate", _positive)
     resolution: float = _f(0.1, "ms", "NEST's integration time step", _positive)
     chunk: float = _f(50.0, "ms", "model time between progress updates and spike flushes to disk", _positive)
@@ -201,6 +205,8 @@ RECORDABLE_LAYERS = ("lgn_on", "lgn_off", "ex_on", "ex_off", "in_on", "in_off")
 
 
 def _layers_check(v):
+    if any(not isinstance(x, str) for x in v):
+        return "must be a list of layer names"
     bad = [x for x in v if x not in RECORDABLE_LAYERS]
     if bad:
         return f"unknown layer {bad[0]!r}; allowed: " + ", ".join(RECORDABLE_LAYERS)
@@ -363,6 +369,8 @@ def _coerce(key: str, value: Any, default: Any):
                 raise ConfigError(key, f"must be a finite number, got {value}")
     elif t is str:
         ok = isinstance(value, str)
+        if ok and "\x00" in value:
+            raise ConfigError(key, "must not contain a NUL character")
     elif t is list:
         ok = isinstance(value, list)
     else:  # pragma: no cover - schema error
@@ -454,7 +462,7 @@ def from_mapping(data: Mapping, base_dir: str | os.PathLike = "") -> Config:
         merged = {**base, **value}
         projs[name] = _build(ProjectionConfig, merged, f"projections.{name}.")
     for k, v in enumerate(cfg.stimulus.patterns):
-        if not isinstance(v, str) or not v:
+        if not isinstance(v, str) or not v or "\x00" in v:
             raise ConfigError(f"stimulus.patterns[{k}]", f"must be a pattern name or an image path, got {_show(v)}")
     for k, v in enumerate(cfg.recording.layers):
         if not isinstance(v, str):

@@ -11,6 +11,7 @@ __all__ = [
     "StimulusError",
     "RunFolderError",
     "EngineUnavailableError",
+    "PreflightError",
 ]
 
 
@@ -45,3 +46,7 @@ class RunFolderError(SpikingError, OSError):
 
 class EngineUnavailableError(SpikingError, ImportError):
     """The simulation engine (NEST) is missing or lacks a needed capability."""
+
+
+class PreflightError(SpikingError, RuntimeError):
+    """The run would not fit: not enough memory or disk for what the config asks."""

@@ -7,6 +7,7 @@ date and leaves a folder that says how the run ended.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import platform
@@ -22,7 +23,8 @@ import numpy as np
 
 from . import __version__
 from .config import Config, to_toml
-from .errors import RunFolderError, SpikingError
+from .errors import PreflightError, RunFolderError, SpikingError
+from .estimate import BASE_BYTES, available_memory_bytes, estimate, format_estimate, free_disk_bytes
 from .model import Model, build_model
 from .parallel import SERIAL, Parallel
 from .runfolder import (
@@ -80,6 +82,22 @@ def resolved_config(config: Config, threads: int) -> Config:
     )
 
 
+def preflight_problem(config: Config, est, processes: int, force: bool) -> str | None:
+    """Why this run cannot go on here, in one line, or None."""
+    need = est.memory_bytes / processes + (BASE_BYTES if processes > 1 else 0.0)
+    avail = available_memory_bytes()
+    if not force and need > avail:
+        return (
+            f"the network needs about {need / 1e9:.1f} GB of memory per process but {avail / 1e9:.1f} GB is available; "
+            "lower network.hypercolumns or network.neurons_per_minicolumn, run on more processes, or pass --force"
+        )
+    out = Path(config.run.output_dir)
+    room = free_disk_bytes(out)
+    if room < est.spike_bytes * 1.5 + 50e6:
+        return f"{out}: {room / 1e6:.0f} MB free, the run needs about {(est.spike_bytes * 1.5 + 50e6) / 1e6:.0f} MB"
+    return None
+
+
 def _rss_mb() -> float:
     """Peak resident memory of this process so far, MB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -94,12 +112,19 @@ def _current_rss_mb() -> float:
 
 
 class _Signals:
-    """Turn SIGINT/SIGTERM into :class:`RunInterrupted`; a second one exits at once."""
+    """Turn SIGINT/SIGTERM into :class:`RunInterrupted`; a second one exits at once.
+
+    Inside :meth:`deferred` (writing a file) the first signal is held until the
+    block ends, so no file is left half-written.
+    """
 
     def __init__(self, on_second):
         self.on_second = on_second
         self.received: int | None = None
         self.old = {}
+        self._defer = 0
+        self._pending: int | None = None
+        self.closing = False
 
     def __enter__(self):
         for s in (signal.SIGINT, signal.SIGTERM):
@@ -114,7 +139,21 @@ class _Signals:
             self.on_second(signum)
             os._exit(128 + signum)
         self.received = signum
+        if self._defer or self.closing:
+            self._pending = signum
+            return
         raise RunInterrupted(signum)
+
+    @contextlib.contextmanager
+    def deferred(self):
+        self._defer += 1
+        try:
+            yield
+        finally:
+            self._defer -= 1
+        if not self._defer and self._pending is not None:
+            signum, self._pending = self._pending, None
+            raise RunInterrupted(signum)
 
     def __exit__(self, *exc):
         for s, h in self.old.items():
@@ -170,6 +209,7 @@ def run(
     quiet: bool = False,
     notes: list[str] | None = None,
     argv: list[str] | None = None,
+    force: bool = False,
 ) -> RunResult:
     """Run the simulation of ``config`` into a new run folder.
 
@@ -184,6 +224,8 @@ def run(
         Show a progress bar over model time.
     quiet : bool
         Print nothing but errors.
+    force : bool
+        Run even when the pre-flight estimate says the memory will not suffice.
 
     Returns
     -------
@@ -207,7 +249,18 @@ def run(
     threads = resolve_threads(config.run.threads)
     config = resolved_config(config, threads)
 
-    # 2. the run folder, chosen once by rank 0
+    # 2. pre-flight: will it fit in memory and on disk? (all ranks agree)
+    t0 = time.perf_counter()
+    est = estimate(config, model)
+    timings["estimate"] = time.perf_counter() - t0
+    _say(format_estimate(est, parallel.size), parallel, quiet)
+    problem = preflight_problem(config, est, parallel.size, force)
+    problems = parallel.allgather(problem)
+    problem = next((p for p in problems if p), None)
+    if problem:
+        raise PreflightError(problem)
+
+    # 3. the run folder, chosen once by rank 0
     folder_or_error: tuple[str | None, str | None] = (None, None)
     if parallel.is_root:
         try:
@@ -242,91 +295,95 @@ def run(
     status = "failed"
     failure: BaseException | None = None
     signals = _Signals(on_second=lambda s: _on_second_signal(folder, manifest, parallel, s))
+    signals.__enter__()
     try:
-        with signals:
-            if parallel.is_root:
+        if parallel.is_root:
+            with signals.deferred():
                 atomic_write_text(folder / "config.toml", to_toml(config))
                 write_manifest(folder, manifest)
                 write_schedule(folder, model.schedule)
                 t0 = time.perf_counter()
                 _retina_snapshots(folder, model, config)
                 timings["stimulus"] += time.perf_counter() - t0
-            _say(f"run folder {folder}", parallel, quiet)
+        _say(f"run folder {folder}", parallel, quiet)
 
-            # 3. the engine
-            if engine is None:
-                from .engines import get_engine
+        # 4. the engine
+        if engine is None:
+            from .engines import get_engine
 
-                engine = get_engine("nest")
-            rss_base = _current_rss_mb()
-            t0 = time.perf_counter()
-            engine.setup(model, threads)
-            info = engine.info()
-            manifest["engine"] = info
-            manifest["versions"]["nest"] = info.get("version", "")
-            manifest["processes"] = info.get("processes", parallel.size)
-            neurons = engine.build()
-            timings["build"] = time.perf_counter() - t0
-            manifest["neurons"] = neurons
-            manifest["neurons_total"] = int(sum(neurons.values()))
-            _say(f"build      {timings['build']:7.2f} s   {manifest['neurons_total']:,} nodes in {len(neurons)} layers", parallel, quiet)
+            engine = get_engine("nest")
+        rss_base = _current_rss_mb()
+        t0 = time.perf_counter()
+        engine.setup(model, threads)
+        info = engine.info()
+        manifest["engine"] = info
+        manifest["versions"]["nest"] = info.get("version", "")
+        manifest["processes"] = info.get("processes", parallel.size)
+        neurons = engine.build()
+        timings["build"] = time.perf_counter() - t0
+        manifest["neurons"] = neurons
+        manifest["neurons_total"] = int(sum(neurons.values()))
+        _say(f"build      {timings['build']:7.2f} s   {manifest['neurons_total']:,} nodes in {len(neurons)} layers", parallel, quiet)
 
-            t0 = time.perf_counter()
-            local = engine.connect() if model.connect else {}
-            synapses = {k: sum(part[k] for part in parallel.allgather(local)) for k in local} if parallel.size > 1 else local
-            timings["connect"] = time.perf_counter() - t0
-            manifest["synapses"] = synapses
-            manifest["synapses_total"] = int(sum(synapses.values()))
-            manifest["memory_mb"] = {"network": _current_rss_mb() - rss_base}
-            _say(f"connect    {timings['connect']:7.2f} s   {manifest['synapses_total']:,} synapses in {len(synapses)} projections", parallel, quiet)
-            if parallel.is_root:
+        t0 = time.perf_counter()
+        local = engine.connect() if model.connect else {}
+        synapses = {k: sum(part[k] for part in parallel.allgather(local)) for k in local} if parallel.size > 1 else local
+        timings["connect"] = time.perf_counter() - t0
+        manifest["synapses"] = synapses
+        manifest["synapses_total"] = int(sum(synapses.values()))
+        manifest["memory_mb"] = {"network": _current_rss_mb() - rss_base}
+        _say(f"connect    {timings['connect']:7.2f} s   {manifest['synapses_total']:,} synapses in {len(synapses)} projections", parallel, quiet)
+        if parallel.is_root:
+            with signals.deferred():
                 write_manifest(folder, manifest)
 
-            # 4. simulate, chunk by chunk, streaming spikes to disk
-            recorded = {name: (model.layers[name].side, model.layers[name].extent) for name in model.recorded}
-            if parallel.is_root:
+        # 5. simulate, chunk by chunk, streaming spikes to disk
+        recorded = {name: (model.layers[name].side, model.layers[name].extent) for name in model.recorded}
+        if parallel.is_root:
+            with signals.deferred():
                 writer = SpikeWriter(folder / "spikes.h5", recorded)
-            counts.update({name: 0 for name in recorded})
-            t_sim = t_rec = 0.0
-            t_now = 0.0
-            config_sim = config.run.simulate
-            bar = None
-            if config_sim:
-                if progress and parallel.is_root and not quiet:
-                    from tqdm import tqdm
+        counts.update({name: 0 for name in recorded})
+        t_sim = t_rec = 0.0
+        t_now = 0.0
+        config_sim = config.run.simulate
+        bar = None
+        if config_sim:
+            if progress and parallel.is_root and not quiet:
+                from tqdm import tqdm
 
-                    bar = tqdm(total=model.simulation_time, unit="ms", desc="simulate", file=sys.stderr,
-                               bar_format="{desc} {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} ms [{elapsed}<{remaining}]")
-                try:
-                    for ep in model.schedule:
+                bar = tqdm(total=model.simulation_time, unit="ms", desc="simulate", file=sys.stderr,
+                           bar_format="{desc} {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} ms [{elapsed}<{remaining}]")
+            try:
+                for ep in model.schedule:
+                    t0 = time.perf_counter()
+                    engine.apply_epoch(model.layer_rates(ep.pattern))
+                    t_sim += time.perf_counter() - t0
+                    while t_now < ep.stop - model.resolution / 2:
+                        step = min(model.chunk, ep.stop - t_now)
+                        step = round(step / model.resolution) * model.resolution
                         t0 = time.perf_counter()
-                        engine.apply_epoch(model.layer_rates(ep.pattern))
-                        t_sim += time.perf_counter() - t0
-                        while t_now < ep.stop - model.resolution / 2:
-                            step = min(model.chunk, ep.stop - t_now)
-                            step = round(step / model.resolution) * model.resolution
-                            t0 = time.perf_counter()
-                            engine.advance(step)
-                            t1 = time.perf_counter()
-                            t_sim += t1 - t0
-                            t_now += step
+                        engine.advance(step)
+                        t1 = time.perf_counter()
+                        t_sim += t1 - t0
+                        t_now += step
+                        with signals.deferred():
                             spikes = _gather_spikes(parallel, engine.collect())
                             if writer is not None:
                                 writer.append(spikes, t_now)
                                 for name, (ids, _) in spikes.items():
                                     counts[name] += len(ids)
                             manifest["t_reached_ms"] = t_now
-                            t_rec += time.perf_counter() - t1
-                            if bar is not None:
-                                bar.update(step)
-                finally:
-                    if bar is not None:
-                        bar.close()
-                    engine.finish()
-            timings["simulate"] = t_sim
-            timings["record"] = t_rec
-            _say(f"simulate   {t_sim:7.2f} s   {t_now:g} ms of model time", parallel, quiet)
-            status = "complete"
+                        t_rec += time.perf_counter() - t1
+                        if bar is not None:
+                            bar.update(step)
+            finally:
+                if bar is not None:
+                    bar.close()
+                engine.finish()
+        timings["simulate"] = t_sim
+        timings["record"] = t_rec
+        _say(f"simulate   {t_sim:7.2f} s   {t_now:g} ms of model time", parallel, quiet)
+        status = "complete"
     except RunInterrupted as err:
         status = "interrupted"
         manifest["signal"] = signal.Signals(err.signum).name
@@ -336,6 +393,7 @@ def run(
         manifest["error"] = f"{type(err).__name__}: {err}"
         failure = err
     finally:
+        signals.closing = True  # from here a first signal only waits; a second exits at once
         t0 = time.perf_counter()
         if writer is not None:
             try:
@@ -354,6 +412,7 @@ def run(
         if parallel.is_root:
             write_manifest(folder, manifest)
         _say(f"write      {timings['write']:7.2f} s   status {status}", parallel, quiet)
+        signals.__exit__()
     if status == "failed" and failure is not None:
         raise failure
     return RunResult(folder=folder, status=status, manifest=manifest)
