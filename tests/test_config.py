@@ -53,7 +53,7 @@ def test_overrides_and_preset(tmp_path):
     f.write_text('[network]\nhypercolumns = 4\n[run]\nseed = 7\n')
     c, _ = load_config(f, overrides=["run.seed=9", "retina.gabor.lambda=4.5", "stimulus.patterns=['pattern1']"], preset="small")
     assert c.network.hypercolumns == 4  # file beats preset
-    assert c.network.neurons_per_minicolumn == 10  # from the preset
+    assert c.run.simulation_time == 400.0  # from the preset
     assert c.run.seed == 9  # --set beats the file
     assert c.retina.gabor.lambda_ == 4.5
     assert c.stimulus.patterns == ["pattern1"]

@@ -199,3 +199,37 @@ def test_poisson_rates_and_orientation(tmp_path):
     scaled = np.concatenate(scaled)
     assert len(scaled) > 500
     assert stats.kstest(scaled, "expon").pvalue > 0.001
+
+
+def test_preflight_estimate_matches_the_built_network(built):
+    """The estimate from the config alone against the synapses NEST built.
+
+    Layers here are small enough that the estimate is the exact expectation;
+    the realised counts are within 4.5 Bernoulli standard deviations of it.
+    """
+    from spiking.estimate import estimate
+
+    eng, model, counts = built
+    cfg_counts = estimate(None, model)
+    assert cfg_counts.neurons == {n: layer.size for n, layer in model.layers.items()}
+    for name, n in counts.items():
+        e = cfg_counts.synapses[name]
+        assert cfg_counts.synapses_stderr[name] == 0.0
+        assert abs(n - e) <= 4.5 * np.sqrt(e) + 1, (name, n, e)
+
+
+@pytest.mark.parametrize("hc, per, side", [(1, 30, 10), (4, 6, 6)])
+def test_preflight_estimate_on_sampled_layers(hc, per, side):
+    """Larger layers: the estimate samples 150 targets; the total is within 1% of what NEST builds."""
+    from spiking.estimate import estimate
+
+    data = tiny(network={"hypercolumns": hc, "neurons_per_minicolumn": per, "minicolumn_side": side}, run={"threads": 2})
+    eng, model = _engine(data, threads=2)
+    counts = eng.connect()
+    est = estimate(from_mapping(data), model)
+    assert any(s > 0 for s in est.synapses_stderr.values())  # sampled
+    total = sum(counts.values())
+    assert abs(total - est.synapses_total) <= 0.01 * total, (total, est.synapses_total)
+    for name, n in counts.items():
+        e, se = est.synapses[name], est.synapses_stderr[name]
+        assert abs(n - e) <= 4 * se + 4.5 * np.sqrt(e) + 1, (name, n, e, se)

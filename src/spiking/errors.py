@@ -15,8 +15,19 @@ __all__ = [
 ]
 
 
+def one_line(text: str) -> str:
+    """``text`` with control characters (newlines included) shown as escapes."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(text))
+
+
 class SpikingError(Exception):
-    """Base of all errors that are the user's to fix (exit status 2 in the CLI)."""
+    """Base of all errors that are the user's to fix (exit status 2 in the CLI).
+
+    The message is always one line: control characters from user input are escaped.
+    """
+
+    def __init__(self, message: str = ""):
+        super().__init__(one_line(message))
 
 
 class ConfigError(SpikingError, ValueError):

@@ -101,7 +101,7 @@ def expected_synapses(p: ProjectionSpec, model: Model, rng: np.random.Generator 
     return float(total), float(stderr)
 
 
-def estimate(config: Config, model: Model | None = None, targets: int = SAMPLED_TARGETS) -> Estimate:
+def estimate(config: Config | None, model: Model | None = None, targets: int = SAMPLED_TARGETS) -> Estimate:
     """Estimate nodes, synapses, memory and output size of a config, without NEST.
 
     ``targets`` targets per projection are sampled (fewer: faster, less precise).
