@@ -59,6 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--estimate", action="store_true", help="print the nodes, synapses, memory and disk the config needs, instead of the TOML")
     p.set_defaults(func=cmd_config)
 
+    p = sub.add_parser("check", help="check the NEST installation and draw the test network",
+                       description="Print what the installed NEST supports and draw the original's test network (test0.png, test1.png). Exit 1 when NEST is missing or broken.")
+    p.add_argument("--out", metavar="DIR", help="folder for test0.png and test1.png (default: output/check-<time>)")
+    p.set_defaults(func=cmd_check)
+
     p = sub.add_parser("izhikevich", help="reproduce Izhikevich (2003): neuron classes and the 1000-neuron network",
                        description="Reproductions of Izhikevich (2003), 'Simple Model of Spiking Neurons', each into a run folder.")
     isub = p.add_subparsers(dest="what", metavar="WHAT")
@@ -77,6 +82,27 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--output-dir", default="output", metavar="DIR", help="where the run folder goes (default output)")
     q.set_defaults(func=cmd_izhikevich_network)
     return parser
+
+
+def cmd_check(args) -> int:
+    from datetime import datetime
+
+    from .check import run_check
+
+    out = Path(args.out) if args.out else Path("output") / f"check-{datetime.now():%Y%m%d-%H%M%S}"
+    try:
+        caps, files = run_check(out)
+    except EngineUnavailableError as err:
+        print(f"spiking: NEST is not usable: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:
+        raise SpikingError(f"{out}: cannot write the check plots ({err.strerror or err})") from None
+    yes = {True: "yes", False: "no"}
+    print(f"NEST {caps['version']}: threads {yes[caps['threads']]}, MPI {yes[caps['mpi']]}, "
+          f"HDF5 {yes[caps['hdf5']]}, GSL {yes[caps['gsl']]}; test network built with {caps['synapses']} synapses", file=sys.stderr)
+    for f in files:
+        print(f)
+    return 0
 
 
 def _positive_float(text: str) -> float:

@@ -333,6 +333,15 @@ def run(
         manifest["synapses_total"] = int(sum(synapses.values()))
         manifest["memory_mb"] = {"network": _current_rss_mb() - rss_base}
         _say(f"connect    {timings['connect']:7.2f} s   {manifest['synapses_total']:,} synapses in {len(synapses)} projections", parallel, quiet)
+        if config.render.plot_layers and model.connect:
+            from .connectivity import collect_connectivity, write_connectivity
+
+            t0 = time.perf_counter()
+            sample = collect_connectivity(engine, model, parallel)
+            if parallel.is_root:
+                with signals.deferred():
+                    write_connectivity(folder / "connectivity.h5", sample)
+            timings["connectivity"] = time.perf_counter() - t0
         if parallel.is_root:
             with signals.deferred():
                 write_manifest(folder, manifest)

@@ -35,6 +35,14 @@ class Engine(ABC):
         """Create every projection; returns synapses per projection held by this process."""
 
     @abstractmethod
+    def incoming(self, target: str, targets: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """This process's connections into nodes ``targets`` of layer ``target``: source layer -> (source, target) indices."""
+
+    @abstractmethod
+    def outgoing(self, source: str, node: int) -> dict[str, np.ndarray]:
+        """This process's targets of node ``node`` of layer ``source``: target layer -> indices."""
+
+    @abstractmethod
     def apply_epoch(self, rates: dict[str, np.ndarray]) -> None:
         """Set the retina rates (Hz, node order) for the epoch that starts now."""
 

@@ -143,10 +143,13 @@ class NestEngine(Engine):
             prob = p.p_center * nest.spatial_distributions.gaussian(d, std=p.sigma)
         else:
             prob = p.p_center
+        # NEST 3's pairwise_bernoulli with use_on_source is NEST 2's "convergent":
+        # mask and kernel are centred on each target
         conn = {
             "rule": "pairwise_bernoulli",
             "p": prob,
             "mask": {"circular": {"radius": p.radius}},
+            "use_on_source": True,
             "allow_autapses": p.allow_autapses,
         }
         delay = p.delay + p.delay_per_unit * d if p.delay_per_unit > 0 else p.delay
@@ -164,6 +167,41 @@ class NestEngine(Engine):
             if on_projection is not None:
                 on_projection(p, counts[p.name])
         return counts
+
+    def _layer_of(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Layer number (index into self.nodes, -1 for none) and layer-local index of NEST ids."""
+        names = list(self.nodes)
+        starts = np.array([self.first_id[n] for n in names])
+        sizes = np.array([len(self.nodes[n]) for n in names])
+        order = np.argsort(starts)
+        pos = np.searchsorted(starts[order], ids, side="right") - 1
+        layer = order[np.clip(pos, 0, None)]
+        local = ids - starts[layer]
+        ok = (pos >= 0) & (local < sizes[layer])
+        return np.where(ok, layer, -1), local
+
+    def incoming(self, target: str, targets: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        names = list(self.nodes)
+        idx = sorted(int(i) for i in np.unique(targets))
+        if not idx:
+            return {}
+        conns = self.nest.GetConnections(target=self.nodes[target][idx])
+        if not len(conns):
+            return {}
+        st = conns.get(["source", "target"])
+        src = np.asarray(st["source"], dtype=np.int64).ravel()
+        tgt = np.asarray(st["target"], dtype=np.int64).ravel() - self.first_id[target]
+        layer, local = self._layer_of(src)
+        return {names[k]: (local[layer == k], tgt[layer == k]) for k in np.unique(layer[layer >= 0])}
+
+    def outgoing(self, source: str, node: int) -> dict[str, np.ndarray]:
+        names = list(self.nodes)
+        conns = self.nest.GetConnections(source=self.nodes[source][int(node)])
+        if not len(conns):
+            return {}
+        tgt = np.asarray(conns.get("target"), dtype=np.int64).ravel()
+        layer, local = self._layer_of(tgt)
+        return {names[k]: local[layer == k] for k in np.unique(layer[layer >= 0])}
 
     # -- simulation ----------------------------------------------------------
     def apply_epoch(self, rates: dict[str, np.ndarray]) -> None:

@@ -1,0 +1,75 @@
+"""``spiking check``: what the installed NEST supports, and the original's environment test plots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["run_check"]
+
+
+def run_check(folder) -> tuple[dict, list[Path]]:
+    """Build the test network and draw ``test0.png`` and ``test1.png`` into ``folder``.
+
+    The network: a 9x9 and a 4x4 grid of ``iaf_psc_alpha`` (extent 1.1 x 1.1);
+    the 4x4 layer connects divergently to the 9x9 one with a circular mask of
+    radius 0.3 and a Gaussian kernel (p(0) = 1, sigma = 0.15). ``test0`` draws
+    both layers; ``test1`` adds the centre element's targets with mask and kernel.
+
+    Returns
+    -------
+    capabilities : dict
+        NEST version, threads, MPI, HDF5, GSL, and the synapses built.
+    files : list of Path
+
+    Raises
+    ------
+    EngineUnavailableError
+        When NEST cannot be imported.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .engines.nest_engine import import_nest, nest_capabilities
+
+    nest = import_nest()
+    caps = nest_capabilities()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    nest.ResetKernel()
+    nest.verbosity = nest.VerbosityLevel.ERROR
+    big = nest.Create("iaf_psc_alpha", positions=nest.spatial.grid(shape=[9, 9], extent=[1.1, 1.1]))
+    small = nest.Create("iaf_psc_alpha", positions=nest.spatial.grid(shape=[4, 4], extent=[1.1, 1.1]))
+    mask = {"circular": {"radius": 0.3}}
+    kernel = nest.spatial_distributions.gaussian(nest.spatial.distance, std=0.15)
+    # divergent (NEST 2): pairwise_bernoulli, mask and kernel centred on each source
+    nest.Connect(small, big, {"rule": "pairwise_bernoulli", "p": kernel, "mask": mask})
+    caps["synapses"] = int(nest.num_connections)
+
+    files = []
+    fig = nest.PlotLayer(big, nodecolor="tab:blue", nodesize=40)
+    nest.PlotLayer(small, fig=fig, nodecolor="tab:red", nodesize=60)
+    ax = fig.gca()
+    ax.set_title("test0: 9x9 layer (blue) and 4x4 layer (red)\nextent 1.1 x 1.1")
+    ax.set_xlabel("x (units)")
+    ax.set_ylabel("y (units)")
+    fig.set_size_inches(6.5, 6)
+    files.append(folder / "test0.png")
+    fig.savefig(files[-1], dpi=90)
+    plt.close(fig)
+
+    centre = nest.FindCenterElement(small)
+    fig = nest.PlotLayer(big, nodecolor="tab:blue", nodesize=40)
+    nest.PlotLayer(small, fig=fig, nodecolor="tab:red", nodesize=60)
+    nest.PlotTargets(centre, big, fig=fig, mask=mask, probability_parameter=kernel,
+                     src_color="red", src_size=120, tgt_color="yellow", tgt_size=40, mask_color="black")
+    ax = fig.gca()
+    ax.set_title("test1: targets (yellow) of the 4x4 layer's centre element\ncircular mask r = 0.3, Gaussian kernel p(0) = 1, sigma = 0.15")
+    ax.set_xlabel("x (units)")
+    ax.set_ylabel("y (units)")
+    fig.set_size_inches(7.5, 6)
+    files.append(folder / "test1.png")
+    fig.savefig(files[-1], dpi=90)
+    plt.close(fig)
+    return caps, files

@@ -1,0 +1,103 @@
+"""Connectivity as built: sampling each projection from the engine into ``connectivity.h5`` (pure numpy + h5py).
+
+For every projection the file holds the targets of the source nearest the
+centre of its layer, and every connection into a seeded sample of targets,
+from which :mod:`spiking.render.connectivity` draws the realised connection
+probability against distance.
+
+Layout::
+
+    /<n>.<projection>/centre_source        attr: the source's node index
+    /<n>.<projection>/centre_targets       int64: its targets' node indices
+    /<n>.<projection>/sample_targets_all   int64: the sampled targets
+    /<n>.<projection>/sources, targets     int64: every connection into the sample
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from .model import Model
+
+__all__ = ["SAMPLE_TARGETS", "centre_node", "sample_targets", "write_connectivity", "read_connectivity"]
+
+#: Targets sampled per projection for the probability-against-distance check.
+SAMPLE_TARGETS = 200
+
+
+def centre_node(positions: np.ndarray) -> int:
+    """Index of the node nearest the origin (the first of ties)."""
+    return int(np.argmin(np.einsum("ij,ij->i", positions, positions)))
+
+
+def sample_targets(n: int, k: int, seed: int) -> np.ndarray:
+    """A seeded, sorted sample of ``min(n, k)`` target indices."""
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n, min(n, k), replace=False))
+
+
+def collect_connectivity(engine, model: Model, parallel) -> dict | None:
+    """Sample every projection through the engine; merged over processes on the root (None elsewhere).
+
+    One query per target layer (the connections into its sampled targets) and
+    one per source layer (the targets of its centre node) serve all projections.
+    """
+    empty = np.zeros(0, dtype=np.int64)
+    incoming, outgoing, samples, centres = {}, {}, {}, {}
+    for name, layer in model.layers.items():
+        samples[name] = sample_targets(layer.size, SAMPLE_TARGETS, model.seed)
+        centres[name] = centre_node(layer.positions())
+    for name in {p.target for p in model.projections}:
+        incoming[name] = engine.incoming(name, samples[name])
+    for name in {p.source for p in model.projections}:
+        outgoing[name] = engine.outgoing(name, centres[name])
+    parts = parallel.gather((incoming, outgoing))
+    if parts is None:
+        return None
+    out = {}
+    for p in model.projections:
+        into = [part[0].get(p.target, {}).get(p.source, (empty, empty)) for part in parts]
+        out_of = [part[1].get(p.source, {}).get(p.target, empty) for part in parts]
+        out[f"{p.index:02d}.{p.name}"] = {
+            "centre_source": centres[p.source],
+            "centre_targets": np.sort(np.concatenate(out_of)),
+            "targets_all": samples[p.target],
+            "sample_sources": np.concatenate([a for a, _ in into]),
+            "sample_targets": np.concatenate([b for _, b in into]),
+        }
+    return out
+
+
+def write_connectivity(path, data: dict) -> Path:
+    """Write the sampled connectivity atomically."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".part")
+    with h5py.File(tmp, "w") as h5:
+        for key, d in data.items():
+            g = h5.create_group(key)
+            g.attrs["centre_source"] = int(d["centre_source"])
+            g.create_dataset("centre_targets", data=np.asarray(d["centre_targets"], dtype=np.int64))
+            g.create_dataset("sample_targets_all", data=np.asarray(d["targets_all"], dtype=np.int64))
+            g.create_dataset("sources", data=np.asarray(d["sample_sources"], dtype=np.int64))
+            g.create_dataset("targets", data=np.asarray(d["sample_targets"], dtype=np.int64))
+    os.replace(tmp, path)
+    return path
+
+
+def read_connectivity(path) -> dict:
+    """Read ``connectivity.h5`` back: key ``<n>.<projection>`` -> arrays."""
+    out = {}
+    with h5py.File(path, "r") as h5:
+        for key, g in h5.items():
+            out[key] = {
+                "centre_source": int(g.attrs["centre_source"]),
+                "centre_targets": g["centre_targets"][()],
+                "targets_all": g["sample_targets_all"][()],
+                "sources": g["sources"][()],
+                "targets": g["targets"][()],
+            }
+    return out
