@@ -47,7 +47,7 @@ test-browser: $(STAMP) browser
 	$(PY) -m pytest -m browser $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	$(PY) benchmarks/bench_run.py
+	$(PY) benchmarks/run_benchmarks.py default
 
 clean:
 	rm -rf $(VENV) $(MPI_VENV) build *.egg-info

@@ -331,7 +331,8 @@ def run(
         timings["connect"] = time.perf_counter() - t0
         manifest["synapses"] = synapses
         manifest["synapses_total"] = int(sum(synapses.values()))
-        manifest["memory_mb"] = {"network": _current_rss_mb() - rss_base}
+        rss_net = _current_rss_mb()
+        manifest["memory_mb"] = {"before_build": round(rss_base, 1), "network": round(rss_net - rss_base, 1), "after_connect": round(rss_net, 1)}
         _say(f"connect    {timings['connect']:7.2f} s   {manifest['synapses_total']:,} synapses in {len(synapses)} projections", parallel, quiet)
         if config.render.plot_layers and model.connect:
             from .connectivity import collect_connectivity, write_connectivity

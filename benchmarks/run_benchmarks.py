@@ -1,0 +1,154 @@
+"""Benchmarks of spiking: time and memory of real runs, measured in one session.
+
+Usage (from the repository root, after `make install`; `mpi` also needs `make mpi`)::
+
+    .venv/bin/python benchmarks/run_benchmarks.py default    # the default model: phases, overhead, memory
+    .venv/bin/python benchmarks/run_benchmarks.py memory     # peak memory, 1 s against 10 s of model time
+    .venv/bin/python benchmarks/run_benchmarks.py mpi        # 1 rank x 2 threads against 2 ranks x 1 thread
+    .venv/bin/python benchmarks/run_benchmarks.py render     # rendering against simulation, default model
+    .venv/bin/python benchmarks/run_benchmarks.py estimate   # pre-flight estimate against built synapses
+
+Each prints a Markdown table for docs/benchmarks.md. Every run is a real
+`spiking run` in a subprocess; peak memory is the child's maximum resident set
+(getrusage). Runs go to a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+MPI_PY = ROOT / ".venv-mpi" / "bin" / "python"
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+
+
+def spiking_run(args: list[str], out: Path, python=PY, mpi: int = 0) -> tuple[dict, float, float]:
+    """Run `spiking run ARGS`; returns (manifest, wall seconds, peak RSS of the biggest child in MB)."""
+    cmd = [str(python), "-m", "spiking", "run", *args, "--no-progress", "-q", "--set", f"run.output_dir='{out}'"]
+    env = dict(os.environ)
+    if mpi:
+        cmd = ["mpirun", "-np", str(mpi), *cmd]
+        env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMPI_MCA_rmaps_base_oversubscribe="1")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"run failed: {' '.join(cmd)}\n{proc.stderr}")
+    peak = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    folder = Path(proc.stdout.strip().splitlines()[-1])
+    return json.loads((folder / "manifest.json").read_text()) | {"_folder": str(folder)}, wall, peak
+
+
+def bench_default(tmp: Path) -> None:
+    m, wall, peak = spiking_run([], tmp)
+    t = m["timings_s"]
+    nest_s = t["build"] + t["connect"] + t["simulate"]
+    ours = t["total"] - nest_s
+    print(f"Default model ({m['neurons_total']:,} nodes, {m['synapses_total']:,} synapses, {m['threads']} threads), "
+          f"`spiking run` (no rendering):\n")
+    print("| phase | wall time (s) |\n|---|---|")
+    for k in ("stimulus", "estimate", "build", "connect", "simulate", "record", "write", "total"):
+        print(f"| {k} | {t.get(k, 0):.2f} |")
+    print(f"| process, start to end | {wall:.2f} |")
+    print(f"\nOutside NEST's create/connect/simulate: {ours:.2f} s = {100 * ours / t['total']:.1f}% of the run.")
+    mm = m["memory_mb"]
+    print(f"Memory: {mm['before_build']:.0f} MB before building (Python, NEST, numpy), {mm['network']:.0f} MB added by "
+          f"NEST building the network, {mm['after_connect']:.0f} MB after connecting; peak {mm['peak_rss']:.0f} MB "
+          f"(child's maximum RSS {peak:.0f} MB). Peak / after connecting = {mm['peak_rss'] / mm['after_connect']:.3f}.")
+    print(f"Spikes: " + ", ".join(f"{k} {v['count']:,} ({v['mean_rate_hz']:.2f} Hz)" for k, v in m["spikes"].items()))
+
+
+def bench_memory(tmp: Path) -> None:
+    print("| model time | wall (s) | simulate (s) | peak RSS (MB) | spikes |\n|---|---|---|---|---|")
+    peaks = []
+    for ms in (1000.0, 10000.0):
+        m, wall, peak = spiking_run(["--preset", "small", "--set", f"run.simulation_time={ms}"], tmp)
+        peaks.append(m["memory_mb"]["peak_rss"])
+        n = sum(v["count"] for v in m["spikes"].values())
+        print(f"| {ms / 1000:g} s | {wall:.1f} | {m['timings_s']['simulate']:.1f} | {m['memory_mb']['peak_rss']:.0f} | {n:,} |")
+    print(f"\nPeak memory 10 s / 1 s = {peaks[1] / peaks[0]:.3f}.")
+
+
+def bench_mpi(tmp: Path) -> None:
+    if not MPI_PY.exists():
+        raise SystemExit("needs `make mpi`")
+    print("| layout | simulate (s) | total run (s) | wall with start-up (s) |\n|---|---|---|---|")
+    rows = {}
+    for label, args, mpi in (("1 rank x 2 threads", ["--set", "run.threads=2"], 0), ("2 ranks x 1 thread", ["--set", "run.threads=1"], 2)):
+        m, wall, _ = spiking_run(args, tmp, python=MPI_PY, mpi=mpi)
+        rows[label] = m
+        print(f"| {label} | {m['timings_s']['simulate']:.1f} | {m['timings_s']['total']:.1f} | {wall:.1f} |")
+    a, b = rows["1 rank x 2 threads"], rows["2 ranks x 1 thread"]
+    print(f"\n2 ranks / 2 threads: simulate {b['timings_s']['simulate'] / a['timings_s']['simulate']:.3f}, "
+          f"whole run {b['timings_s']['total'] / a['timings_s']['total']:.3f}. Merging the spikes of both ranks "
+          f"(gather + write, `record`): {b['timings_s']['record']:.2f} s = {100 * b['timings_s']['record'] / b['timings_s']['total']:.2f}% of the run.")
+
+
+def bench_render(tmp: Path) -> None:
+    m, wall, _ = spiking_run([], tmp)
+    folder = Path(m["_folder"])
+    t0 = time.perf_counter()
+    proc = subprocess.run([PY, "-m", "spiking", "render", str(folder)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(proc.stderr)
+    render_wall = time.perf_counter() - t0
+    r = json.loads((folder / "manifest.json").read_text()).get("render", {})
+    sim = m["timings_s"]["simulate"]
+    print("| part | wall time (s) |\n|---|---|")
+    for k, v in r.get("timings_s", {}).items():
+        print(f"| render {k} | {v:.2f} |")
+    print(f"| `spiking render`, process start to end | {render_wall:.2f} |")
+    print(f"| simulate (the same run) | {sim:.2f} |")
+    print(f"\nRendering / simulation = {r.get('timings_s', {}).get('total', render_wall) / sim:.3f} "
+          f"({r.get('frames', '?')} frames of {r.get('frame_ms', '?')} ms).")
+
+
+def bench_estimate(tmp: Path) -> None:
+    print("| config | synapses built | estimate | error |\n|---|---|---|---|")
+    from spiking.config import load_config
+    from spiking.estimate import estimate
+
+    for label, sets in (("default (9 hypercolumns)", []), ("small (1 hypercolumn)", ["network.hypercolumns=1"]),
+                        ("4 hypercolumns, 12 neurons/minicolumn", ["network.hypercolumns=4", "network.neurons_per_minicolumn=12"])):
+        args = [x for s in sets for x in ("--set", s)] + ["--set", "run.simulate=false"]
+        m, _, _ = spiking_run(args, tmp)
+        cfg, _ = load_config(overrides=sets)
+        est = estimate(cfg)
+        built = m["synapses_total"]
+        print(f"| {label} | {built:,} | {est.synapses_total:,.0f} | {100 * (est.synapses_total - built) / built:+.2f}% |")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("which", choices=["default", "memory", "mpi", "render", "estimate"])
+    args = ap.parse_args()
+    print(f"Machine: {machine()}\n")
+    with tempfile.TemporaryDirectory() as tmp:
+        globals()[f"bench_{args.which}"](Path(tmp))
+
+
+if __name__ == "__main__":
+    main()
