@@ -44,7 +44,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--quiet", "-q", action="store_true", help="print only the run folder and errors")
     p.add_argument("--force", action="store_true", help="run even when the pre-flight estimate says the memory will not suffice")
+    p.add_argument("--no-render", action="store_true", help="write no plots, movies or report (draw them later with `spiking render`)")
+    p.add_argument("--open", action="store_true", help="open the report in a browser when done")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("render", help="redraw the plots, movies and report of a run folder (no NEST, no simulation)",
+                       description="Redraw every plot, movie and the report of a run folder from its spikes.h5 and config.toml alone, without NEST.")
+    p.add_argument("folder", metavar="RUN_FOLDER", help="a run folder, e.g. output/20260101-120000-9hc-1000ms")
+    p.add_argument("--frame-ms", type=_positive_float, metavar="MS", help="movie frame length (default: the run's render.frame_ms)")
+    p.add_argument("--format", dest="movie_format", choices=["mp4", "gif"], help="movie format (default: the run's render.movie_format)")
+    p.add_argument("--no-movies", action="store_true", help="skip the movies")
+    p.add_argument("--open", action="store_true", help="open the report in a browser when done")
+    p.set_defaults(func=cmd_render)
 
     p = sub.add_parser("preview", help="write the stimulus and retina rate maps as PNGs (no network)",
                        description="Write the placed stimulus and the retina ON/OFF rate maps of every distinct pattern, without building a network.")
@@ -216,12 +227,63 @@ def cmd_run(args) -> int:
             )
     parallel = Parallel.from_launcher()
     result = run(cfg, parallel=parallel, progress=not args.no_progress, quiet=args.quiet, notes=notes, force=args.force)
+    code = 0
     if parallel.is_root:
+        if not args.no_render and result.manifest.get("t_reached_ms", 0) > 0:
+            code = _render(result.folder, quiet=args.quiet, open_report=args.open or cfg.render.open)
         print(result.folder)
     if result.status == "interrupted":
         sig = result.manifest.get("signal", "SIGINT")
         return 128 + int(getattr(signal, sig, signal.SIGINT))
+    return code
+
+
+def _render(folder: Path, quiet: bool = False, open_report: bool = False, **overrides) -> int:
+    """Draw connectivity plots, movies, rates and the report; record the timings in the manifest."""
+    import time
+
+    from .config import from_mapping, read_toml
+    from .model import build_model
+    from .render import render_run
+    from .render.connectivity import plot_connectivity
+    from .runfolder import read_manifest, write_manifest
+
+    read_manifest(folder)  # a run folder at all?
+    t0 = time.perf_counter()
+    try:
+        cfg = from_mapping(read_toml(folder / "config.toml"), base_dir=folder)
+        conn = plot_connectivity(folder, build_model(cfg, stimuli=False))
+        t_conn = time.perf_counter() - t0
+        info = render_run(folder, progress=not quiet, **overrides)
+    except SpikingError:
+        raise
+    except Exception as err:  # noqa: BLE001 - the run's data are safe; say what failed
+        print(f"spiking: error: rendering {folder} failed: {type(err).__name__}: {err}", file=sys.stderr)
+        return 1
+    timings = {"connectivity": round(t_conn, 3), **{k: round(v, 3) for k, v in info.get("timings_s", {}).items()}}
+    timings["total"] = round(time.perf_counter() - t0, 3)
+    m = read_manifest(folder)
+    m["render"] = {"timings_s": timings, "frames": info.get("frames"), "frame_ms": info.get("frame_ms"),
+                   "movie_format": info.get("movie_format"), "connectivity_plots": len(conn)}
+    write_manifest(folder, m)
+    if not quiet:
+        print(f"render     {timings['total']:7.2f} s   report {info['index']}", file=sys.stderr)
+    if open_report:
+        import webbrowser
+
+        webbrowser.open(Path(info["index"]).resolve().as_uri())
     return 0
+
+
+def cmd_render(args) -> int:
+    folder = Path(args.folder)
+    overrides = {"frame_ms": args.frame_ms, "movie_format": args.movie_format}
+    if args.no_movies:
+        overrides["movies"] = False
+    code = _render(folder, open_report=args.open, **overrides)
+    if code == 0:
+        print(folder / "index.html")
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:

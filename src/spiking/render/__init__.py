@@ -1,0 +1,143 @@
+"""Rendering a run folder: movies, rate plots and the HTML report, from its files alone (no simulator).
+
+Everything is computed from ``spikes.h5``, ``config.toml``, ``schedule.csv``
+and ``manifest.json`` (plus the ``retina/`` snapshots when present); NEST is
+never imported. Spikes are read forward in blocks, so memory is bounded by
+a few chunks of frames, not by the number of spikes.
+
+Files written, relative to the run folder::
+
+    index.html                              the report
+    movies/activity.<mp4|gif>               stimulus, retina and all recorded layers in sync
+    movies/<layer>.<mp4|gif>                one per recorded grid layer
+    rates/population_rates.png, .csv        population rate of each layer over time
+    rates/raster.png                        raster of a sample of each layer
+    rates/rates_by_pattern.csv              mean rate per layer and pattern
+    rates/ratemap-<layer>-<pattern>.png     per-neuron rate map per layer and pattern
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from .frames import bin_frames, colorize, frame_count, frame_images, scale_counts
+from .movies import movie_size, write_movies
+from .rates import write_rates
+from .report import MOVIES_DIR, write_report
+from .source import load_run
+
+__all__ = [
+    "render_run",
+    "bin_frames",
+    "frame_count",
+    "frame_images",
+    "scale_counts",
+    "colorize",
+    "movie_size",
+    "load_run",
+    "write_movies",
+    "write_rates",
+    "write_report",
+]
+
+
+def render_run(folder, *, frame_ms: float | None = None, movie_format: str | None = None, movies: bool | None = None,
+               progress: bool = False) -> dict:
+    """(Re)draw the movies, rate plots and report of a run folder.
+
+    Parameters
+    ----------
+    folder : path-like
+        A run folder (``manifest.json``, ``config.toml``, ``spikes.h5``, ...). A run
+        that was interrupted is drawn up to the manifest's ``t_reached_ms``.
+    frame_ms : float, optional
+        Movie frame length, ms (default: the config's ``render.frame_ms``).
+    movie_format : {"mp4", "gif"}, optional
+        Default: the config's ``render.movie_format``.
+    movies : bool, optional
+        Draw the movies (default: the config's ``render.movies``).
+    progress : bool
+        Progress bars on stderr.
+
+    Returns
+    -------
+    dict
+        ``folder`` (Path), ``files`` (paths relative to the folder, str, sorted),
+        ``index`` (Path of ``index.html``), ``timings_s`` (wall time of
+        ``movies``, ``rates``, ``report`` and ``total``, s), ``frames``,
+        ``frame_ms``, ``fps``, ``movie_format``, ``t_end_ms`` and ``status``.
+
+    Raises
+    ------
+    RunFolderError
+        Not a run folder, no ``spikes.h5``, or a file cannot be written.
+    ConfigError
+        An override is invalid (``frame_ms`` below ``run.resolution``, an unknown format).
+    """
+    t_all = time.perf_counter()
+    overrides = {"frame_ms": None if frame_ms is None else float(frame_ms), "movie_format": movie_format, "movies": movies}
+    src = load_run(folder, overrides)
+    r = src.config.render
+    timings: dict[str, float] = {}
+    files: list[Path] = []
+
+    # The rate plots (numpy and matplotlib in this process) are drawn in a thread while the
+    # movies are encoded (ffmpeg in other processes): each part's wall time is its own.
+    rates_box: dict = {}
+
+    def _rates():
+        t = time.perf_counter()
+        try:
+            rates_box["result"] = write_rates(src, progress=False)
+        except BaseException as err:  # noqa: BLE001 - re-raised below
+            rates_box["error"] = err
+        rates_box["time"] = time.perf_counter() - t
+
+    worker = threading.Thread(target=_rates, name="render rates", daemon=True)
+    worker.start()
+    t0 = time.perf_counter()
+    movie_info = None
+    try:
+        if r.movies:
+            res = write_movies(src, frame_ms=r.frame_ms, fps=r.fps, fmt=r.movie_format, folder=src.folder / MOVIES_DIR, progress=progress)
+            files += res["files"]
+            movie_info = {"format": r.movie_format, "frame_ms": r.frame_ms, "fps": r.fps, "frames": res["frames"]}
+            _drop_other_format(src.folder / MOVIES_DIR, res["files"], r.movie_format)
+        timings["movies"] = time.perf_counter() - t0
+    finally:
+        worker.join()
+    if "error" in rates_box:
+        raise rates_box["error"]
+    rates = rates_box["result"]
+    files += rates["files"]
+    timings["rates"] = rates_box["time"]
+
+    t0 = time.perf_counter()
+    index = write_report(src, movie_info=movie_info, rates_info=rates, render_timings=dict(timings))
+    files.append(index)
+    timings["report"] = time.perf_counter() - t0
+    timings["total"] = time.perf_counter() - t_all
+    return {
+        "folder": src.folder,
+        "files": sorted(Path(p).relative_to(src.folder).as_posix() for p in files),
+        "index": index,
+        "timings_s": {k: round(v, 4) for k, v in timings.items()},
+        "frames": frame_count(src.t_end, r.frame_ms),
+        "frame_ms": r.frame_ms,
+        "fps": r.fps,
+        "movie_format": r.movie_format,
+        "t_end_ms": src.t_end,
+        "status": src.status,
+    }
+
+
+def _drop_other_format(folder: Path, written: list[Path], fmt: str) -> None:
+    """Remove movies of an earlier render in the other format, so the folder holds one set."""
+    other = "gif" if fmt == "mp4" else "mp4"
+    for p in [folder / f"{w.stem}.{other}" for w in written]:
+        try:
+            p.unlink()
+        except FileNotFoundError:
+            pass
