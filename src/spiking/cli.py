@@ -229,8 +229,11 @@ def cmd_run(args) -> int:
     result = run(cfg, parallel=parallel, progress=not args.no_progress, quiet=args.quiet, notes=notes, force=args.force)
     code = 0
     if parallel.is_root:
-        if not args.no_render and result.manifest.get("t_reached_ms", 0) > 0:
+        if not args.no_render and result.status == "complete":
             code = _render(result.folder, quiet=args.quiet, open_report=args.open or cfg.render.open)
+        elif result.status == "interrupted" and not args.quiet:
+            print(f"interrupted at {result.manifest.get('t_reached_ms', 0):g} ms; `spiking render {result.folder}` draws what was done",
+                  file=sys.stderr)
         print(result.folder)
     if result.status == "interrupted":
         sig = result.manifest.get("signal", "SIGINT")
