@@ -68,7 +68,7 @@ def bench_default(tmp: Path) -> None:
     nest_s = t["build"] + t["connect"] + t["simulate"]
     ours = t["total"] - nest_s
     print(f"Default model ({m['neurons_total']:,} nodes, {m['synapses_total']:,} synapses, {m['threads']} threads), "
-          f"`spiking run` (no rendering):\n")
+          f"`spiking run`: the run's phases (the process time also includes rendering):\n")
     print("| phase | wall time (s) |\n|---|---|")
     for k in ("stimulus", "estimate", "build", "connect", "simulate", "record", "write", "total"):
         print(f"| {k} | {t.get(k, 0):.2f} |")
@@ -85,7 +85,7 @@ def bench_memory(tmp: Path) -> None:
     print("| model time | wall (s) | simulate (s) | peak RSS (MB) | spikes |\n|---|---|---|---|---|")
     peaks = []
     for ms in (1000.0, 10000.0):
-        m, wall, peak = spiking_run(["--preset", "small", "--set", f"run.simulation_time={ms}"], tmp)
+        m, wall, peak = spiking_run(["--preset", "small", "--no-render", "--set", f"run.simulation_time={ms}"], tmp)
         peaks.append(m["memory_mb"]["peak_rss"])
         n = sum(v["count"] for v in m["spikes"].values())
         print(f"| {ms / 1000:g} s | {wall:.1f} | {m['timings_s']['simulate']:.1f} | {m['memory_mb']['peak_rss']:.0f} | {n:,} |")
@@ -133,7 +133,7 @@ def bench_estimate(tmp: Path) -> None:
 
     for label, sets in (("default (9 hypercolumns)", []), ("small (1 hypercolumn)", ["network.hypercolumns=1"]),
                         ("4 hypercolumns, 12 neurons/minicolumn", ["network.hypercolumns=4", "network.neurons_per_minicolumn=12"])):
-        args = [x for s in sets for x in ("--set", s)] + ["--set", "run.simulate=false"]
+        args = [x for s in sets for x in ("--set", s)] + ["--set", "run.simulate=false", "--no-render"]
         m, _, _ = spiking_run(args, tmp)
         cfg, _ = load_config(overrides=sets)
         est = estimate(cfg)
@@ -141,9 +141,22 @@ def bench_estimate(tmp: Path) -> None:
         print(f"| {label} | {built:,} | {est.synapses_total:,.0f} | {100 * (est.synapses_total - built) / built:+.2f}% |")
 
 
+def bench_plain(tmp: Path) -> None:
+    """The same model as a plain PyNEST script (one Simulate per epoch, no files) and as `spiking run --no-render`."""
+    proc = subprocess.run([PY, str(ROOT / "benchmarks" / "plain_pynest.py")], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(proc.stderr)
+    print(proc.stdout.strip())
+    m, wall, peak = spiking_run(["--no-render"], tmp)
+    t = m["timings_s"]
+    print(f"spiking run --no-render, {m['threads']} threads: build {t['build']:.2f} s, connect {t['connect']:.2f} s, "
+          f"simulate {t['simulate']:.2f} s (+ record {t['record']:.2f} s), total {t['total']:.2f} s, process {wall:.2f} s, "
+          f"peak RSS {m['memory_mb']['peak_rss']:.0f} MB")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("which", choices=["default", "memory", "mpi", "render", "estimate"])
+    ap.add_argument("which", choices=["default", "memory", "mpi", "render", "estimate", "plain"])
     args = ap.parse_args()
     print(f"Machine: {machine()}\n")
     with tempfile.TemporaryDirectory() as tmp:
