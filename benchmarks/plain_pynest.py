@@ -1,4 +1,4 @@
-"""The default model as a plain PyNEST script, to compare `spiking run` with in the same session.
+"""The default model as a plain PyNEST script, to compare `spiking run` with on the same machine.
 
 Builds the same eight layers and eighteen projections with direct NEST calls,
 records the four V1 layers in memory, and simulates the schedule with one

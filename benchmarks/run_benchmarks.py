@@ -1,4 +1,4 @@
-"""Benchmarks of spiking: time and memory of real runs, measured in one session.
+"""Benchmarks of spiking: time and memory of real runs, measured one after another on one machine.
 
 Usage (from the repository root, after `make install`; `mpi` also needs `make mpi`)::
 
