@@ -47,29 +47,25 @@ def run_check(folder) -> tuple[dict, list[Path]]:
     nest.Connect(small, big, {"rule": "pairwise_bernoulli", "p": kernel, "mask": mask})
     caps["synapses"] = int(nest.num_connections)
 
-    files = []
-    fig = nest.PlotLayer(big, nodecolor="tab:blue", nodesize=40)
-    nest.PlotLayer(small, fig=fig, nodecolor="tab:red", nodesize=60)
-    ax = fig.gca()
-    ax.set_title("test0: 9x9 layer (blue) and 4x4 layer (red)\nextent 1.1 x 1.1")
-    ax.set_xlabel("x (units)")
-    ax.set_ylabel("y (units)")
-    fig.set_size_inches(6.5, 6)
-    files.append(folder / "test0.png")
-    fig.savefig(files[-1], dpi=90)
-    plt.close(fig)
+    def draw(name: str, title: str, width: float, targets: bool) -> Path:
+        fig = nest.PlotLayer(big, nodecolor="tab:blue", nodesize=40)
+        nest.PlotLayer(small, fig=fig, nodecolor="tab:red", nodesize=60)
+        if targets:
+            nest.PlotTargets(nest.FindCenterElement(small), big, fig=fig, mask=mask, probability_parameter=kernel,
+                             src_color="red", src_size=120, tgt_color="yellow", tgt_size=40, mask_color="black")
+        ax = fig.gca()
+        ax.set_title(title)
+        ax.set_xlabel("x (units)")
+        ax.set_ylabel("y (units)")
+        fig.set_size_inches(width, 6)
+        path = folder / name
+        fig.savefig(path, dpi=90)
+        plt.close(fig)
+        return path
 
-    centre = nest.FindCenterElement(small)
-    fig = nest.PlotLayer(big, nodecolor="tab:blue", nodesize=40)
-    nest.PlotLayer(small, fig=fig, nodecolor="tab:red", nodesize=60)
-    nest.PlotTargets(centre, big, fig=fig, mask=mask, probability_parameter=kernel,
-                     src_color="red", src_size=120, tgt_color="yellow", tgt_size=40, mask_color="black")
-    ax = fig.gca()
-    ax.set_title("test1: targets (yellow) of the 4x4 layer's centre element\ncircular mask r = 0.3, Gaussian kernel p(0) = 1, sigma = 0.15")
-    ax.set_xlabel("x (units)")
-    ax.set_ylabel("y (units)")
-    fig.set_size_inches(7.5, 6)
-    files.append(folder / "test1.png")
-    fig.savefig(files[-1], dpi=90)
-    plt.close(fig)
+    files = [
+        draw("test0.png", "test0: 9x9 layer (blue) and 4x4 layer (red)\nextent 1.1 x 1.1", 6.5, targets=False),
+        draw("test1.png", "test1: targets (yellow) of the 4x4 layer's centre element\n"
+             "circular mask r = 0.3, Gaussian kernel p(0) = 1, sigma = 0.15", 7.5, targets=True),
+    ]
     return caps, files
