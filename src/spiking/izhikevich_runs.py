@@ -35,6 +35,15 @@ def _config_text(section: str, params: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _start(output_dir, kind: str, params: dict) -> tuple[Path, dict]:
+    """A new run folder with its ``config.toml`` and a ``running`` manifest."""
+    folder = _folder(output_dir, kind)
+    atomic_write_text(folder / "config.toml", _config_text(kind, params))
+    manifest = _manifest(folder, kind, params)
+    write_manifest(folder, manifest)
+    return folder, manifest
+
+
 def _manifest(folder: Path, kind: str, params: dict) -> dict:
     import nest
 
@@ -63,10 +72,7 @@ def run_types(output_dir="output", duration: float = 500.0, current: float = 10.
         Whether every class passed its check.
     """
     params = {"duration": float(duration), "current": float(current), "resolution": float(resolution)}
-    folder = _folder(output_dir, "types")
-    atomic_write_text(folder / "config.toml", _config_text("types", params))
-    manifest = _manifest(folder, "types", params)
-    write_manifest(folder, manifest)
+    folder, manifest = _start(output_dir, "types", params)
     t0 = time.perf_counter()
     traces = izh.simulate_types(duration=duration, current=current, resolution=resolution)
     rows = izh.check_types(traces)
@@ -105,10 +111,7 @@ def run_network(output_dir="output", duration: float = 10000.0, seed: int = 1, t
     measured rate and spectral peaks in the manifest (``metrics``).
     """
     params = {"duration": float(duration), "seed": int(seed), "threads": int(threads), "n_exc": 800, "n_inh": 200}
-    folder = _folder(output_dir, "network")
-    atomic_write_text(folder / "config.toml", _config_text("network", params))
-    manifest = _manifest(folder, "network", params)
-    write_manifest(folder, manifest)
+    folder, manifest = _start(output_dir, "network", params)
     t0 = time.perf_counter()
     result = izh.simulate_network(duration=duration, seed=seed, threads=threads)
     t_sim = time.perf_counter() - t0

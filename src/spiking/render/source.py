@@ -12,17 +12,13 @@ import numpy as np
 from ..config import Config, from_mapping, read_toml
 from ..errors import RunFolderError, SpikingError
 from ..runfolder import read_manifest, read_schedule, run_status
+from ..stimulus import ScheduledEpoch
 
 __all__ = ["RunSource", "load_run", "Epoch", "stimulus_images", "pattern_labels", "safe_name"]
 
 
-@dataclass(frozen=True)
-class Epoch:
-    """A pattern shown from ``start`` to ``stop`` (ms)."""
-
-    start: float
-    stop: float
-    pattern: str
+#: An epoch of the schedule (start and stop in ms, pattern): the stimulus module's own type.
+Epoch = ScheduledEpoch
 
 
 @dataclass(frozen=True)
@@ -114,7 +110,7 @@ def load_run(folder, render: dict | None = None) -> RunSource:
     else:
         from ..stimulus import build_schedule
 
-        schedule = [Epoch(e.start, e.stop, e.pattern) for e in build_schedule(config)]
+        schedule = list(build_schedule(config))
     schedule.sort(key=lambda e: e.start)
     t_end = _t_end(manifest, spikes_path, config)
     try:
