@@ -24,7 +24,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from spiking.config import load_config
-    from spiking.model import build_model
+    from spiking.model.network import build_model
 
     cfg, _ = load_config(overrides=[f"run.simulation_time={args.time}"])
     model = build_model(cfg)

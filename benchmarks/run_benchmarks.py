@@ -129,7 +129,7 @@ def bench_render(tmp: Path) -> None:
 def bench_estimate(tmp: Path) -> None:
     print("| config | synapses built | estimate | error |\n|---|---|---|---|")
     from spiking.config import load_config
-    from spiking.estimate import estimate
+    from spiking.model.estimate import estimate
 
     for label, sets in (("default (9 hypercolumns)", []), ("small (1 hypercolumn)", ["network.hypercolumns=1"]),
                         ("4 hypercolumns, 12 neurons/minicolumn", ["network.hypercolumns=4", "network.neurons_per_minicolumn=12"])):

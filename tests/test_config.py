@@ -26,8 +26,8 @@ def test_defaults_are_the_original_model():
     g = c.retina.gabor
     assert (g.lambda_, g.theta, g.gamma, g.sigma, g.psi, g.ksize) == (3.0, 0.0, 2.0, 5.0, 0.0, 10)
     ex, inh = c.neurons.excitatory, c.neurons.inhibitory
-    assert (ex.a, ex.b, ex.c, ex.d, ex.V_th) == (0.02, 0.2, -65.0, 8.0, 30.0)
-    assert (inh.a, inh.b, inh.c, inh.d, inh.V_th) == (0.1, 0.2, -65.0, 2.0, 30.0)
+    assert (ex.a, ex.b, ex.c, ex.d, ex.v_peak) == (0.02, 0.2, -65.0, 8.0, 30.0)
+    assert (inh.a, inh.b, inh.c, inh.d, inh.v_peak) == (0.1, 0.2, -65.0, 2.0, 30.0)
     assert len(c.projections) == 18 and tuple(c.projections) == PROJECTION_NAMES
     p = c.projections
     assert p["retina_on_to_lgn_on"].mask == "one_to_one"

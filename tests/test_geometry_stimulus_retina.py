@@ -7,9 +7,9 @@ import pytest
 
 from spiking.config import GaborConfig, NetworkConfig, RetinaConfig, from_mapping
 from spiking.errors import StimulusError
-from spiking.geometry import derive_sizes, grid_positions, image_to_nodes, nodes_to_image
-from spiking.retina import filter_image, gabor_kernel, retina_rates
-from spiking.stimulus import build_schedule, builtin_pattern, load_image, load_pattern, place_pattern
+from spiking.model.geometry import derive_sizes, grid_positions, image_to_nodes, nodes_to_image
+from spiking.model.retina import filter_image, gabor_kernel, retina_rates
+from spiking.model.stimulus import build_schedule, builtin_pattern, load_image, load_pattern, place_pattern
 
 
 def test_default_sizes():

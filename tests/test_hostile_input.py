@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from spiking.config import PROJECTION_NAMES, apply_overrides, default_config, from_mapping, to_mapping
 from spiking.errors import ConfigError, StimulusError
-from spiking.stimulus import MAX_IMAGE_PIXELS, load_image
+from spiking.model.stimulus import MAX_IMAGE_PIXELS, load_image
 
 KEYS = {section: list(values) for section, values in to_mapping(default_config()).items() if isinstance(values, dict)}
 
@@ -141,7 +141,7 @@ def test_run_names_cannot_leave_the_output_folder():
 
 
 def test_run_id_stays_in_the_output_folder(tmp_path):
-    from spiking.runfolder import create_run_folder
+    from spiking.io.runfolder import create_run_folder
 
     folder = create_run_folder(tmp_path / "out", "20260101-000000-1hc-10ms")
     again = create_run_folder(tmp_path / "out", "20260101-000000-1hc-10ms")

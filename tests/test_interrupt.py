@@ -12,8 +12,8 @@ import h5py
 import numpy as np
 import pytest
 
-from spiking.runfolder import run_status
-from spiking.spikefile import load_spikes
+from spiking.io.runfolder import run_status
+from spiking.io.spikefile import load_spikes
 
 ARGS = ["--preset", "small", "--set", "run.simulation_time=2000.0", "--set", "run.chunk=20.0", "--set", "run.threads=1"]
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spiking import izhikevich as izh
+from spiking.izhikevich import core as izh
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 12345
@@ -57,7 +57,7 @@ def network_runs():
 
 def test_module_imports_without_nest():
     # importing the module must not import NEST (it is imported lazily)
-    code = "import sys, spiking.izhikevich as m; assert 'nest' not in sys.modules, 'nest imported'"
+    code = "import sys, spiking.izhikevich.core as m; assert 'nest' not in sys.modules, 'nest imported'"
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,

@@ -6,7 +6,7 @@ from pathlib import Path
 from PIL import Image
 
 from conftest import run_cli
-from spiking.spikefile import load_spikes
+from spiking.io.spikefile import load_spikes
 
 
 def _folder(proc):

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spiking.spikefile import load_spikes
+from spiking.io.spikefile import load_spikes
 
 pytestmark = pytest.mark.mpi
 

@@ -9,9 +9,9 @@ from scipy import stats
 
 from conftest import tiny
 from spiking.config import from_mapping
-from spiking.engines.nest_engine import NestEngine
-from spiking.geometry import grid_positions
-from spiking.model import build_model
+from spiking.engines.nest.engine import NestEngine
+from spiking.model.geometry import grid_positions
+from spiking.model.network import build_model
 
 
 def _engine(data, threads=1):
@@ -207,7 +207,7 @@ def test_preflight_estimate_matches_the_built_network(built):
     Layers here are small enough that the estimate is the exact expectation;
     the realised counts are within 4.5 Bernoulli standard deviations of it.
     """
-    from spiking.estimate import estimate
+    from spiking.model.estimate import estimate
 
     eng, model, counts = built
     cfg_counts = estimate(None, model)
@@ -221,7 +221,7 @@ def test_preflight_estimate_matches_the_built_network(built):
 @pytest.mark.parametrize("hc, per, side", [(1, 30, 10), (4, 6, 6)])
 def test_preflight_estimate_on_sampled_layers(hc, per, side):
     """Larger layers: the estimate samples 150 targets; the total is within 1% of what NEST builds."""
-    from spiking.estimate import estimate
+    from spiking.model.estimate import estimate
 
     data = tiny(network={"hypercolumns": hc, "neurons_per_minicolumn": per, "minicolumn_side": side}, run={"threads": 2})
     eng, model = _engine(data, threads=2)

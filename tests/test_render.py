@@ -23,11 +23,12 @@ import pytest
 from conftest import run_cli, tiny
 from spiking.config import from_mapping, to_toml
 from spiking.errors import ConfigError, RunFolderError
-from spiking.geometry import derive_sizes, nodes_to_image
+from spiking.model.geometry import derive_sizes, nodes_to_image
 from spiking.render import bin_frames, colorize, frame_count, frame_images, movie_size, render_run, scale_counts
-from spiking.runfolder import atomic_write_text, write_manifest, write_schedule
-from spiking.spikefile import SpikeWriter
-from spiking.stimulus import ScheduledEpoch
+from spiking.io.atomic import atomic_write_text
+from spiking.io.runfolder import write_manifest, write_schedule
+from spiking.io.spikefile import SpikeWriter
+from spiking.model.stimulus import ScheduledEpoch
 
 XSS = "<script>alert(1)</script>"
 
@@ -204,7 +205,8 @@ def test_colorize_is_viridis():
 
 def test_streamed_reading_matches_bin_frames(tmp_path):
     """Reading spikes.h5 in small blocks and frame chunks gives the counts of binning all spikes at once."""
-    from spiking.render.spikes import FrameCounter, SpikeBlocks, open_spikes
+    from spiking.io.spikefile import SpikeBlocks, open_spikes
+    from spiking.render.spikes import FrameCounter
 
     rng = np.random.default_rng(3)
     n, t_end = 25, 97.3
@@ -248,7 +250,7 @@ def test_rate_table_and_maps_against_known_trains(tmp_path):
 
     from spiking.render.rates import collect_rates, ratemap_image
     from spiking.render.source import load_run
-    from spiking.render.spikes import layer_infos, open_spikes
+    from spiking.io.spikefile import layer_infos, open_spikes
 
     folder = make_run_folder(tmp_path / "run", _known_trains())
     res = render_run(folder, movies=False)
@@ -317,7 +319,7 @@ def test_movies_decode_with_frames_size_and_duration(tmp_path):
 
     from spiking.render.movies import combined_layout
     from spiking.render.source import load_run
-    from spiking.render.spikes import layer_infos, open_spikes
+    from spiking.io.spikefile import layer_infos, open_spikes
 
     folder = make_run_folder(tmp_path / "run", _known_trains(), render={"frame_ms": 7.0, "fps": 10})
     res = render_run(folder)

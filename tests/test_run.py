@@ -10,8 +10,8 @@ import pytest
 
 from conftest import run_cli, tiny
 from spiking.config import from_mapping, to_toml
-from spiking.model import build_model
-from spiking.spikefile import load_spikes
+from spiking.model.network import build_model
+from spiking.io.spikefile import load_spikes
 
 
 def _write_config(path: Path, data: dict) -> Path:
@@ -77,7 +77,7 @@ def test_stimulus_reaches_v1(small_run):
     folder, _ = small_run
     cfg = from_mapping(tomllib.loads((folder / "config.toml").read_text()))
     model = build_model(cfg)
-    from spiking.geometry import grid_positions, image_to_nodes
+    from spiking.model.geometry import grid_positions, image_to_nodes
 
     rpos = grid_positions(model.sizes.retina_side, model.sizes.extent)
     for layer, kind in (("ex_on", "rates_on"), ("ex_off", "rates_off")):

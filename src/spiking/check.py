@@ -31,7 +31,7 @@ def run_check(folder) -> tuple[dict, list[Path]]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .engines.nest_engine import import_nest, nest_capabilities
+    from .engines.nest.engine import import_nest, nest_capabilities
 
     nest = import_nest()
     caps = nest_capabilities()

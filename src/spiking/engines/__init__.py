@@ -1,72 +1,28 @@
-"""Simulation engines: the only place a simulator is called.
+"""Simulation engines: the only place a simulator is called, found by name in a registry.
 
-An engine takes a :class:`~spiking.model.Model` and offers a small interface:
-build the layers, connect the projections, apply a stimulus epoch, advance
-model time, collect the recorded spikes, and report counts and versions.
-NEST is the engine now (:mod:`spiking.engines.nest_engine`).
+An engine turns a :class:`~spiking.model.network.Model` into a running
+network (:class:`~spiking.engines.base.Engine`). Each lives in a subpackage
+of its own (``nest``, and ``brian2``) and is imported only when asked for, so
+nothing else in the package needs a simulator installed.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+import importlib
 
-import numpy as np
+__all__ = ["ENGINE_MODULES", "engine_class", "get_engine"]
 
-from ..model import Model
-
-__all__ = ["Engine", "get_engine"]
-
-
-class Engine(ABC):
-    """The interface every engine implements."""
-
-    name: str = ""
-
-    @abstractmethod
-    def setup(self, model: Model, threads: int) -> None:
-        """Start a fresh kernel with the model's seed and resolution and ``threads`` threads."""
-
-    @abstractmethod
-    def build(self) -> dict[str, int]:
-        """Create every layer and the recorders; returns neurons per layer."""
-
-    @abstractmethod
-    def connect(self, on_projection=None) -> dict[str, int]:
-        """Create every projection; returns synapses per projection held by this process."""
-
-    @abstractmethod
-    def incoming(self, target: str, targets: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """This process's connections into nodes ``targets`` of layer ``target``: source layer -> (source, target) indices."""
-
-    @abstractmethod
-    def outgoing(self, source: str, node: int) -> dict[str, np.ndarray]:
-        """This process's targets of node ``node`` of layer ``source``: target layer -> indices."""
-
-    @abstractmethod
-    def apply_epoch(self, rates: dict[str, np.ndarray]) -> None:
-        """Set the retina rates (Hz, node order) for the epoch that starts now."""
-
-    @abstractmethod
-    def advance(self, ms: float) -> None:
-        """Simulate ``ms`` of model time."""
-
-    @abstractmethod
-    def collect(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """This process's spikes since the last call: layer -> (node ids from 0, times in ms); clears the recorders."""
-
-    @abstractmethod
-    def finish(self) -> None:
-        """End the simulation (release what ``apply_epoch`` prepared)."""
-
-    @abstractmethod
-    def info(self) -> dict:
-        """Versions, build information, threads and processes."""
+#: Engine name -> module that defines its class (imported on demand).
+ENGINE_MODULES = {"nest": "spiking.engines.nest.engine"}
 
 
-def get_engine(name: str = "nest") -> Engine:
-    """An engine by name."""
-    if name == "nest":
-        from .nest_engine import NestEngine
+def engine_class(name: str):
+    """The engine class registered under ``name``."""
+    if name not in ENGINE_MODULES:
+        raise ValueError(f"unknown engine {name!r}; available: {', '.join(ENGINE_MODULES)}")
+    return importlib.import_module(ENGINE_MODULES[name]).ENGINE
 
-        return NestEngine()
-    raise ValueError(f"unknown engine {name!r}; available: nest")
+
+def get_engine(name: str = "nest"):
+    """A new engine by name."""
+    return engine_class(name)()

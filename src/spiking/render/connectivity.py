@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..connectivity import read_connectivity
-from ..model import Model
+from ..io.connectivity import read_connectivity
+from ..model.network import Model
 
 __all__ = ["plot_connectivity"]
 

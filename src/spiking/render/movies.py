@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import RunFolderError
+from ..run.resources import usable_cpus
 from .frames import frame_count, viridis_lut
 from .source import RunSource, pattern_labels, stimulus_images
 from .spikes import FrameCounter, LayerInfo, SpikeBlocks, layer_infos, open_spikes
@@ -549,7 +550,7 @@ def write_movies(src: RunSource, *, frame_ms: float, fps: int, fmt: str = "mp4",
             layer_movies[i.name] = (mv, pn, [p.lut[count_levels] for p in mv.planes])
             result["sizes"][i.name] = (w, h)
         template = _combined_template(W, H, panels, max_rate, frame_ms)
-        threads = max(1, min(4, (os.cpu_count() or 1) - len(infos)))
+        threads = max(1, min(4, usable_cpus() - len(infos)))
         comb = _Movie(out_dir / f"activity.{fmt}", fmt, fps, W, H, pal_c, template, panels, chunk, tmpdir, threads)
         movies.append(comb)
         result["sizes"]["activity"] = (W, H)

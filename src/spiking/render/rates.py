@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..geometry import nodes_to_image
-from ..runfolder import atomic_write_bytes, atomic_write_text
+from ..model.geometry import nodes_to_image
+from ..io.atomic import atomic_write_bytes, atomic_write_text
 from .frames import frame_count, frame_index
 from .source import RunSource, pattern_labels
 from .spikes import LayerInfo, SpikeBlocks, layer_infos, open_spikes

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from .. import __version__
 from ..config import PROJECTION_TABLE, RECORDABLE_LAYERS, diff_from_defaults
-from ..runfolder import atomic_write_text
+from ..io.atomic import atomic_write_text
 from .rates import RATES_DIR
 from .source import RunSource, pattern_labels
 

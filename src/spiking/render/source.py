@@ -11,14 +11,12 @@ import numpy as np
 
 from ..config import Config, from_mapping, read_toml
 from ..errors import RunFolderError, SpikingError
-from ..runfolder import read_manifest, read_schedule, run_status
-from ..stimulus import ScheduledEpoch
+from ..io.runfolder import read_manifest, read_schedule, run_status
+from ..io.snapshots import read_retina_snapshot
+from ..io.spikefile import open_spikes
+from ..model.stimulus import ScheduledEpoch
 
-__all__ = ["RunSource", "load_run", "Epoch", "stimulus_images", "pattern_labels", "safe_name"]
-
-
-#: An epoch of the schedule (start and stop in ms, pattern): the stimulus module's own type.
-Epoch = ScheduledEpoch
+__all__ = ["RunSource", "load_run", "stimulus_images", "pattern_labels", "safe_name"]
 
 
 @dataclass(frozen=True)
@@ -36,7 +34,7 @@ class RunSource:
         ``config.toml`` as the run wrote it.
     overrides : dict
         The render overrides (``frame_ms``, ``movie_format``, ...) that were given.
-    schedule : list of Epoch
+    schedule : list of ScheduledEpoch
         From ``schedule.csv`` (or the config when the file is missing).
     t_end : float
         Model time to render, ms: the manifest's ``t_reached_ms`` (the h5 file's
@@ -89,10 +87,7 @@ def load_run(folder, render: dict | None = None) -> RunSource:
     if not cfg_path.is_file():
         raise RunFolderError(f"{folder}: not a run folder (no config.toml)")
     spikes_path = folder / "spikes.h5"
-    if not spikes_path.is_file():
-        part = folder / "spikes.h5.part"
-        extra = " (only spikes.h5.part: the run is still going or died)" if part.exists() else ""
-        raise RunFolderError(f"{folder}: no spikes.h5{extra}")
+    open_spikes(spikes_path).close()
     data = read_toml(cfg_path)
     run_config = from_mapping(data, base_dir=str(folder))
     overrides = {k: v for k, v in (render or {}).items() if v is not None}
@@ -106,9 +101,9 @@ def load_run(folder, render: dict | None = None) -> RunSource:
             rows = read_schedule(folder)
         except (OSError, KeyError, ValueError) as err:
             raise RunFolderError(f"{folder / 'schedule.csv'}: cannot be read ({err})") from None
-        schedule = [Epoch(float(a), float(b), str(p)) for a, b, p in rows]
+        schedule = [ScheduledEpoch(float(a), float(b), str(p)) for a, b, p in rows]
     else:
-        from ..stimulus import build_schedule
+        from ..model.stimulus import build_schedule
 
         schedule = list(build_schedule(config))
     schedule.sort(key=lambda e: e.start)
@@ -147,7 +142,7 @@ def safe_name(text: str) -> str:
 
 def pattern_labels(patterns: list[str]) -> dict[str, str]:
     """A short, unique, file-name-safe label of each pattern spec (the file stem for paths)."""
-    from ..stimulus import pattern_label
+    from ..model.stimulus import pattern_label
 
     out: dict[str, str] = {}
     used: set[str] = set()
@@ -181,10 +176,10 @@ def stimulus_images(src: RunSource) -> dict[str, tuple[np.ndarray, np.ndarray, n
     out: dict = {}
     for p in patterns:
         start = next(e.start for e in src.schedule if e.pattern == p)
-        out[p] = _from_snapshots(src.folder / "retina", start, lo, hi, src.manifest)
+        out[p] = read_retina_snapshot(src.folder, start, lo, hi, _retina_side(src.manifest))
     if any(v is None for v in out.values()):
         try:
-            from ..model import build_model
+            from ..model.network import build_model
 
             model = build_model(src.config)
             for p in patterns:
@@ -196,25 +191,6 @@ def stimulus_images(src: RunSource) -> dict[str, tuple[np.ndarray, np.ndarray, n
     return out
 
 
-def _from_snapshots(folder: Path, start: float, lo: float, hi: float, manifest: dict):
-    """The images of a pattern back from the retina PNGs written at ``start`` (ms)."""
-    from PIL import Image
-
-    stem = f"{start:08.1f}ms"
-    paths = [folder / f"{stem}-{k}.png" for k in ("stimulus", "on", "off")]
-    if not all(p.is_file() for p in paths):
-        return None
+def _retina_side(manifest: dict) -> int | None:
     side = (manifest.get("sizes") or {}).get("retina_side")
-    arrays = []
-    try:
-        for p in paths:
-            with Image.open(p) as im:
-                a = np.asarray(im.convert("L"), dtype=float) / 255.0
-            if isinstance(side, int) and side > 0 and a.shape[0] % side == 0 and a.shape[0] >= side:
-                k = a.shape[0] // side
-                a = a[::k, ::k]
-            arrays.append(a)
-    except (OSError, ValueError):
-        return None
-    img, on, off = arrays
-    return img, lo + on * (hi - lo), lo + off * (hi - lo)
+    return side if isinstance(side, int) and side > 0 else None

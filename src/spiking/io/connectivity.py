@@ -1,9 +1,10 @@
-"""Connectivity as built: sampling each projection from the engine into ``connectivity.h5`` (pure numpy + h5py).
+"""``connectivity.h5``: each projection as built, sampled (pure numpy + h5py).
 
 For every projection the file holds the targets of the source nearest the
-centre of its layer, and every connection into a seeded sample of targets,
-from which :mod:`spiking.render.connectivity` draws the realised connection
-probability against distance.
+centre of its layer, and every connection into a seeded sample of targets
+(sampled by :mod:`spiking.run.connectivity` through the engine), from which
+:mod:`spiking.render.connectivity` draws the realised connection probability
+against distance.
 
 Layout::
 
@@ -21,7 +22,6 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from .model import Model
 
 __all__ = ["SAMPLE_TARGETS", "centre_node", "sample_targets", "write_connectivity", "read_connectivity"]
 
@@ -38,38 +38,6 @@ def sample_targets(n: int, k: int, seed: int) -> np.ndarray:
     """A seeded, sorted sample of ``min(n, k)`` target indices."""
     rng = np.random.default_rng(seed)
     return np.sort(rng.choice(n, min(n, k), replace=False))
-
-
-def collect_connectivity(engine, model: Model, parallel) -> dict | None:
-    """Sample every projection through the engine; merged over processes on the root (None elsewhere).
-
-    One query per target layer (the connections into its sampled targets) and
-    one per source layer (the targets of its centre node) serve all projections.
-    """
-    empty = np.zeros(0, dtype=np.int64)
-    incoming, outgoing, samples, centres = {}, {}, {}, {}
-    for name, layer in model.layers.items():
-        samples[name] = sample_targets(layer.size, SAMPLE_TARGETS, model.seed)
-        centres[name] = centre_node(layer.positions())
-    for name in {p.target for p in model.projections}:
-        incoming[name] = engine.incoming(name, samples[name])
-    for name in {p.source for p in model.projections}:
-        outgoing[name] = engine.outgoing(name, centres[name])
-    parts = parallel.gather((incoming, outgoing))
-    if parts is None:
-        return None
-    out = {}
-    for p in model.projections:
-        into = [part[0].get(p.target, {}).get(p.source, (empty, empty)) for part in parts]
-        out_of = [part[1].get(p.source, {}).get(p.target, empty) for part in parts]
-        out[f"{p.index:02d}.{p.name}"] = {
-            "centre_source": centres[p.source],
-            "centre_targets": np.sort(np.concatenate(out_of)),
-            "targets_all": samples[p.target],
-            "sample_sources": np.concatenate([a for a, _ in into]),
-            "sample_targets": np.concatenate([b for _, b in into]),
-        }
-    return out
 
 
 def write_connectivity(path, data: dict) -> Path:

@@ -10,17 +10,14 @@ estimated from per-node and per-synapse costs measured on NEST 3.10
 
 from __future__ import annotations
 
-import os
-import shutil
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from .config import Config
-from .model import Model, ProjectionSpec, build_model
+from ..config import Config
+from .network import Model, ProjectionSpec, build_model
 
-__all__ = ["Estimate", "estimate", "expected_synapses", "available_memory_bytes", "format_estimate"]
+__all__ = ["Estimate", "estimate", "expected_synapses", "format_estimate"]
 
 #: Memory of the Python process with NEST imported and nothing built (bytes).
 BASE_BYTES = 540e6
@@ -120,47 +117,6 @@ def estimate(config: Config | None, model: Model | None = None, targets: int = S
     return Estimate(neurons, synapses, stderr, float(memory), float(spike_bytes))
 
 
-def available_memory_bytes() -> float:
-    """Memory this process may still use: MemAvailable, capped by a cgroup limit."""
-    avail = float("inf")
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    avail = int(line.split()[1]) * 1024.0
-                    break
-    except OSError:
-        pass
-    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
-        try:
-            text = Path(path).read_text().strip()
-        except OSError:
-            continue
-        if text.isdigit():
-            limit = float(text)
-            used = 0.0
-            for cur in ("/sys/fs/cgroup/memory.current", "/sys/fs/cgroup/memory/memory.usage_in_bytes"):
-                try:
-                    used = float(Path(cur).read_text().strip())
-                    break
-                except (OSError, ValueError):
-                    continue
-            if limit < 1e18:
-                avail = min(avail, limit - used)
-    return avail
-
-
-def free_disk_bytes(path) -> float:
-    """Free space on the file system that holds ``path`` (or its nearest existing parent)."""
-    p = Path(path).absolute()
-    while not p.exists() and p != p.parent:
-        p = p.parent
-    try:
-        return float(shutil.disk_usage(p).free)
-    except OSError:
-        return float("inf")
-
-
 def _gb(x: float) -> str:
     return f"{x / 1e9:.1f} GB" if x >= 1e8 else f"{x / 1e6:.0f} MB"
 
@@ -175,10 +131,3 @@ def format_estimate(est: Estimate, processes: int = 1) -> str:
         lines.append(f"          {_gb(est.memory_bytes / processes + BASE_BYTES):>14}   per process of {processes}")
     lines.append(f"spikes.h5 {_gb(est.spike_bytes):>14}   at 20 spikes/s per recorded neuron")
     return "\n".join(lines)
-
-
-def cpu_count() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover
-        return os.cpu_count() or 1

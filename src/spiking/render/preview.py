@@ -6,11 +6,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import Config
-from .model import build_model
-from .retina import gabor_kernel
-from .runfolder import write_grey_png
-from .stimulus import pattern_label
+from ..config import Config
+from ..model.network import build_model
+from ..model.retina import receptive_field
+from ..io.atomic import save_figure
+from ..io.images import upscale_factor, write_grey_png
+from ..model.stimulus import pattern_label
 
 __all__ = ["write_preview"]
 
@@ -28,17 +29,14 @@ def write_preview(config: Config, folder) -> list[Path]:
     list of Path
         The files written.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     model = build_model(config)
     lo, hi = config.retina.min_rate, config.retina.max_rate
     side = model.sizes.retina_side
-    scale = max(1, 256 // side)
+    scale = upscale_factor(side)
     written = []
     labels = {}
     for name, s in model.stimuli.items():
@@ -51,10 +49,10 @@ def write_preview(config: Config, folder) -> list[Path]:
         written.append(write_grey_png(folder / f"{label}-off.png", s.rates_off, lo, hi, scale))
 
     g = config.retina.gabor
-    k = gabor_kernel(g.ksize, g.sigma, g.theta, g.lambda_, g.gamma, g.psi)
-    k = k - k.mean()
+    k = receptive_field(g)
     n = len(model.stimuli)
-    fig, axes = plt.subplots(n, 4, figsize=(13, 3.2 * n), squeeze=False)
+    fig = Figure(figsize=(13, 3.2 * n))
+    axes = fig.subplots(n, 4, squeeze=False)
     half = model.sizes.extent / 2
     ext = [-half, half, -half, half]
     for row, (name, s) in enumerate(model.stimuli.items()):
@@ -79,7 +77,6 @@ def write_preview(config: Config, folder) -> list[Path]:
     )
     fig.tight_layout()
     path = folder / "preview.png"
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
+    save_figure(fig, path, dpi=80)
     written.append(path)
     return written

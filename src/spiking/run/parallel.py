@@ -86,17 +86,5 @@ class Parallel:
     def allgather(self, value) -> list:
         return [value] if self.comm is None else self.comm.allgather(value)
 
-    def barrier(self) -> None:
-        if self.comm is not None:
-            self.comm.Barrier()
-
-    def any(self, flag: bool) -> bool:
-        """True on every rank if ``flag`` is true on any rank."""
-        return bool(flag) if self.comm is None else any(self.comm.allgather(bool(flag)))
-
-    def abort(self, code: int) -> None:
-        if self.comm is not None and self.size > 1:
-            self.comm.Abort(code)
-
 
 SERIAL = Parallel()

@@ -7,14 +7,23 @@ import os
 
 import numpy as np
 
-from ..errors import EngineUnavailableError
-from ..model import LayerSpec, Model, ProjectionSpec
-from . import Engine
+from ...errors import EngineUnavailableError
+from ...model.cells import IzhikevichParams
+from ...model.network import LayerSpec, Model, ProjectionSpec
+from ..base import Engine
 
 __all__ = ["NestEngine", "import_nest", "nest_capabilities"]
 
 _NEST_MODELS = {"poisson": "poisson_generator", "relay": "parrot_neuron", "izhikevich": "izhikevich"}
-_IZH_KEYS = ("a", "b", "c", "d", "V_th", "V_m", "U_m", "I_e", "consistent_integration")
+#: The model's Izhikevich parameter names -> NEST's ``izhikevich`` names.
+IZHIKEVICH_NAMES = {"a": "a", "b": "b", "c": "c", "d": "d", "v_peak": "V_th", "v_init": "V_m", "u_init": "U_m", "i_offset": "I_e"}
+
+
+def izhikevich_params(cell: IzhikevichParams) -> dict:
+    """NEST ``izhikevich`` parameters of a cell, with NEST's forward-Euler numerics (``consistent_integration``)."""
+    out = {nest_name: float(getattr(cell, name)) for name, nest_name in IZHIKEVICH_NAMES.items()}
+    out["consistent_integration"] = True
+    return out
 
 
 def import_nest(quiet: bool = True):
@@ -108,7 +117,7 @@ class NestEngine(Engine):
         positions = nest.spatial.grid(shape=[layer.side, layer.side], extent=[layer.extent, layer.extent], center=[0.0, 0.0])
         params = None
         if layer.kind == "izhikevich":
-            params = {k: layer.params[k] for k in _IZH_KEYS}
+            params = izhikevich_params(layer.cell)
         nodes = nest.Create(_NEST_MODELS[layer.kind], params=params, positions=positions)
         return nodes
 
@@ -156,7 +165,7 @@ class NestEngine(Engine):
         syn = {"synapse_model": "static_synapse", "weight": p.weight, "delay": delay}
         return conn, syn
 
-    def connect(self, on_projection=None) -> dict[str, int]:
+    def connect(self) -> dict[str, int]:
         nest = self.nest
         counts = {}
         for p in self.model.projections:
@@ -164,8 +173,6 @@ class NestEngine(Engine):
             conn, syn = self._conn_specs(p)
             nest.Connect(self.nodes[p.source], self.nodes[p.target], conn, syn)
             counts[p.name] = int(nest.num_connections - before)
-            if on_projection is not None:
-                on_projection(p, counts[p.name])
         return counts
 
     def _layer_of(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -251,3 +258,6 @@ class NestEngine(Engine):
             "rank": int(nest.Rank()),
             "virtual_processes": int(nest.total_num_virtual_procs),
         }
+
+
+ENGINE = NestEngine

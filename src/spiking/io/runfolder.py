@@ -13,42 +13,23 @@ import csv
 import io
 import json
 import os
-import time
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
-from .errors import RunFolderError
+from ..errors import RunFolderError
+from .atomic import atomic_write_text
 
 __all__ = [
-    "atomic_write_bytes",
-    "atomic_write_text",
     "create_run_folder",
     "make_run_id",
     "write_manifest",
     "read_manifest",
     "write_schedule",
     "read_schedule",
-    "write_grey_png",
     "run_status",
 ]
-
-
-def atomic_write_bytes(path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file and an atomic rename."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    return path
-
-
-def atomic_write_text(path, text: str) -> Path:
-    return atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def make_run_id(hypercolumns: int, simulation_time: float, name: str = "", now: datetime | None = None) -> str:
@@ -142,21 +123,3 @@ def read_schedule(folder) -> list[tuple[float, float, str]]:
     """Read ``schedule.csv`` back as ``(start_ms, stop_ms, pattern)`` rows."""
     with open(Path(folder) / "schedule.csv", newline="", encoding="utf-8") as fh:
         return [(float(r["start_ms"]), float(r["stop_ms"]), r["pattern"]) for r in csv.DictReader(fh)]
-
-
-def write_grey_png(path, values: np.ndarray, lo: float, hi: float, scale: int = 1) -> Path:
-    """A grey PNG of ``values[row, col]`` mapped linearly from [lo, hi] to [0, 255]."""
-    from PIL import Image
-
-    span = hi - lo if hi > lo else 1.0
-    a = np.clip((np.asarray(values, dtype=float) - lo) / span, 0, 1)
-    img = Image.fromarray(np.round(a * 255).astype(np.uint8), mode="L")
-    if scale > 1:
-        img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return atomic_write_bytes(path, buf.getvalue())
-
-
-def timestamp() -> float:
-    return time.time()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import NetworkConfig
+from ..config import NetworkConfig
 
 __all__ = ["Sizes", "derive_sizes", "grid_positions", "grid_rows_cols", "image_to_nodes", "nodes_to_image"]
 

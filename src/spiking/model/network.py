@@ -11,14 +11,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .config import PROJECTION_TABLE, Config, NeuronConfig, to_mapping
+from ..config import PROJECTION_TABLE, Config
+from .cells import IzhikevichParams
 from .geometry import Sizes, derive_sizes, grid_positions, image_to_nodes
 from .retina import retina_rates
 from .stimulus import ScheduledEpoch, build_schedule, load_pattern, place_pattern
 
-__all__ = ["LayerSpec", "ProjectionSpec", "Stimulus", "Model", "build_model", "LAYER_NAMES"]
-
-LAYER_NAMES = ("retina_on", "retina_off", "lgn_on", "lgn_off", "ex_on", "ex_off", "in_on", "in_off")
+__all__ = ["LayerSpec", "ProjectionSpec", "Stimulus", "Model", "build_model"]
 
 
 @dataclass(frozen=True)
@@ -34,15 +33,15 @@ class LayerSpec:
         Grid side; the layer has ``side**2`` nodes.
     extent : float
         Side length in model space units; the layer is centred on the origin.
-    params : dict
-        Neuron parameters (Izhikevich layers only).
+    cell : IzhikevichParams or None
+        Neuron parameters in the model's names (Izhikevich layers only).
     """
 
     name: str
     kind: str
     side: int
     extent: float
-    params: dict = field(default_factory=dict, compare=False)
+    cell: IzhikevichParams | None = field(default=None, compare=False)
 
     @property
     def size(self) -> int:
@@ -127,10 +126,6 @@ class Model:
         return {"retina_on": image_to_nodes(s.rates_on), "retina_off": image_to_nodes(s.rates_off)}
 
 
-def _neuron_params(n: NeuronConfig) -> dict:
-    return to_mapping(n)
-
-
 def build_model(config: Config, stimuli: bool = True) -> Model:
     """The model of a config: sizes, layers, projections, schedule and retina rates.
 
@@ -143,10 +138,10 @@ def build_model(config: Config, stimuli: bool = True) -> Model:
         "retina_off": LayerSpec("retina_off", "poisson", sizes.retina_side, e),
         "lgn_on": LayerSpec("lgn_on", "relay", sizes.retina_side, e),
         "lgn_off": LayerSpec("lgn_off", "relay", sizes.retina_side, e),
-        "ex_on": LayerSpec("ex_on", "izhikevich", sizes.excitatory_side, e, _neuron_params(config.neurons.excitatory)),
-        "ex_off": LayerSpec("ex_off", "izhikevich", sizes.excitatory_side, e, _neuron_params(config.neurons.excitatory)),
-        "in_on": LayerSpec("in_on", "izhikevich", sizes.inhibitory_side, e, _neuron_params(config.neurons.inhibitory)),
-        "in_off": LayerSpec("in_off", "izhikevich", sizes.inhibitory_side, e, _neuron_params(config.neurons.inhibitory)),
+        "ex_on": LayerSpec("ex_on", "izhikevich", sizes.excitatory_side, e, config.neurons.excitatory.params()),
+        "ex_off": LayerSpec("ex_off", "izhikevich", sizes.excitatory_side, e, config.neurons.excitatory.params()),
+        "in_on": LayerSpec("in_on", "izhikevich", sizes.inhibitory_side, e, config.neurons.inhibitory.params()),
+        "in_off": LayerSpec("in_off", "izhikevich", sizes.inhibitory_side, e, config.neurons.inhibitory.params()),
     }
     projections = []
     for i, (name, src, tgt, _) in enumerate(PROJECTION_TABLE, 1):

@@ -21,22 +21,18 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
-from .config import Config, to_toml
-from .errors import PreflightError, RunFolderError, SpikingError
-from .estimate import BASE_BYTES, available_memory_bytes, estimate, format_estimate, free_disk_bytes
-from .model import Model, build_model
+from .. import __version__
+from ..config import Config, to_toml
+from ..errors import PreflightError, RunFolderError, SpikingError
+from ..model.estimate import BASE_BYTES, estimate, format_estimate
+from .resources import available_memory_bytes, current_rss_mb, free_disk_bytes, peak_rss_mb, resolve_threads
+from ..model.network import Model, build_model
 from .parallel import SERIAL, Parallel
-from .runfolder import (
-    atomic_write_text,
-    create_run_folder,
-    make_run_id,
-    write_grey_png,
-    write_manifest,
-    write_schedule,
-)
-from .spikefile import SpikeWriter
-from .stimulus import BUILTIN_PATTERNS
+from ..io.atomic import atomic_write_text
+from ..io.runfolder import create_run_folder, make_run_id, write_manifest, write_schedule
+from ..io.snapshots import write_retina_snapshots
+from ..io.spikefile import SpikeWriter
+from ..model.stimulus import BUILTIN_PATTERNS
 
 __all__ = ["RunResult", "RunInterrupted", "run", "resolve_threads", "resolved_config"]
 
@@ -56,16 +52,6 @@ class RunResult:
     folder: Path
     status: str
     manifest: dict
-
-
-def resolve_threads(threads: int) -> int:
-    """``0`` means every core this process may use."""
-    if threads > 0:
-        return threads
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
 
 
 def resolved_config(config: Config, threads: int) -> Config:
@@ -96,19 +82,6 @@ def preflight_problem(config: Config, est, processes: int, force: bool) -> str |
     if room < est.spike_bytes * 1.5 + 50e6:
         return f"{out}: {room / 1e6:.0f} MB free, the run needs about {(est.spike_bytes * 1.5 + 50e6) / 1e6:.0f} MB"
     return None
-
-
-def _rss_mb() -> float:
-    """Peak resident memory of this process so far, MB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-def _current_rss_mb() -> float:
-    try:
-        with open("/proc/self/statm") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except OSError:  # pragma: no cover - not Linux
-        return float("nan")
 
 
 class _Signals:
@@ -164,25 +137,6 @@ class _Signals:
 def _say(msg: str, parallel: Parallel, quiet: bool) -> None:
     if parallel.is_root and not quiet:
         print(msg, file=sys.stderr, flush=True)
-
-
-def _retina_snapshots(folder: Path, model: Model, config: Config) -> None:
-    """``retina/<start>-on.png`` and ``-off.png`` at each pattern change, and the stimuli."""
-    d = folder / "retina"
-    d.mkdir(exist_ok=True)
-    side = model.sizes.retina_side
-    scale = max(1, 256 // side)
-    lo, hi = config.retina.min_rate, config.retina.max_rate
-    previous = None
-    for ep in model.schedule:
-        if ep.pattern == previous:
-            continue
-        previous = ep.pattern
-        s = model.stimuli[ep.pattern]
-        stem = f"{ep.start:08.1f}ms"
-        write_grey_png(d / f"{stem}-on.png", s.rates_on, lo, hi, scale)
-        write_grey_png(d / f"{stem}-off.png", s.rates_off, lo, hi, scale)
-        write_grey_png(d / f"{stem}-stimulus.png", s.image, 0.0, 1.0, scale)
 
 
 def _gather_spikes(parallel: Parallel, local: dict) -> dict | None:
@@ -303,16 +257,16 @@ def run(
                 write_manifest(folder, manifest)
                 write_schedule(folder, model.schedule)
                 t0 = time.perf_counter()
-                _retina_snapshots(folder, model, config)
+                write_retina_snapshots(folder, model.schedule, model.stimuli, config.retina.min_rate, config.retina.max_rate)
                 timings["stimulus"] += time.perf_counter() - t0
         _say(f"run folder {folder}", parallel, quiet)
 
         # 4. the engine
         if engine is None:
-            from .engines import get_engine
+            from ..engines import get_engine
 
             engine = get_engine("nest")
-        rss_base = _current_rss_mb()
+        rss_base = current_rss_mb()
         t0 = time.perf_counter()
         engine.setup(model, threads)
         info = engine.info()
@@ -331,11 +285,12 @@ def run(
         timings["connect"] = time.perf_counter() - t0
         manifest["synapses"] = synapses
         manifest["synapses_total"] = int(sum(synapses.values()))
-        rss_net = _current_rss_mb()
+        rss_net = current_rss_mb()
         manifest["memory_mb"] = {"before_build": round(rss_base, 1), "network": round(rss_net - rss_base, 1), "after_connect": round(rss_net, 1)}
         _say(f"connect    {timings['connect']:7.2f} s   {manifest['synapses_total']:,} synapses in {len(synapses)} projections", parallel, quiet)
         if config.render.plot_layers and model.connect:
-            from .connectivity import collect_connectivity, write_connectivity
+            from ..io.connectivity import write_connectivity
+            from .connectivity import collect_connectivity
 
             t0 = time.perf_counter()
             sample = collect_connectivity(engine, model, parallel)
@@ -416,7 +371,7 @@ def run(
         timings["write"] = time.perf_counter() - t0
         timings["total"] = time.perf_counter() - t_start
         manifest["timings_s"] = {k: round(v, 4) for k, v in timings.items()}
-        manifest["memory_mb"] = {**manifest.get("memory_mb", {}), "peak_rss": round(_rss_mb(), 1)}
+        manifest["memory_mb"] = {**manifest.get("memory_mb", {}), "peak_rss": round(peak_rss_mb(), 1)}
         manifest["status"] = status
         manifest["finished"] = datetime.now().astimezone().isoformat(timespec="seconds")
         if parallel.is_root:

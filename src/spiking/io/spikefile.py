@@ -12,7 +12,8 @@ Layout of ``spikes.h5``::
                                  without a grid have only n_nodes)
     /                            attrs: status ("partial" while written), t_stop (ms)
 
-Readable with plain ``h5py``; :func:`load_spikes` returns numpy arrays.
+Readable with plain ``h5py``; :func:`load_spikes` returns numpy arrays, and
+:class:`SpikeBlocks` reads a layer forward in blocks for files of any size.
 Spikes are appended chunk by chunk (in time order), so memory stays bounded by
 a chunk, and the file is written under a temporary name and renamed into place.
 """
@@ -26,9 +27,13 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from .geometry import grid_positions, grid_rows_cols
+from ..config import RECORDABLE_LAYERS
+from ..errors import RunFolderError
+from ..model.geometry import grid_positions, grid_rows_cols
+from ..model.timegrid import EPS
 
-__all__ = ["SpikeWriter", "LayerSpikes", "load_spikes", "SONATA_MAGIC"]
+__all__ = ["SpikeWriter", "LayerSpikes", "LayerInfo", "load_spikes", "open_spikes", "layer_infos", "SpikeBlocks",
+           "SONATA_MAGIC", "BLOCK"]
 
 SONATA_MAGIC = 0x0A7A
 _GROW = 1 << 16
@@ -127,22 +132,131 @@ class LayerSpikes:
     n_nodes: int = 0
 
 
+#: Spikes read from the file at a time (two arrays of 8 bytes each: 4 MB).
+BLOCK = 1 << 18
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """A recorded layer as stored in ``spikes.h5``.
+
+    Attributes
+    ----------
+    name : str
+    n_nodes : int
+    side : int
+        Grid side (0 for a population without a grid).
+    n_spikes : int
+        Spikes stored.
+    """
+
+    name: str
+    n_nodes: int
+    side: int
+    n_spikes: int
+
+
+def open_spikes(path) -> h5py.File:
+    """Open ``spikes.h5`` read-only, one-line :class:`RunFolderError` if it cannot be read."""
+    p = Path(path)
+    if not p.is_file():
+        part = p.with_name(p.name + ".part")
+        extra = " (only spikes.h5.part: the run is still going or died)" if part.exists() else ""
+        raise RunFolderError(f"{p.parent}: no spikes.h5{extra}")
+    try:
+        h5 = h5py.File(p, "r")
+    except OSError as err:
+        raise RunFolderError(f"{p}: cannot be read as HDF5 ({str(err).splitlines()[0]})") from None
+    if "spikes" not in h5 or "nodes" not in h5:
+        h5.close()
+        raise RunFolderError(f"{p}: not a spike file (no /spikes and /nodes groups)")
+    return h5
+
+
+def _order(name: str) -> tuple:
+    return (RECORDABLE_LAYERS.index(name), "") if name in RECORDABLE_LAYERS else (len(RECORDABLE_LAYERS), name)
+
+
+def layer_infos(h5: h5py.File) -> list[LayerInfo]:
+    """The layers of a spike file, in the order of ``RECORDABLE_LAYERS`` (others after, by name)."""
+    out = []
+    for name, g in h5["spikes"].items():
+        if name not in h5["nodes"] or "timestamps" not in g or "node_ids" not in g:
+            raise RunFolderError(f"{h5.filename}: layer {name!r} lacks node_ids, timestamps or its /nodes entry")
+        attrs = h5["nodes"][name].attrs
+        n = int(attrs.get("n_nodes", 0))
+        side = int(attrs.get("side", 0))
+        if side and side * side != n:
+            raise RunFolderError(f"{h5.filename}: layer {name!r} has side {side} but {n} nodes")
+        out.append(LayerInfo(name=name, n_nodes=n, side=side, n_spikes=int(g["timestamps"].shape[0])))
+    return sorted(out, key=lambda i: _order(i.name))
+
+
+class SpikeBlocks:
+    """The spikes of one layer, read forward in blocks of at most :data:`BLOCK` spikes.
+
+    Parameters
+    ----------
+    h5 : h5py.File
+    layer : str
+    t_stop : float
+        ms; the spikes after it are not read.
+    block : int
+        Spikes per read.
+
+    Notes
+    -----
+    Relies on the timestamps being sorted (``sorting = "by_time"``); a block
+    out of order raises :class:`RunFolderError`.
+    """
+
+    def __init__(self, h5: h5py.File, layer: str, t_stop: float, block: int = BLOCK):
+        g = h5["spikes"][layer]
+        self.layer = layer
+        self.ids = g["node_ids"]
+        self.ts = g["timestamps"]
+        self.n = int(self.ts.shape[0])
+        self.t_stop = float(t_stop)
+        self.block = int(block)
+        self.filename = h5.filename
+
+    def __iter__(self):
+        """Yield ``(node_ids int64 (m,), times float64 (m,))`` blocks in time order, up to ``t_stop``."""
+        last = -np.inf
+        for i in range(0, self.n, self.block):
+            j = min(self.n, i + self.block)
+            t = self.ts[i:j]
+            if t.size and (t[0] < last or np.any(t[1:] < t[:-1])):
+                raise RunFolderError(f"{self.filename}: spikes of {self.layer} are not sorted by time")
+            end = int(np.searchsorted(t, self.t_stop + EPS * max(1.0, abs(self.t_stop)), side="right"))
+            ids = self.ids[i : i + end].astype(np.int64, copy=False)
+            yield ids, t[:end]
+            if end < t.size:
+                return
+            if t.size:
+                last = t[-1]
+
+
 def load_spikes(path) -> dict[str, LayerSpikes]:
-    """Read a spike file written by :class:`SpikeWriter` into numpy arrays, by layer."""
+    """Read a whole spike file into numpy arrays, by layer (for files that fit in memory).
+
+    Raises :class:`~spiking.errors.RunFolderError` in one line for a missing or
+    malformed file.
+    """
     out = {}
-    with h5py.File(path, "r") as h5:
-        for name, g in h5["spikes"].items():
-            ng = h5["nodes"][name]
-            grid = "side" in ng.attrs
+    with open_spikes(path) as h5:
+        for info in layer_infos(h5):
+            g, ng = h5["spikes"][info.name], h5["nodes"][info.name]
+            grid = info.side > 0
             empty = np.zeros(0, dtype=np.int32)
-            out[name] = LayerSpikes(
+            out[info.name] = LayerSpikes(
                 node_ids=g["node_ids"][()].astype(np.int64),
                 times=g["timestamps"][()],
-                side=int(ng.attrs["side"]) if grid else 0,
+                side=info.side,
                 extent=float(ng.attrs["extent"]) if grid else 0.0,
                 positions=ng["positions"][()] if grid else np.zeros((0, 2)),
                 row=ng["row"][()] if grid else empty,
                 col=ng["col"][()] if grid else empty,
-                n_nodes=int(ng.attrs["n_nodes"]),
+                n_nodes=info.n_nodes,
             )
     return out

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.signal import convolve2d
 
-from .config import GaborConfig, RetinaConfig
+from ..config import GaborConfig, RetinaConfig
 
-__all__ = ["gabor_kernel", "filter_image", "retina_rates"]
+__all__ = ["gabor_kernel", "receptive_field", "filter_image", "retina_rates"]
 
 
 def gabor_kernel(ksize: int, sigma: float, theta: float, lambd: float, gamma: float, psi: float) -> np.ndarray:
@@ -31,17 +31,21 @@ def gabor_kernel(ksize: int, sigma: float, theta: float, lambd: float, gamma: fl
     return np.exp(-0.5 * (xr**2 / sigma**2 + yr**2 / sigma_y**2)) * np.cos(2 * np.pi * xr / lambd + psi)
 
 
-def filter_image(img: np.ndarray, gabor: GaborConfig, off: bool = False) -> np.ndarray:
-    """The ON (or OFF) centre response of the retina to an image, clipped to [0, 1].
-
-    The kernel (negated for OFF) has its mean subtracted; the image is convolved
-    with it and with its transpose (same size, symmetric boundary) and the two
-    are summed.
-    """
+def receptive_field(gabor: GaborConfig, off: bool = False) -> np.ndarray:
+    """The retina's ON (or OFF: negated) receptive field: the Gabor kernel with its mean subtracted."""
     k = gabor_kernel(gabor.ksize, gabor.sigma, gabor.theta, gabor.lambda_, gabor.gamma, gabor.psi)
     if off:
         k = -k
-    k = k - k.mean()
+    return k - k.mean()
+
+
+def filter_image(img: np.ndarray, gabor: GaborConfig, off: bool = False) -> np.ndarray:
+    """The ON (or OFF) centre response of the retina to an image, clipped to [0, 1].
+
+    The image is convolved with the :func:`receptive_field` and with its
+    transpose (same size, symmetric boundary) and the two are summed.
+    """
+    k = receptive_field(gabor, off)
     a = convolve2d(img, k, mode="same", boundary="symm")
     b = convolve2d(img, k.T, mode="same", boundary="symm")
     return np.clip(a + b, 0.0, 1.0)

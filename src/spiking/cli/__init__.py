@@ -11,8 +11,8 @@ import signal
 import sys
 from pathlib import Path
 
-from . import __version__
-from .errors import ConfigError, EngineUnavailableError, SpikingError
+from .. import __version__
+from ..errors import ConfigError, EngineUnavailableError, SpikingError
 
 __all__ = ["main", "build_parser"]
 
@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_check(args) -> int:
     from datetime import datetime
 
-    from .check import run_check
+    from ..check import run_check
 
     out = Path(args.out) if args.out else Path("output") / f"check-{datetime.now():%Y%m%d-%H%M%S}"
     try:
@@ -137,13 +137,13 @@ def _positive_int(text: str) -> int:
 
 
 def cmd_izhikevich_types(args) -> int:
-    from .izhikevich import format_check_table
-    from .izhikevich_runs import run_types
-    from .runfolder import read_manifest
+    from ..izhikevich.core import format_check_table
+    from ..izhikevich.runs import run_types
+    from ..io.runfolder import read_manifest
 
     folder, passed = run_types(args.output_dir, duration=args.duration, current=args.current)
     m = read_manifest(folder)
-    from .izhikevich import CheckRow
+    from ..izhikevich.core import CheckRow
 
     print(format_check_table([CheckRow(r["name"], r["check"], r["measured"], r["passed"]) for r in m["checks"]]), file=sys.stderr)
     print(folder)
@@ -151,7 +151,7 @@ def cmd_izhikevich_types(args) -> int:
 
 
 def cmd_izhikevich_network(args) -> int:
-    from .izhikevich_runs import run_network
+    from ..izhikevich.runs import run_network
 
     folder, metrics = run_network(args.output_dir, duration=args.duration, seed=args.seed, threads=args.threads)
     s = metrics.summary()
@@ -165,7 +165,7 @@ def cmd_izhikevich_network(args) -> int:
 
 
 def _load(args):
-    from .config import load_config
+    from ..config import load_config
 
     cfg, notes = load_config(
         None if getattr(args, "defaults", False) else args.config,
@@ -177,11 +177,12 @@ def _load(args):
 
 
 def cmd_config(args) -> int:
-    from .config import to_toml
+    from ..config import to_toml
 
     cfg, notes = _load(args)
     if args.estimate:
-        from .estimate import available_memory_bytes, estimate, format_estimate
+        from ..model.estimate import estimate, format_estimate
+        from ..run.resources import available_memory_bytes
 
         print(format_estimate(estimate(cfg, targets=1000)))
         print(f"available {available_memory_bytes() / 1e9:>10.1f} GB   memory on this machine now")
@@ -195,7 +196,7 @@ def cmd_config(args) -> int:
 def cmd_preview(args) -> int:
     from datetime import datetime
 
-    from .preview import write_preview
+    from ..render.preview import write_preview
 
     cfg, notes = _load(args)
     out = Path(args.out) if args.out else Path(cfg.run.output_dir) / f"preview-{datetime.now():%Y%m%d-%H%M%S}"
@@ -209,8 +210,8 @@ def cmd_preview(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from .parallel import Parallel, launcher_rank, launcher_size
-    from .runner import run
+    from ..run.parallel import Parallel, launcher_rank, launcher_size
+    from ..run.orchestrate import run
 
     cfg, notes = _load(args)
     quiet_rank = launcher_rank() != 0
@@ -218,7 +219,7 @@ def cmd_run(args) -> int:
         if not quiet_rank:
             print(f".env: {n}", file=sys.stderr)
     if launcher_size() > 1:
-        from .engines.nest_engine import nest_has_mpi
+        from ..engines.nest.engine import nest_has_mpi
 
         if not nest_has_mpi():
             raise EngineUnavailableError(
@@ -245,11 +246,11 @@ def _render(folder: Path, quiet: bool = False, open_report: bool = False, **over
     """Draw connectivity plots, movies, rates and the report; record the timings in the manifest."""
     import time
 
-    from .config import from_mapping, read_toml
-    from .model import build_model
-    from .render import render_run
-    from .render.connectivity import plot_connectivity
-    from .runfolder import read_manifest, write_manifest
+    from ..config import from_mapping, read_toml
+    from ..model.network import build_model
+    from ..render import render_run
+    from ..render.connectivity import plot_connectivity
+    from ..io.runfolder import read_manifest, write_manifest
 
     read_manifest(folder)  # a run folder at all?
     t0 = time.perf_counter()
@@ -302,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BaseException:
         # an unexpected failure on one rank must not leave the others waiting in a collective
-        from .parallel import launcher_size
+        from ..run.parallel import launcher_size
 
         if launcher_size() > 1 and "mpi4py.MPI" in sys.modules:
             import traceback
@@ -313,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _error(msg: str) -> None:
-    from .parallel import launcher_rank
+    from ..run.parallel import launcher_rank
 
     if launcher_rank() == 0:
         print(f"spiking: error: {msg.splitlines()[0] if msg else 'unknown error'}", file=sys.stderr)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import Config
-from .errors import StimulusError
+from ..config import Config
+from ..errors import StimulusError
 
 __all__ = [
     "BUILTIN_PATTERNS",

@@ -16,11 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
-from . import izhikevich as izh
-from .config import _toml_value
-from .runfolder import atomic_write_text, create_run_folder, write_manifest
-from .spikefile import SpikeWriter
+from .. import __version__
+from . import core as izh
+from ..config import toml_value
+from ..io.atomic import atomic_write_text
+from ..io.runfolder import create_run_folder, write_manifest
+from ..io.spikefile import SpikeWriter
 
 __all__ = ["run_types", "run_network"]
 
@@ -31,7 +32,7 @@ def _folder(output_dir, kind: str) -> Path:
 
 def _config_text(section: str, params: dict) -> str:
     lines = [f"# spiking izhikevich {section}: the parameters of this run", f"[{section}]"]
-    lines += [f"{k} = {_toml_value(v)}" for k, v in params.items()]
+    lines += [f"{k} = {toml_value(v)}" for k, v in params.items()]
     return "\n".join(lines) + "\n"
 
 

@@ -1,0 +1,160 @@
+"""Writing a config: TOML with units in comments, the difference from the defaults, and the reference page."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+from .fields import _ALIASES_BACK
+from .sections import PRESETS, PROJECTION_TABLE, ProjectionConfig, default_config
+from .sources import ENV_KEYS
+from .tree import to_mapping
+
+
+# ---- writing -------------------------------------------------------------------
+
+
+def toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if math.isfinite(v) and v == int(v) and abs(v) < 1e15:
+            return f"{v:.1f}"
+        return repr(v)
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    if isinstance(v, list):
+        if v and all(isinstance(x, dict) for x in v):
+            return "[\n" + "".join("    { " + ", ".join(f"{k} = {toml_value(x[k])}" for k in x) + " },\n" for x in v) + "]"
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    raise TypeError(type(v))
+
+
+def _comment(f) -> str:
+    unit = f.metadata.get("unit", "")
+    doc = f.metadata.get("doc", "")
+    parts = [f"[{unit}]" if unit else "", doc]
+    text = " ".join(p for p in parts if p)
+    return f"  # {text}" if text else ""
+
+
+def _emit(obj, header: str, lines: list[str]) -> None:
+    scalars = []
+    tables = []
+    for f in dataclasses.fields(obj):
+        if f.metadata.get("internal"):
+            continue
+        name = _ALIASES_BACK.get(f.name, f.name)
+        value = getattr(obj, f.name)
+        if dataclasses.is_dataclass(value):
+            tables.append((name, value))
+        elif isinstance(value, dict):
+            tables.extend((f"{name}.{k}", v) for k, v in value.items())
+        else:
+            scalars.append((name, value, f))
+    if header and scalars:
+        doc = (type(obj).__doc__ or "").strip().splitlines()[0]
+        lines.append(f"\n[{header}]  # {doc}")
+    for name, value, f in scalars:
+        if name == "epochs":
+            value = [to_mapping(e) for e in value]
+        lines.append(f"{name} = {toml_value(value)}{_comment(f)}")
+    for name, value in tables:
+        _emit(value, f"{header}.{name}" if header else name, lines)
+
+
+def to_toml(cfg: Config) -> str:
+    """The config as TOML text, every key with its unit and meaning in a comment.
+
+    ``from_mapping(tomllib.loads(to_toml(cfg)))`` gives back ``cfg``.
+    """
+    lines = ["# spiking configuration: every key with its unit in [brackets]."]
+    _emit(cfg, "", lines)
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def diff_from_defaults(cfg: Config) -> list[tuple[str, Any, Any]]:
+    """``(dotted key, value, default)`` for every key that differs from the defaults."""
+    out = []
+
+    def walk(a, b, prefix):
+        if isinstance(a, dict) and isinstance(b, dict):
+            for k in a:
+                walk(a[k], b.get(k), f"{prefix}{k}.")
+        elif a != b:
+            out.append((prefix.rstrip("."), a, b))
+
+    walk(to_mapping(cfg), to_mapping(default_config()), "")
+    return out
+
+
+def reference_markdown() -> str:
+    """The config reference (``docs/config.md``): every section and key with default, unit and meaning."""
+    lines = [
+        "# Config reference",
+        "",
+        "Generated from the code by `python -m spiking.config > docs/config.md`; a test keeps the two in step.",
+        "Every key is optional: a config file holds only what differs from these defaults (the original model's).",
+        "Set keys in a TOML file (`spiking run my.toml`) or on the command line (`--set section.key=value`, values in TOML syntax).",
+        "",
+    ]
+
+    def table(obj, header):
+        rows = []
+        for f in dataclasses.fields(obj):
+            if f.metadata.get("internal"):
+                continue
+            value = getattr(obj, f.name)
+            if dataclasses.is_dataclass(value) or isinstance(value, dict):
+                continue
+            name = _ALIASES_BACK.get(f.name, f.name)
+            shown = toml_value(value if name != "epochs" else []).replace("|", "\\|").replace("\n", " ")
+            rows.append(f"| `{name}` | `{shown}` | {f.metadata.get('unit', '')} | {f.metadata.get('doc', '')} |")
+        if rows:
+            doc = (type(obj).__doc__ or "").strip().splitlines()[0]
+            lines.extend([f"## `[{header}]`", "", doc, "", "| key | default | unit | meaning |", "|---|---|---|---|", *rows, ""])
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name)
+            if dataclasses.is_dataclass(value):
+                table(value, f"{header}.{_ALIASES_BACK.get(f.name, f.name)}" if header else f.name)
+
+    cfg = default_config()
+    table(cfg, "")
+    lines.extend([
+        "## `[projections.<name>]`",
+        "",
+        "The eighteen projections, each a table with the keys below. Mask and kernel are centred on the",
+        "target neuron (each target draws its sources); `one_to_one` joins the grid elements at the same place.",
+        "",
+        "| key | unit | meaning |",
+        "|---|---|---|",
+    ])
+    for f in dataclasses.fields(ProjectionConfig):
+        lines.append(f"| `{f.name}` | {f.metadata.get('unit', '')} | {f.metadata.get('doc', '')} |")
+    lines.extend(["", "| # | name | source -> target | mask | radius | kernel | p_center | sigma | weight (mV) | delay (ms) |", "|---|---|---|---|---|---|---|---|---|---|"])
+    for i, (name, src, tgt, _) in enumerate(PROJECTION_TABLE, 1):
+        p = cfg.projections[name]
+        radius = "-" if p.mask == "one_to_one" else f"{p.radius:g}"
+        sigma = f"{p.sigma:g}" if p.kernel == "gaussian" and p.mask != "one_to_one" else "-"
+        lines.append(f"| {i} | `{name}` | {src} -> {tgt} | {p.mask} | {radius} | {p.kernel if p.mask != 'one_to_one' else '-'} | {p.p_center:g} | {sigma} | {p.weight:g} | {p.delay:g} |")
+    lines.extend(["", "## Presets", "", "`--preset NAME` applies these over the defaults, before the config file and `--set`:", ""])
+    for name, preset in PRESETS.items():
+        flat = []
+
+        def walk(d, prefix):
+            for k, v in d.items():
+                if isinstance(v, dict):
+                    walk(v, f"{prefix}{k}.")
+                else:
+                    flat.append(f"`{prefix}{k} = {toml_value(v)}`")
+
+        walk(preset, "")
+        lines.append(f"- `{name}`: " + (", ".join(flat) if flat else "the defaults"))
+    lines.extend(["", "## The original `.env` keys", "", "`spiking run --env FILE` reads them and prints where each went:", "", "| .env key | config key |", "|---|---|"])
+    for k, v in ENV_KEYS.items():
+        lines.append(f"| `{k}` | {'`' + '.'.join(v) + '`' if v else 'ignored (the report plays the movies)'} |")
+    return "\n".join(lines) + "\n"
+
