@@ -1,7 +1,7 @@
 # spiking: two commands set everything up.
 #   make run    create .venv, install, run the default simulation, print the run folder
 #   make test   create .venv, install, run the tests
-# More: make install | make mpi (NEST with MPI in .venv-mpi) | make test-mpi | make test-browser | make bench
+# More: make install | make lint (ruff) | make mpi (NEST with MPI in .venv-mpi) | make test-mpi | make test-browser | make bench
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -11,7 +11,7 @@ MPI_VENV ?= .venv-mpi
 MPI_STAMP := $(MPI_VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-all mpi test-mpi test-browser browser bench clean
+.PHONY: install lint run test test-all mpi test-mpi test-browser browser bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,11 @@ install: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/spiking run
 
-test: $(STAMP)
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+
+test: $(STAMP) lint
 	$(PY) -m pytest -m "not mpi and not browser" $(PYTEST_ARGS)
 
 # NEST built with MPI from the PyPI source distribution (cached; ~10-30 min the first time)

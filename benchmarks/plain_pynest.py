@@ -14,8 +14,6 @@ import argparse
 import resource
 import time
 
-import numpy as np
-
 
 def main() -> None:
     ap = argparse.ArgumentParser()
@@ -41,9 +39,14 @@ def main() -> None:
     models = {"poisson": "poisson_generator", "relay": "parrot_neuron", "izhikevich": "izhikevich"}
     nodes = {}
     for name, layer in model.layers.items():
-        params = {k: layer.params[k] for k in ("a", "b", "c", "d", "V_th", "V_m", "U_m", "I_e")} if layer.params else None
-        nodes[name] = nest.Create(models[layer.kind], params=params, positions=nest.spatial.grid(
-            shape=[layer.side, layer.side], extent=[layer.extent, layer.extent]))
+        params = (
+            {k: layer.params[k] for k in ("a", "b", "c", "d", "V_th", "V_m", "U_m", "I_e")} if layer.params else None
+        )
+        nodes[name] = nest.Create(
+            models[layer.kind],
+            params=params,
+            positions=nest.spatial.grid(shape=[layer.side, layer.side], extent=[layer.extent, layer.extent]),
+        )
     recorders = {}
     for name in ("ex_on", "ex_off", "in_on", "in_off"):
         recorders[name] = nest.Create("spike_recorder")
@@ -54,10 +57,22 @@ def main() -> None:
         if p.mask == "one_to_one":
             nest.Connect(nodes[p.source], nodes[p.target], "one_to_one", {"weight": p.weight, "delay": p.delay})
             continue
-        prob = p.p_center * nest.spatial_distributions.gaussian(nest.spatial.distance, std=p.sigma) if p.kernel == "gaussian" else p.p_center
-        nest.Connect(nodes[p.source], nodes[p.target],
-                     {"rule": "pairwise_bernoulli", "p": prob, "mask": {"circular": {"radius": p.radius}}, "use_on_source": True},
-                     {"weight": p.weight, "delay": p.delay})
+        prob = (
+            p.p_center * nest.spatial_distributions.gaussian(nest.spatial.distance, std=p.sigma)
+            if p.kernel == "gaussian"
+            else p.p_center
+        )
+        nest.Connect(
+            nodes[p.source],
+            nodes[p.target],
+            {
+                "rule": "pairwise_bernoulli",
+                "p": prob,
+                "mask": {"circular": {"radius": p.radius}},
+                "use_on_source": True,
+            },
+            {"weight": p.weight, "delay": p.delay},
+        )
     t_connect = time.perf_counter() - t0
     t0 = time.perf_counter()
     for ep in model.schedule:
@@ -68,8 +83,10 @@ def main() -> None:
     t_sim = time.perf_counter() - t0
     n = {name: rec.get("n_events") for name, rec in recorders.items()}
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"plain PyNEST, {args.threads} threads: build {t_build:.2f} s, connect {t_connect:.2f} s, "
-          f"simulate {t_sim:.2f} s, synapses {nest.num_connections:,}, peak RSS {peak:.0f} MB, spikes {n}")
+    print(
+        f"plain PyNEST, {args.threads} threads: build {t_build:.2f} s, connect {t_connect:.2f} s, "
+        f"simulate {t_sim:.2f} s, synapses {nest.num_connections:,}, peak RSS {peak:.0f} MB, spikes {n}"
+    )
 
 
 if __name__ == "__main__":

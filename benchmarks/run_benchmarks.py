@@ -50,7 +50,9 @@ def spiking_run(args: list[str], out: Path, python=PY, mpi: int = 0) -> tuple[di
     env = dict(os.environ)
     if mpi:
         cmd = ["mpirun", "-np", str(mpi), *cmd]
-        env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMPI_MCA_rmaps_base_oversubscribe="1")
+        env.update(
+            OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMPI_MCA_rmaps_base_oversubscribe="1"
+        )
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
@@ -67,18 +69,22 @@ def bench_default(tmp: Path) -> None:
     t = m["timings_s"]
     nest_s = t["build"] + t["connect"] + t["simulate"]
     ours = t["total"] - nest_s
-    print(f"Default model ({m['neurons_total']:,} nodes, {m['synapses_total']:,} synapses, {m['threads']} threads), "
-          f"`spiking run`: the run's phases (the process time also includes rendering):\n")
+    print(
+        f"Default model ({m['neurons_total']:,} nodes, {m['synapses_total']:,} synapses, {m['threads']} threads), "
+        f"`spiking run`: the run's phases (the process time also includes rendering):\n"
+    )
     print("| phase | wall time (s) |\n|---|---|")
     for k in ("stimulus", "estimate", "build", "connect", "simulate", "record", "write", "total"):
         print(f"| {k} | {t.get(k, 0):.2f} |")
     print(f"| process, start to end | {wall:.2f} |")
     print(f"\nOutside NEST's create/connect/simulate: {ours:.2f} s = {100 * ours / t['total']:.1f}% of the run.")
     mm = m["memory_mb"]
-    print(f"Memory: {mm['before_build']:.0f} MB before building (Python, NEST, numpy), {mm['network']:.0f} MB added by "
-          f"NEST building the network, {mm['after_connect']:.0f} MB after connecting; peak {mm['peak_rss']:.0f} MB "
-          f"(child's maximum RSS {peak:.0f} MB). Peak / after connecting = {mm['peak_rss'] / mm['after_connect']:.3f}.")
-    print(f"Spikes: " + ", ".join(f"{k} {v['count']:,} ({v['mean_rate_hz']:.2f} Hz)" for k, v in m["spikes"].items()))
+    print(
+        f"Memory: {mm['before_build']:.0f} MB before building (Python, NEST, numpy), {mm['network']:.0f} MB added by "
+        f"NEST building the network, {mm['after_connect']:.0f} MB after connecting; peak {mm['peak_rss']:.0f} MB "
+        f"(child's maximum RSS {peak:.0f} MB). Peak / after connecting = {mm['peak_rss'] / mm['after_connect']:.3f}."
+    )
+    print("Spikes: " + ", ".join(f"{k} {v['count']:,} ({v['mean_rate_hz']:.2f} Hz)" for k, v in m["spikes"].items()))
 
 
 def bench_memory(tmp: Path) -> None:
@@ -88,7 +94,9 @@ def bench_memory(tmp: Path) -> None:
         m, wall, peak = spiking_run(["--preset", "small", "--no-render", "--set", f"run.simulation_time={ms}"], tmp)
         peaks.append(m["memory_mb"]["peak_rss"])
         n = sum(v["count"] for v in m["spikes"].values())
-        print(f"| {ms / 1000:g} s | {wall:.1f} | {m['timings_s']['simulate']:.1f} | {m['memory_mb']['peak_rss']:.0f} | {n:,} |")
+        print(
+            f"| {ms / 1000:g} s | {wall:.1f} | {m['timings_s']['simulate']:.1f} | {m['memory_mb']['peak_rss']:.0f} | {n:,} |"
+        )
     print(f"\nPeak memory 10 s / 1 s = {peaks[1] / peaks[0]:.3f}.")
 
 
@@ -97,14 +105,19 @@ def bench_mpi(tmp: Path) -> None:
         raise SystemExit("needs `make mpi`")
     print("| layout | simulate (s) | total run (s) | wall with start-up (s) |\n|---|---|---|---|")
     rows = {}
-    for label, args, mpi in (("1 rank x 2 threads", ["--set", "run.threads=2"], 0), ("2 ranks x 1 thread", ["--set", "run.threads=1"], 2)):
+    for label, args, mpi in (
+        ("1 rank x 2 threads", ["--set", "run.threads=2"], 0),
+        ("2 ranks x 1 thread", ["--set", "run.threads=1"], 2),
+    ):
         m, wall, _ = spiking_run(args, tmp, python=MPI_PY, mpi=mpi)
         rows[label] = m
         print(f"| {label} | {m['timings_s']['simulate']:.1f} | {m['timings_s']['total']:.1f} | {wall:.1f} |")
     a, b = rows["1 rank x 2 threads"], rows["2 ranks x 1 thread"]
-    print(f"\n2 ranks / 2 threads: simulate {b['timings_s']['simulate'] / a['timings_s']['simulate']:.3f}, "
-          f"whole run {b['timings_s']['total'] / a['timings_s']['total']:.3f}. Merging the spikes of both ranks "
-          f"(gather + write, `record`): {b['timings_s']['record']:.2f} s = {100 * b['timings_s']['record'] / b['timings_s']['total']:.2f}% of the run.")
+    print(
+        f"\n2 ranks / 2 threads: simulate {b['timings_s']['simulate'] / a['timings_s']['simulate']:.3f}, "
+        f"whole run {b['timings_s']['total'] / a['timings_s']['total']:.3f}. Merging the spikes of both ranks "
+        f"(gather + write, `record`): {b['timings_s']['record']:.2f} s = {100 * b['timings_s']['record'] / b['timings_s']['total']:.2f}% of the run."
+    )
 
 
 def bench_render(tmp: Path) -> None:
@@ -122,8 +135,10 @@ def bench_render(tmp: Path) -> None:
         print(f"| render {k} | {v:.2f} |")
     print(f"| `spiking render`, process start to end | {render_wall:.2f} |")
     print(f"| simulate (the same run) | {sim:.2f} |")
-    print(f"\nRendering / simulation = {r.get('timings_s', {}).get('total', render_wall) / sim:.3f} "
-          f"({r.get('frames', '?')} frames of {r.get('frame_ms', '?')} ms).")
+    print(
+        f"\nRendering / simulation = {r.get('timings_s', {}).get('total', render_wall) / sim:.3f} "
+        f"({r.get('frames', '?')} frames of {r.get('frame_ms', '?')} ms)."
+    )
 
 
 def bench_estimate(tmp: Path) -> None:
@@ -131,14 +146,19 @@ def bench_estimate(tmp: Path) -> None:
     from spiking.config import load_config
     from spiking.model.estimate import estimate
 
-    for label, sets in (("default (9 hypercolumns)", []), ("small (1 hypercolumn)", ["network.hypercolumns=1"]),
-                        ("4 hypercolumns, 12 neurons/minicolumn", ["network.hypercolumns=4", "network.neurons_per_minicolumn=12"])):
+    for label, sets in (
+        ("default (9 hypercolumns)", []),
+        ("small (1 hypercolumn)", ["network.hypercolumns=1"]),
+        ("4 hypercolumns, 12 neurons/minicolumn", ["network.hypercolumns=4", "network.neurons_per_minicolumn=12"]),
+    ):
         args = [x for s in sets for x in ("--set", s)] + ["--set", "run.simulate=false", "--no-render"]
         m, _, _ = spiking_run(args, tmp)
         cfg, _ = load_config(overrides=sets)
         est = estimate(cfg)
         built = m["synapses_total"]
-        print(f"| {label} | {built:,} | {est.synapses_total:,.0f} | {100 * (est.synapses_total - built) / built:+.2f}% |")
+        print(
+            f"| {label} | {built:,} | {est.synapses_total:,.0f} | {100 * (est.synapses_total - built) / built:+.2f}% |"
+        )
 
 
 def bench_plain(tmp: Path) -> None:
@@ -149,9 +169,11 @@ def bench_plain(tmp: Path) -> None:
     print(proc.stdout.strip())
     m, wall, peak = spiking_run(["--no-render"], tmp)
     t = m["timings_s"]
-    print(f"spiking run --no-render, {m['threads']} threads: build {t['build']:.2f} s, connect {t['connect']:.2f} s, "
-          f"simulate {t['simulate']:.2f} s (+ record {t['record']:.2f} s), total {t['total']:.2f} s, process {wall:.2f} s, "
-          f"peak RSS {m['memory_mb']['peak_rss']:.0f} MB")
+    print(
+        f"spiking run --no-render, {m['threads']} threads: build {t['build']:.2f} s, connect {t['connect']:.2f} s, "
+        f"simulate {t['simulate']:.2f} s (+ record {t['record']:.2f} s), total {t['total']:.2f} s, process {wall:.2f} s, "
+        f"peak RSS {m['memory_mb']['peak_rss']:.0f} MB"
+    )
 
 
 def main() -> None:

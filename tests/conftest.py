@@ -37,7 +37,11 @@ def run_cli(*args, cwd=None, timeout=600, env=None):
         e.update(env)
     return subprocess.run(
         [sys.executable, "-m", "spiking", *map(str, args)],
-        cwd=cwd, capture_output=True, text=True, timeout=timeout, env=e,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=e,
     )
 
 

@@ -1,5 +1,6 @@
 """Config: defaults, TOML round trip, overrides, presets, .env mapping and every error path."""
 
+import dataclasses
 import tomllib
 
 import pytest
@@ -31,15 +32,24 @@ def test_defaults_are_the_original_model():
     assert len(c.projections) == 18 and tuple(c.projections) == PROJECTION_NAMES
     p = c.projections
     assert p["retina_on_to_lgn_on"].mask == "one_to_one"
-    assert (p["lgn_on_to_ex_on"].radius, p["lgn_on_to_ex_on"].kernel, p["lgn_on_to_ex_on"].weight) == (0.1, "constant", 1.0)
+    assert (p["lgn_on_to_ex_on"].radius, p["lgn_on_to_ex_on"].kernel, p["lgn_on_to_ex_on"].weight) == (
+        0.1,
+        "constant",
+        1.0,
+    )
     assert (p["ex_on_to_ex_on"].radius, p["ex_on_to_ex_on"].sigma, p["ex_on_to_ex_on"].weight) == (1.0, 0.15, 1.0)
     assert p["in_off_to_ex_on"].weight == -2.0 and p["in_on_to_in_off"].weight == -0.5
     assert all(x.delay == 1.0 and x.delay_per_unit == 0.0 for x in p.values())
 
 
 def test_toml_round_trip_keeps_every_key():
-    c = from_mapping({"network": {"hypercolumns": 4}, "stimulus": {"epochs": [{"pattern": "pattern1", "duration": 30}]},
-                      "projections": {"ex_on_to_ex_on": {"delay_per_unit": 2.5}}})
+    c = from_mapping(
+        {
+            "network": {"hypercolumns": 4},
+            "stimulus": {"epochs": [{"pattern": "pattern1", "duration": 30}]},
+            "projections": {"ex_on_to_ex_on": {"delay_per_unit": 2.5}},
+        }
+    )
     text = to_toml(c)
     assert "[ms]" in text and "[Hz]" in text and "[mV]" in text
     back = from_mapping(tomllib.loads(text))
@@ -50,8 +60,10 @@ def test_toml_round_trip_keeps_every_key():
 
 def test_overrides_and_preset(tmp_path):
     f = tmp_path / "c.toml"
-    f.write_text('[network]\nhypercolumns = 4\n[run]\nseed = 7\n')
-    c, _ = load_config(f, overrides=["run.seed=9", "retina.gabor.lambda=4.5", "stimulus.patterns=['pattern1']"], preset="small")
+    f.write_text("[network]\nhypercolumns = 4\n[run]\nseed = 7\n")
+    c, _ = load_config(
+        f, overrides=["run.seed=9", "retina.gabor.lambda=4.5", "stimulus.patterns=['pattern1']"], preset="small"
+    )
     assert c.network.hypercolumns == 4  # file beats preset
     assert c.run.simulation_time == 400.0  # from the preset
     assert c.run.seed == 9  # --set beats the file
@@ -71,15 +83,35 @@ def test_overrides_and_preset(tmp_path):
         ({"run": {"simulate": 1}}, "run.simulate", "must be a boolean"),
         ({"network": {"hypercolumns": 8}}, "network.hypercolumns", "must be a square number"),
         ({"network": {"hypercolumns": 0}}, "network.hypercolumns", "square number >= 1"),
-        ({"network": {"exposed_hypercolumns": 10}}, "network.exposed_hypercolumns", "must be <= network.hypercolumns (9), got 10"),
+        (
+            {"network": {"exposed_hypercolumns": 10}},
+            "network.exposed_hypercolumns",
+            "must be <= network.hypercolumns (9), got 10",
+        ),
         ({"run": {"simulation_time": -5}}, "run.simulation_time", "must be > 0, got -5"),
         ({"retina": {"min_rate": 50.0, "max_rate": 10.0}}, "retina.max_rate", "must be >= retina.min_rate"),
-        ({"projections": {"ex_on_to_ex_on": {"p_center": 1.5}}}, "projections.ex_on_to_ex_on.p_center", "probability in [0, 1]"),
+        (
+            {"projections": {"ex_on_to_ex_on": {"p_center": 1.5}}},
+            "projections.ex_on_to_ex_on.p_center",
+            "probability in [0, 1]",
+        ),
         ({"projections": {"ex_to_ex": {}}}, "projections.ex_to_ex", "unknown projection; valid: retina_on_to_lgn_on"),
-        ({"projections": {"ex_on_to_ex_on": {"mask": "square"}}}, "projections.ex_on_to_ex_on.mask", "one of 'one_to_one', 'circle'"),
-        ({"projections": {"ex_on_to_ex_on": {"delay": 0.01}}}, "projections.ex_on_to_ex_on.delay", "must be >= run.resolution"),
+        (
+            {"projections": {"ex_on_to_ex_on": {"mask": "square"}}},
+            "projections.ex_on_to_ex_on.mask",
+            "one of 'one_to_one', 'circle'",
+        ),
+        (
+            {"projections": {"ex_on_to_ex_on": {"delay": 0.01}}},
+            "projections.ex_on_to_ex_on.delay",
+            "must be >= run.resolution",
+        ),
         ({"recording": {"layers": ["ex_on", "retina_on"]}}, "recording.layers", "unknown layer 'retina_on'"),
-        ({"stimulus": {"epochs": [{"pattern": "pattern0"}, {"duration": -1}]}}, "stimulus.epochs[1].duration", "must be > 0"),
+        (
+            {"stimulus": {"epochs": [{"pattern": "pattern0"}, {"duration": -1}]}},
+            "stimulus.epochs[1].duration",
+            "must be > 0",
+        ),
         ({"stimulus": {"epochs": "pattern0"}}, "stimulus.epochs", "must be a list"),
         ({"network": {"excitatory_fraction": 0.7}}, "network.inhibitory_fraction", "must be 1"),
         ({"run": {"simulation_time": 100.05}}, "run.simulation_time", "multiple of run.resolution"),
@@ -127,7 +159,7 @@ def test_env_file_maps_the_original_keys(tmp_path):
 
 def test_config_is_immutable():
     c = Config()
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         c.run.seed = 3  # frozen dataclass
 
 

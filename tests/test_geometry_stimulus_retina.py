@@ -18,7 +18,9 @@ def test_default_sizes():
     assert s.total_neurons == 27000 and s.extent == 3.0
 
 
-@pytest.mark.parametrize("hc, exposed, side, per", [(1, 1, 10, 30), (4, 2, 10, 30), (16, 1, 10, 30), (4, 1, 5, 12), (25, 9, 10, 30)])
+@pytest.mark.parametrize(
+    "hc, exposed, side, per", [(1, 1, 10, 30), (4, 2, 10, 30), (16, 1, 10, 30), (4, 1, 5, 12), (25, 9, 10, 30)]
+)
 def test_sizes_follow_the_formulas(hc, exposed, side, per):
     net = NetworkConfig(hypercolumns=hc, exposed_hypercolumns=exposed, minicolumn_side=side, neurons_per_minicolumn=per)
     s = derive_sizes(net)
@@ -26,7 +28,12 @@ def test_sizes_follow_the_formulas(hc, exposed, side, per):
     assert s.total_neurons == n
     assert s.extent == round(math.sqrt(hc), 2)
     # ceil(sqrt(x)) checked as the smallest integer whose square reaches x
-    for got, x in ((s.excitatory_side, n * 0.8), (s.inhibitory_side, n * 0.2), (s.retina_side, n), (s.pattern_side, exposed * side**2 * per)):
+    for got, x in (
+        (s.excitatory_side, n * 0.8),
+        (s.inhibitory_side, n * 0.2),
+        (s.retina_side, n),
+        (s.pattern_side, exposed * side**2 * per),
+    ):
         assert got**2 >= x - 1e-9 and (got - 1) ** 2 < x - 1e-9
 
 
@@ -118,7 +125,11 @@ def test_bad_images_fail_in_one_line(tmp_path):
 
     Image.fromarray(np.zeros((50, 50), dtype=np.uint8)).save(good)
     (tmp_path / "cut.png").write_bytes(good.read_bytes()[:60])
-    for name, words in (("missing.png", "image not found"), ("text.png", "not a readable PNG or JPEG"), ("cut.png", "cannot be read")):
+    for name, words in (
+        ("missing.png", "image not found"),
+        ("text.png", "not a readable PNG or JPEG"),
+        ("cut.png", "cannot be read"),
+    ):
         with pytest.raises(StimulusError, match=words) as info:
             load_image(tmp_path / name)
         assert "\n" not in str(info.value)
@@ -136,19 +147,38 @@ def test_schedule_flips_and_explicit_epochs():
     cfg = from_mapping({"run": {"simulation_time": 1000.0}})
     sched = build_schedule(cfg)
     assert [(e.start, e.stop, e.pattern) for e in sched] == [
-        (0, 250, "pattern0"), (250, 500, "pattern1"), (500, 750, "pattern0"), (750, 1000, "pattern1")]
-    cfg = from_mapping({"run": {"simulation_time": 100.0},
-                        "stimulus": {"epochs": [{"pattern": "pattern1", "duration": 30.0}, {"pattern": "pattern0", "duration": 20.0}]}})
+        (0, 250, "pattern0"),
+        (250, 500, "pattern1"),
+        (500, 750, "pattern0"),
+        (750, 1000, "pattern1"),
+    ]
+    cfg = from_mapping(
+        {
+            "run": {"simulation_time": 100.0},
+            "stimulus": {
+                "epochs": [{"pattern": "pattern1", "duration": 30.0}, {"pattern": "pattern0", "duration": 20.0}]
+            },
+        }
+    )
     sched = build_schedule(cfg)
     assert [(e.start, e.stop, e.pattern) for e in sched] == [
-        (0, 30, "pattern1"), (30, 50, "pattern0"), (50, 80, "pattern1"), (80, 100, "pattern0")]
+        (0, 30, "pattern1"),
+        (30, 50, "pattern0"),
+        (50, 80, "pattern1"),
+        (80, 100, "pattern0"),
+    ]
     cfg = from_mapping({"run": {"simulation_time": 90.0}, "stimulus": {"switch_every": 40.0}})
     assert [(e.start, e.stop) for e in build_schedule(cfg)] == [(0, 40), (40, 80), (80, 90)]
 
 
 def test_gabor_kernel_matches_opencv():
     cv2 = pytest.importorskip("cv2")
-    for ksize, sigma, theta, lambd, gamma, psi in [(10, 5, 0, 3, 2, 0), (7, 2.0, 0.7, 4.0, 0.5, 1.0), (11, 3, 1.2, 5, 1, 0.3), (4, 1.5, 2.0, 2.5, 1.3, -0.4)]:
+    for ksize, sigma, theta, lambd, gamma, psi in [
+        (10, 5, 0, 3, 2, 0),
+        (7, 2.0, 0.7, 4.0, 0.5, 1.0),
+        (11, 3, 1.2, 5, 1, 0.3),
+        (4, 1.5, 2.0, 2.5, 1.3, -0.4),
+    ]:
         ours = gabor_kernel(ksize, sigma, theta, lambd, gamma, psi)
         ref = cv2.getGaborKernel((ksize, ksize), sigma, theta, lambd, gamma, psi, ktype=cv2.CV_64F)
         np.testing.assert_allclose(ours, ref, atol=1e-12)

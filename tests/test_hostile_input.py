@@ -1,7 +1,6 @@
 """Hostile and broken input: any TOML loads into a valid config or fails in one line; images likewise; paths stay put."""
 
 import io
-import tomllib
 
 import numpy as np
 import pytest
@@ -15,10 +14,18 @@ from spiking.model.stimulus import MAX_IMAGE_PIXELS, load_image
 KEYS = {section: list(values) for section, values in to_mapping(default_config()).items() if isinstance(values, dict)}
 
 scalars = st.one_of(
-    st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=20), st.just("pattern0"), st.just("\x00"),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=20),
+    st.just("pattern0"),
+    st.just("\x00"),
 )
-values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)), max_leaves=12)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)),
+    max_leaves=12,
+)
 
 
 @st.composite
@@ -28,8 +35,27 @@ def config_documents(draw):
     for section in draw(st.lists(st.sampled_from(list(KEYS) + ["junk"]), max_size=4, unique=True)):
         keys = KEYS.get(section, ["x"])
         if section == "projections":
-            doc[section] = {draw(st.sampled_from(list(PROJECTION_NAMES) + ["nope"])): draw(st.dictionaries(
-                st.sampled_from(["mask", "radius", "kernel", "p_center", "sigma", "weight", "delay", "delay_per_unit", "bad"]), values, max_size=3))}
+            doc[section] = {
+                draw(st.sampled_from(list(PROJECTION_NAMES) + ["nope"])): draw(
+                    st.dictionaries(
+                        st.sampled_from(
+                            [
+                                "mask",
+                                "radius",
+                                "kernel",
+                                "p_center",
+                                "sigma",
+                                "weight",
+                                "delay",
+                                "delay_per_unit",
+                                "bad",
+                            ]
+                        ),
+                        values,
+                        max_size=3,
+                    )
+                )
+            }
         else:
             doc[section] = draw(st.dictionaries(st.sampled_from(keys + ["unknown"]), values, max_size=4))
     if draw(st.booleans()):
@@ -95,8 +121,13 @@ def test_random_bytes_are_an_image_or_a_one_line_error(tmp_path_factory, data):
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.integers(1, 40), st.integers(1, 40), st.sampled_from(["L", "1", "P", "RGB", "RGBA", "LA", "I;16", "I", "F"]),
-       st.sampled_from(["PNG", "JPEG"]), st.integers(0, 2**31))
+@given(
+    st.integers(1, 40),
+    st.integers(1, 40),
+    st.sampled_from(["L", "1", "P", "RGB", "RGBA", "LA", "I;16", "I", "F"]),
+    st.sampled_from(["PNG", "JPEG"]),
+    st.integers(0, 2**31),
+)
 def test_image_modes_and_truncations(tmp_path, h, w, mode, fmt, seed):
     rng = np.random.default_rng(seed)
     rgb = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)

@@ -60,8 +60,7 @@ def test_module_imports_without_nest():
     code = "import sys, spiking.izhikevich.core as m; assert 'nest' not in sys.modules, 'nest imported'"
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
-    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
 
 
@@ -154,8 +153,9 @@ def test_rz_frequency_prediction_is_linear_theory():
 @pytest.mark.parametrize("name", ["RS", "FS", "CH", "TC"])
 def test_numpy_reference_matches_nest_euler(types_result, name):
     tr = types_result[name]
-    ref = izh.numpy_reference(*tr.params, current=tr.current, duration=tr.duration,
-                              dt=tr.resolution, step_onset=tr.step_onset)
+    ref = izh.numpy_reference(
+        *tr.params, current=tr.current, duration=tr.duration, dt=tr.resolution, step_onset=tr.step_onset
+    )
     # same number of spikes, each in the same integration step
     # (tolerance: half a step, so any one-step shift fails)
     assert ref.spike_times.size == tr.spike_times.size
@@ -170,10 +170,12 @@ def test_numpy_reference_matches_nest_euler(types_result, name):
 def test_numpy_reference_matches_nest_paper_scheme(name):
     # the network's numerics: consistent_integration=False at 1 ms
     params = izh.NEURON_TYPES[name]
-    (nest_run,) = izh.simulate_current_steps([params], [(20.0, 0.0), (480.0, 10.0)],
-                                             resolution=1.0, consistent_integration=False)
-    ref = izh.numpy_reference(*params, current=10.0, duration=500.0, dt=1.0, step_onset=20.0,
-                              consistent_integration=False)
+    (nest_run,) = izh.simulate_current_steps(
+        [params], [(20.0, 0.0), (480.0, 10.0)], resolution=1.0, consistent_integration=False
+    )
+    ref = izh.numpy_reference(
+        *params, current=10.0, duration=500.0, dt=1.0, step_onset=20.0, consistent_integration=False
+    )
     # spikes in the same 1 ms step (tolerance half a step); V to 1e-9 mV
     assert ref.spike_times.size == nest_run["spike_times"].size > 5
     assert np.max(np.abs(ref.spike_times - nest_run["spike_times"])) < 0.5
@@ -185,11 +187,17 @@ def test_reference_comparison_detects_wrong_scheme(types_result):
     # different integrator, so its spike train must differ from NEST's Euler one
     # by more than half a step somewhere (or in count)
     tr = types_result["RS"]
-    wrong = izh.numpy_reference(*tr.params, current=tr.current, duration=tr.duration,
-                                dt=tr.resolution, step_onset=tr.step_onset,
-                                consistent_integration=False)
+    wrong = izh.numpy_reference(
+        *tr.params,
+        current=tr.current,
+        duration=tr.duration,
+        dt=tr.resolution,
+        step_onset=tr.step_onset,
+        consistent_integration=False,
+    )
     same = wrong.spike_times.size == tr.spike_times.size and np.all(
-        np.abs(wrong.spike_times - tr.spike_times) < 0.5 * tr.resolution)
+        np.abs(wrong.spike_times - tr.spike_times) < 0.5 * tr.resolution
+    )
     assert not same
 
 
@@ -207,8 +215,7 @@ def test_spike_weight_enters_as_in_the_documentation(consistent):
     src = nest.Create("spike_generator", params={"spike_times": [10.0]})
     parrot = nest.Create("parrot_neuron")
     v0, u0 = izh.resting_state(0.2)
-    pair = nest.Create("izhikevich", 2, params={"consistent_integration": consistent,
-                                                 "V_m": v0, "U_m": u0})
+    pair = nest.Create("izhikevich", 2, params={"consistent_integration": consistent, "V_m": v0, "U_m": u0})
     nest.Connect(src, parrot)
     nest.Connect(parrot, pair[0], syn_spec={"weight": w, "delay": 1.0})
     mm = nest.Create("multimeter", params={"record_from": ["V_m"], "interval": 1.0})

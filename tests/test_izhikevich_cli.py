@@ -30,7 +30,9 @@ def test_types_run_folder(tmp_path):
 
 def test_network_run_folder_short(tmp_path):
     # 2 s keeps the test short; the 10 s acceptance check is in test_izhikevich.py
-    folder = _folder(run_cli("izhikevich", "network", "--duration", "2000", "--seed", "3", "--output-dir", tmp_path, cwd=tmp_path))
+    folder = _folder(
+        run_cli("izhikevich", "network", "--duration", "2000", "--seed", "3", "--output-dir", tmp_path, cwd=tmp_path)
+    )
     m = json.loads((folder / "manifest.json").read_text())
     spikes = load_spikes(folder / "spikes.h5")
     assert spikes["excitatory"].n_nodes == 800 and spikes["inhibitory"].n_nodes == 200

@@ -18,8 +18,12 @@ from spiking.io.spikefile import load_spikes
 pytestmark = pytest.mark.mpi
 
 MPI_PYTHON = os.environ.get("SPIKING_MPI_PYTHON")
-ENV = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "OMPI_MCA_rmaps_base_oversubscribe": "1"}
-
+ENV = {
+    **os.environ,
+    "OMPI_ALLOW_RUN_AS_ROOT": "1",
+    "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+    "OMPI_MCA_rmaps_base_oversubscribe": "1",
+}
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -30,6 +34,7 @@ def _mpi_available():
             pytest.fail("MPI tests need `make mpi` first (SPIKING_MPI_PYTHON and mpirun)")
         pytest.skip("needs `make mpi` (set SPIKING_MPI_PYTHON) and mpirun")
 
+
 SMALL = ["--preset", "small", "--no-progress", "--set", "run.simulation_time=200.0"]
 
 
@@ -39,7 +44,9 @@ def _mpirun(n, python, *args, cwd, timeout=300):
 
 
 def _serial(python, *args, cwd, timeout=300):
-    return subprocess.run([python, "-m", "spiking", *map(str, args)], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [python, "-m", "spiking", *map(str, args)], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def _folder(proc):
@@ -88,7 +95,7 @@ def test_ranks_and_threads_give_identical_spikes(pair):
 def test_bad_config_fails_on_every_rank_without_hanging(tmp_path):
     proc = _mpirun(2, MPI_PYTHON, "run", *SMALL, "--set", "network.hypercolumns=3", cwd=tmp_path, timeout=120)
     assert proc.returncode == 2
-    errors = [l for l in proc.stderr.splitlines() if l.startswith("spiking: error:")]
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("spiking: error:")]
     assert errors == ["spiking: error: network.hypercolumns: must be a square number (1, 4, 9, 16, ...), got 3"]
     assert "Traceback" not in proc.stderr
 
@@ -98,7 +105,7 @@ def test_unwritable_output_fails_on_every_rank(tmp_path):
     blocker.write_text("x")
     proc = _mpirun(2, MPI_PYTHON, "run", *SMALL, "--set", f"run.output_dir='{blocker}/sub'", cwd=tmp_path, timeout=120)
     assert proc.returncode == 2
-    errors = [l for l in proc.stderr.splitlines() if l.startswith("spiking: error:")]
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("spiking: error:")]
     assert len(errors) == 1 and "output folder cannot be created" in errors[0]
 
 
@@ -107,7 +114,7 @@ def test_nest_without_mpi_under_a_launcher_says_so(tmp_path):
     proc = _mpirun(2, sys.executable, "run", *SMALL, cwd=tmp_path, timeout=120)
     if "have_mpi" in proc.stderr or proc.returncode == 0:
         pytest.fail(proc.stderr)
-    errors = [l for l in proc.stderr.splitlines() if l.startswith("spiking: error:")]
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("spiking: error:")]
     assert proc.returncode == 2
     assert len(errors) == 1 and "the installed NEST has no MPI" in errors[0] and "make mpi" in errors[0]
     assert not any(tmp_path.rglob("manifest.json"))

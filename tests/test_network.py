@@ -128,14 +128,12 @@ def _relay_run(data, threads=1):
     eng, model = _engine(data, threads)
     eng.connect()
     spikes = {n: ([], []) for n in model.recorded}
-    t = 0.0
     for ep in model.schedule:
         eng.apply_epoch(model.layer_rates(ep.pattern))
         eng.advance(ep.stop - ep.start)
         for n, (ids, ts) in eng.collect().items():
             spikes[n][0].append(ids)
             spikes[n][1].append(ts)
-        t = ep.stop
     eng.finish()
     return model, {n: (np.concatenate(a), np.concatenate(b)) for n, (a, b) in spikes.items()}
 
@@ -148,11 +146,17 @@ def test_relay_spikes_are_the_generator_spikes_shifted_by_the_delay(tmp_path):
     no spike lost, added or moved otherwise.
     """
     img = _asymmetric_image(tmp_path)
-    base = tiny(run={"simulation_time": 300.0, "seed": 11}, stimulus={"patterns": [str(img)]},
-                recording={"layers": ["lgn_on", "lgn_off"]})
+    base = tiny(
+        run={"simulation_time": 300.0, "seed": 11},
+        stimulus={"patterns": [str(img)]},
+        recording={"layers": ["lgn_on", "lgn_off"]},
+    )
     runs = {}
     for delay in (1.0, 3.5):
-        data = {**base, "projections": {"retina_on_to_lgn_on": {"delay": delay}, "retina_off_to_lgn_off": {"delay": delay}}}
+        data = {
+            **base,
+            "projections": {"retina_on_to_lgn_on": {"delay": delay}, "retina_off_to_lgn_off": {"delay": delay}},
+        }
         runs[delay] = _relay_run(data)[1]
     for layer in ("lgn_on", "lgn_off"):
         ids1, t1 = runs[1.0][layer]
@@ -174,8 +178,12 @@ def test_poisson_rates_and_orientation(tmp_path):
     test against the unit exponential (p > 0.001; seeded).
     """
     img = _asymmetric_image(tmp_path)
-    data = tiny(run={"simulation_time": 2000.0, "seed": 5, "chunk": 500.0}, stimulus={"patterns": [str(img)]},
-                retina={"min_rate": 2.0, "max_rate": 150.0}, recording={"layers": ["lgn_on"]})
+    data = tiny(
+        run={"simulation_time": 2000.0, "seed": 5, "chunk": 500.0},
+        stimulus={"patterns": [str(img)]},
+        retina={"min_rate": 2.0, "max_rate": 150.0},
+        recording={"layers": ["lgn_on"]},
+    )
     model, spikes = _relay_run(data, threads=2)
     ids, times = spikes["lgn_on"]
     side = model.sizes.retina_side
@@ -223,7 +231,9 @@ def test_preflight_estimate_on_sampled_layers(hc, per, side):
     """Larger layers: the estimate samples 150 targets; the total is within 1% of what NEST builds."""
     from spiking.model.estimate import estimate
 
-    data = tiny(network={"hypercolumns": hc, "neurons_per_minicolumn": per, "minicolumn_side": side}, run={"threads": 2})
+    data = tiny(
+        network={"hypercolumns": hc, "neurons_per_minicolumn": per, "minicolumn_side": side}, run={"threads": 2}
+    )
     eng, model = _engine(data, threads=2)
     counts = eng.connect()
     est = estimate(from_mapping(data), model)

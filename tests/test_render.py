@@ -23,12 +23,12 @@ import pytest
 from conftest import run_cli, tiny
 from spiking.config import from_mapping, to_toml
 from spiking.errors import ConfigError, RunFolderError
-from spiking.model.geometry import derive_sizes, nodes_to_image
-from spiking.render import bin_frames, colorize, frame_count, frame_images, movie_size, render_run, scale_counts
 from spiking.io.atomic import atomic_write_text
 from spiking.io.runfolder import write_manifest, write_schedule
 from spiking.io.spikefile import SpikeWriter
+from spiking.model.geometry import derive_sizes, nodes_to_image
 from spiking.model.stimulus import ScheduledEpoch
+from spiking.render import bin_frames, colorize, frame_count, frame_images, movie_size, render_run, scale_counts
 
 XSS = "<script>alert(1)</script>"
 
@@ -36,10 +36,18 @@ XSS = "<script>alert(1)</script>"
 # ---- a synthetic run folder -------------------------------------------------------------
 
 
-def make_run_folder(folder: Path, spikes: dict[str, tuple[np.ndarray, np.ndarray]] | None = None, *,
-                    epochs: list[tuple[str, float]] = (("pattern0", 100.0), ("pattern1", 100.0), ("pattern0", 100.0)),
-                    status: str = "complete", t_reached: float | None = None, render: dict | None = None,
-                    manifest_extra: dict | None = None, seed: int = 1, sides: dict[str, int] | None = None) -> Path:
+def make_run_folder(
+    folder: Path,
+    spikes: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+    *,
+    epochs: list[tuple[str, float]] = (("pattern0", 100.0), ("pattern1", 100.0), ("pattern0", 100.0)),
+    status: str = "complete",
+    t_reached: float | None = None,
+    render: dict | None = None,
+    manifest_extra: dict | None = None,
+    seed: int = 1,
+    sides: dict[str, int] | None = None,
+) -> Path:
     """A run folder as ``spiking run`` leaves it, without NEST: config.toml, schedule.csv, manifest.json, spikes.h5.
 
     The network is the tiny one of ``conftest.tiny`` (ex layers 9x9, in layers 5x5).
@@ -97,13 +105,22 @@ def make_run_folder(folder: Path, spikes: dict[str, tuple[np.ndarray, np.ndarray
         "simulation_time_ms": total,
         "resolution_ms": 0.1,
         "t_reached_ms": t_end,
-        "sizes": {"extent": sizes.extent, "total_neurons": sizes.total_neurons, "excitatory_side": sizes.excitatory_side,
-                  "inhibitory_side": sizes.inhibitory_side, "retina_side": sizes.retina_side, "pattern_side": sizes.pattern_side},
+        "sizes": {
+            "extent": sizes.extent,
+            "total_neurons": sizes.total_neurons,
+            "excitatory_side": sizes.excitatory_side,
+            "inhibitory_side": sizes.inhibitory_side,
+            "retina_side": sizes.retina_side,
+            "pattern_side": sizes.pattern_side,
+        },
         "neurons": {name: side * side for name, (side, _) in layers.items()},
         "synapses": {"retina_on_to_lgn_on": 100, "ex_on_to_ex_on": 1234},
         "timings_s": {"build": 0.1, "connect": 0.2, "simulate": 1.0, "record": 0.01, "write": 0.0, "total": 1.4},
         "memory_mb": {"network": 10.0, "peak_rss": 100.0},
-        "spikes": {name: {"count": c, "mean_rate_hz": c / (layers[name][0] ** 2 * max(t_end, 1e-9) / 1000)} for name, c in counts.items()},
+        "spikes": {
+            name: {"count": c, "mean_rate_hz": c / (layers[name][0] ** 2 * max(t_end, 1e-9) / 1000)}
+            for name, c in counts.items()
+        },
         **(manifest_extra or {}),
     }
     manifest["neurons_total"] = sum(manifest["neurons"].values())
@@ -119,8 +136,11 @@ def run_folder(tmp_path):
 
 def _rendered(folder: Path) -> set[str]:
     skip = {"config.toml", "manifest.json", "schedule.csv", "spikes.h5"}
-    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and p.name not in skip
-            and not p.relative_to(folder).as_posix().startswith("retina/")}
+    return {
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if p.is_file() and p.name not in skip and not p.relative_to(folder).as_posix().startswith("retina/")
+    }
 
 
 # ---- frames -------------------------------------------------------------------------------
@@ -248,9 +268,9 @@ def test_rate_table_and_maps_against_known_trains(tmp_path):
 
     from PIL import Image
 
+    from spiking.io.spikefile import layer_infos, open_spikes
     from spiking.render.rates import collect_rates, ratemap_image
     from spiking.render.source import load_run
-    from spiking.io.spikefile import layer_infos, open_spikes
 
     folder = make_run_folder(tmp_path / "run", _known_trains())
     res = render_run(folder, movies=False)
@@ -275,8 +295,16 @@ def test_rate_table_and_maps_against_known_trains(tmp_path):
         info = next(i for i in layer_infos(h5) if i.name == "ex_on")
         lr = collect_rates(src, h5, info, 5.0, src.patterns)
     rates = lr.by_pattern / (np.array([200.0, 100.0])[:, None] / 1000)
-    assert rates[0, 4] == pytest.approx(100.0) and rates[0, 80] == pytest.approx(5.0) and rates[0].sum() == pytest.approx(105.0)
-    assert rates[1, 0] == pytest.approx(10.0) and rates[1, 80] == pytest.approx(10.0) and rates[1].sum() == pytest.approx(20.0)
+    assert (
+        rates[0, 4] == pytest.approx(100.0)
+        and rates[0, 80] == pytest.approx(5.0)
+        and rates[0].sum() == pytest.approx(105.0)
+    )
+    assert (
+        rates[1, 0] == pytest.approx(10.0)
+        and rates[1, 80] == pytest.approx(10.0)
+        and rates[1].sum() == pytest.approx(20.0)
+    )
     # population: 5 ms bins; bin 0 holds node 4's spike at 0 ms -> 1 / (81 * 5 ms)
     pop = list(csv.DictReader(open(folder / "rates" / "population_rates.csv")))
     assert len(pop) == 60 and float(pop[0]["time_ms"]) == 0.0
@@ -285,7 +313,9 @@ def test_rate_table_and_maps_against_known_trains(tmp_path):
 
     # the rate map PNGs: one per grid layer and pattern, the size ratemap_image gives
     maps = sorted(p.name for p in (folder / "rates").glob("ratemap-*.png"))
-    assert maps == sorted(f"ratemap-{l}-{p}.png" for l in ("ex_on", "ex_off", "in_on", "in_off") for p in ("pattern0", "pattern1"))
+    assert maps == sorted(
+        f"ratemap-{ln}-{p}.png" for ln in ("ex_on", "ex_off", "in_on", "in_off") for p in ("pattern0", "pattern1")
+    )
     expect = ratemap_image(nodes_to_image(rates[0], 9), 100.0, "t").size
     with Image.open(folder / "rates" / "ratemap-ex_on-pattern0.png") as im:
         assert im.size == expect and im.format == "PNG"
@@ -317,9 +347,8 @@ def _reader(path):
 def test_movies_decode_with_frames_size_and_duration(tmp_path):
     from PIL import Image
 
-    from spiking.render.movies import combined_layout
-    from spiking.render.source import load_run
     from spiking.io.spikefile import layer_infos, open_spikes
+    from spiking.render.movies import combined_layout
 
     folder = make_run_folder(tmp_path / "run", _known_trains(), render={"frame_ms": 7.0, "fps": 10})
     res = render_run(folder)
@@ -327,7 +356,13 @@ def test_movies_decode_with_frames_size_and_duration(tmp_path):
     assert res["frames"] == n == 43 and res["fps"] == 10 and res["movie_format"] == "mp4"
     with open_spikes(folder / "spikes.h5") as h5:
         w, h, _ = combined_layout(layer_infos(h5))
-    sizes = {"ex_on": movie_size(9), "ex_off": movie_size(9), "in_on": movie_size(5), "in_off": movie_size(5), "activity": (w, h)}
+    sizes = {
+        "ex_on": movie_size(9),
+        "ex_off": movie_size(9),
+        "in_on": movie_size(5),
+        "in_off": movie_size(5),
+        "activity": (w, h),
+    }
     assert movie_size(9) == (270, 270) and movie_size(5) == (260, 260) and movie_size(147) == (294, 294)
     assert all(a % 2 == 0 for wh in sizes.values() for a in wh)
     for name, size in sizes.items():
@@ -387,8 +422,9 @@ def test_painting_and_lookup_give_the_same_movies(tmp_path, monkeypatch):
     from spiking.render.source import load_run
 
     # small layers (enlarged by whole factors) and a big odd one (shrunk in the combined movie, one pixel added alone)
-    folder = make_run_folder(tmp_path / "run", epochs=(("pattern0", 50.0), ("pattern1", 50.0)),
-                             sides={"ex_on": 9, "ex_off": 257, "in_on": 5})
+    folder = make_run_folder(
+        tmp_path / "run", epochs=(("pattern0", 50.0), ("pattern1", 50.0)), sides={"ex_on": 9, "ex_off": 257, "in_on": 5}
+    )
     src = load_run(folder)
     digests = []
     for dense in (0.0, 2.0):
@@ -408,8 +444,11 @@ def test_painting_and_lookup_give_the_same_movies(tmp_path, monkeypatch):
 EXPECTED = {
     "index.html",
     *(f"movies/{n}.mp4" for n in ("activity", "ex_on", "ex_off", "in_on", "in_off")),
-    "rates/population_rates.png", "rates/population_rates.csv", "rates/raster.png", "rates/rates_by_pattern.csv",
-    *(f"rates/ratemap-{l}-{p}.png" for l in ("ex_on", "ex_off", "in_on", "in_off") for p in ("pattern0", "pattern1")),
+    "rates/population_rates.png",
+    "rates/population_rates.csv",
+    "rates/raster.png",
+    "rates/rates_by_pattern.csv",
+    *(f"rates/ratemap-{ln}-{p}.png" for ln in ("ex_on", "ex_off", "in_on", "in_off") for p in ("pattern0", "pattern1")),
 }
 
 
@@ -440,7 +479,9 @@ def test_render_run_reproduces_files_without_nest(run_folder, tmp_path):
     again = _render_in_subprocess(copy)
     assert set(again["files"]) == EXPECTED == _rendered(copy)
     assert set(render_run(copy)["files"]) == EXPECTED == _rendered(copy)
-    assert (copy / "rates" / "rates_by_pattern.csv").read_text() == (run_folder / "rates" / "rates_by_pattern.csv").read_text()
+    assert (copy / "rates" / "rates_by_pattern.csv").read_text() == (
+        run_folder / "rates" / "rates_by_pattern.csv"
+    ).read_text()
 
 
 def test_no_module_of_render_imports_nest():
@@ -458,7 +499,9 @@ def test_no_module_of_render_imports_nest():
 def test_interrupted_run_renders_up_to_t_reached(tmp_path):
     import csv
 
-    folder = make_run_folder(tmp_path / "run", status="interrupted", t_reached=150.0, manifest_extra={"signal": "SIGINT"})
+    folder = make_run_folder(
+        tmp_path / "run", status="interrupted", t_reached=150.0, manifest_extra={"signal": "SIGINT"}
+    )
     res = render_run(folder, frame_ms=10.0)
     assert res["t_end_ms"] == 150.0 and res["frames"] == 15 and res["status"] == "interrupted"
     r = _reader(folder / "movies" / "ex_on.mp4")
@@ -481,8 +524,12 @@ def test_run_stopped_before_any_model_time(tmp_path):
 
 @pytest.mark.parametrize("status, text", [("failed", "Failed"), ("running", "Died"), ("interrupted", "Interrupted")])
 def test_banner_of_runs_that_did_not_complete(tmp_path, status, text):
-    folder = make_run_folder(tmp_path / "run", epochs=(("pattern0", 20.0),), status=status,
-                             manifest_extra={"error": "RuntimeError: <b>boom</b>"} if status == "failed" else None)
+    folder = make_run_folder(
+        tmp_path / "run",
+        epochs=(("pattern0", 20.0),),
+        status=status,
+        manifest_extra={"error": "RuntimeError: <b>boom</b>"} if status == "failed" else None,
+    )
     render_run(folder, movies=False)
     html = (folder / "index.html").read_text()
     assert 'id="status-banner"' in html and text in html
@@ -550,7 +597,7 @@ def test_report_links_are_relative_and_exist(run_folder):
     p.feed(text)
     assert "script" not in p.tags and "<style>" in text  # no script, CSS inline
     assert [ref for tag, ref in p.refs if tag == "link"] == ["data:,"]  # only the empty favicon
-    for tag, ref in p.refs:
+    for _tag, ref in p.refs:
         if ref.startswith("#") or ref == "data:,":
             continue
         assert "://" not in ref and not ref.startswith("/"), ref
@@ -563,13 +610,21 @@ def test_report_links_are_relative_and_exist(run_folder):
     for section in ("run", "timings", "network", "movies", "rates", "retina", "connectivity", "config", "files"):
         assert f'<section id="{section}">' in text
     # the manifest and config are there
-    assert "ex_on_to_ex_on" in text and "1,234" in text and "3.10.0" in text and "<details><summary>Full config.toml" in text
+    assert (
+        "ex_on_to_ex_on" in text
+        and "1,234" in text
+        and "3.10.0" in text
+        and "<details><summary>Full config.toml" in text
+    )
     assert "<code>stimulus.epochs</code>" in text  # differs from the defaults
 
 
 def test_report_escapes_text_from_config_and_manifest(tmp_path):
-    folder = make_run_folder(tmp_path / "run", epochs=((XSS, 50.0), ("pattern0", 50.0)),
-                             manifest_extra={"command": ["spiking", "run", '"><img src=x onerror=alert(2)>']})
+    folder = make_run_folder(
+        tmp_path / "run",
+        epochs=((XSS, 50.0), ("pattern0", 50.0)),
+        manifest_extra={"command": ["spiking", "run", '"><img src=x onerror=alert(2)>']},
+    )
     res = render_run(folder, frame_ms=5.0)
     text = (folder / "index.html").read_text()
     assert "<script" not in text.lower()

@@ -28,9 +28,17 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage", "--mute-audio", "--autoplay-policy=no-user-gesture-required",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--mute-audio",
+    "--autoplay-policy=no-user-gesture-required",
 ]
 
 
@@ -78,7 +86,9 @@ class _Server:
 def _chromium(exe: str, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
     profile = tempfile.mkdtemp(prefix="chromium-profile-")
     try:
-        return subprocess.run([exe, *FLAGS, f"--user-data-dir={profile}", *args], capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(
+            [exe, *FLAGS, f"--user-data-dir={profile}", *args], capture_output=True, text=True, timeout=timeout
+        )
     finally:
         shutil.rmtree(profile, ignore_errors=True)
 
@@ -101,8 +111,11 @@ class _Media(HTMLParser):
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
-    folder = make_run_folder(tmp_path_factory.mktemp("browser") / "run", epochs=((XSS, 60.0), ("pattern0", 60.0)),
-                             manifest_extra={"command": ["spiking", "run", "<img src=x onerror=alert(2)>"]})
+    folder = make_run_folder(
+        tmp_path_factory.mktemp("browser") / "run",
+        epochs=((XSS, 60.0), ("pattern0", 60.0)),
+        manifest_extra={"command": ["spiking", "run", "<img src=x onerror=alert(2)>"]},
+    )
     from PIL import Image
 
     (folder / "connectivity").mkdir()
@@ -125,8 +138,13 @@ def test_report_loads_every_picture_and_movie(chromium, report):
     served = {path for path, status in log if status == 200}
     wanted = {"/" + unquote(src) for _, src in p.media}
     assert wanted, "no pictures or movies in the page"
-    assert {"/movies/activity.mp4", "/movies/ex_on.mp4", "/rates/population_rates.png", "/rates/raster.png",
-            "/connectivity/3.lgn_on_to_ex_on.png"} <= wanted
+    assert {
+        "/movies/activity.mp4",
+        "/movies/ex_on.mp4",
+        "/rates/population_rates.png",
+        "/rates/raster.png",
+        "/connectivity/3.lgn_on_to_ex_on.png",
+    } <= wanted
     missing = wanted - served
     assert not missing, f"referenced but not fetched with 200: {sorted(missing)}; log: {log}"
     assert "/index.html" in served
@@ -141,8 +159,14 @@ def test_report_loads_every_picture_and_movie(chromium, report):
 def test_report_screenshot_is_not_blank(chromium, report, tmp_path):
     shot = tmp_path / "shot.png"
     with _Server(report) as srv:
-        proc = _chromium(chromium, f"--screenshot={shot}", "--window-size=1280,1800", "--virtual-time-budget=5000",
-                         "--hide-scrollbars", f"http://127.0.0.1:{srv.port}/index.html")
+        proc = _chromium(
+            chromium,
+            f"--screenshot={shot}",
+            "--window-size=1280,1800",
+            "--virtual-time-budget=5000",
+            "--hide-scrollbars",
+            f"http://127.0.0.1:{srv.port}/index.html",
+        )
     assert proc.returncode == 0, proc.stderr[-2000:]
     from PIL import Image
 

@@ -10,8 +10,8 @@ import pytest
 
 from conftest import run_cli, tiny
 from spiking.config import from_mapping, to_toml
-from spiking.model.network import build_model
 from spiking.io.spikefile import load_spikes
+from spiking.model.network import build_model
 
 
 def _write_config(path: Path, data: dict) -> Path:
@@ -20,7 +20,9 @@ def _write_config(path: Path, data: dict) -> Path:
 
 
 def _run(tmp_path, data, *extra, name="c.toml"):
-    cfg = _write_config(tmp_path / name, {**data, "run": {**data.get("run", {}), "output_dir": str(tmp_path / "output")}})
+    cfg = _write_config(
+        tmp_path / name, {**data, "run": {**data.get("run", {}), "output_dir": str(tmp_path / "output")}}
+    )
     proc = run_cli("run", cfg, "--no-progress", *extra, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     folder = Path(proc.stdout.strip().splitlines()[-1])
@@ -31,7 +33,10 @@ def _run(tmp_path, data, *extra, name="c.toml"):
 def small_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("run")
     # one hypercolumn at the default density (retina 55x55 over 1x1 units), 400 ms
-    data = tiny(network={"neurons_per_minicolumn": 30, "minicolumn_side": 10}, run={"simulation_time": 400.0, "seed": 21, "threads": 2})
+    data = tiny(
+        network={"neurons_per_minicolumn": 30, "minicolumn_side": 10},
+        run={"simulation_time": 400.0, "seed": 21, "threads": 2},
+    )
     return _run(tmp, data)
 
 
@@ -40,13 +45,15 @@ def test_run_folder_holds_everything(small_run):
     assert folder.is_dir() and folder.parent.name == "output"
     assert folder.name[:8].isdigit() and folder.name[8] == "-"  # starts with the date
     for line in ("build", "connect", "simulate", "write"):
-        assert any(l.startswith(line) for l in proc.stderr.splitlines()), proc.stderr
+        assert any(ln.startswith(line) for ln in proc.stderr.splitlines()), proc.stderr
     m = json.loads((folder / "manifest.json").read_text())
     assert m["status"] == "complete" and m["t_reached_ms"] == 400.0
     assert m["versions"]["nest"].startswith("3.") and m["versions"]["spiking"]
     assert m["threads"] == 2 and m["processes"] == 1 and m["seed"] == 21
     assert set(m["timings_s"]) >= {"build", "connect", "simulate", "write", "total"}
-    assert m["neurons"]["ex_on"] == 49 * 49 and m["neurons"]["in_on"] == 25 * 25 and m["neurons"]["retina_on"] == 55 * 55
+    assert (
+        m["neurons"]["ex_on"] == 49 * 49 and m["neurons"]["in_on"] == 25 * 25 and m["neurons"]["retina_on"] == 55 * 55
+    )
     assert len(m["synapses"]) == 18 and m["synapses"]["retina_on_to_lgn_on"] == 55 * 55
     spikes = load_spikes(folder / "spikes.h5")
     assert set(spikes) == {"ex_on", "ex_off", "in_on", "in_off"}
@@ -62,7 +69,9 @@ def test_run_folder_holds_everything(small_run):
         assert h5["nodes/ex_on/positions"].shape == (49 * 49, 2)
     sched = (folder / "schedule.csv").read_text().splitlines()
     assert sched[0] == "start_ms,stop_ms,pattern" and sched[1] == "0,100,pattern0" and len(sched) == 5
-    assert sorted(p.name for p in (folder / "retina").glob("*-on.png")) == [f"{t:06d}.0ms-on.png" for t in (0, 100, 200, 300)]
+    assert sorted(p.name for p in (folder / "retina").glob("*-on.png")) == [
+        f"{t:06d}.0ms-on.png" for t in (0, 100, 200, 300)
+    ]
     cfg = tomllib.loads((folder / "config.toml").read_text())
     assert cfg["run"]["threads"] == 2 and cfg["run"]["seed"] == 21
 
@@ -92,17 +101,33 @@ def test_stimulus_reaches_v1(small_run):
                     in_epoch |= (spikes.times > ep.start) & (spikes.times <= ep.stop)
             counts = np.bincount(spikes.node_ids[in_epoch], minlength=spikes.n_nodes)
             assert near.sum() >= 20 and far.sum() >= 20
-            assert counts[near].mean() > 5 * counts[far].mean() + 0.1, (layer, pattern, counts[near].mean(), counts[far].mean())
+            assert counts[near].mean() > 5 * counts[far].mean() + 0.1, (
+                layer,
+                pattern,
+                counts[near].mean(),
+                counts[far].mean(),
+            )
 
 
 def test_same_seed_same_spikes_other_seed_other_spikes(tmp_path, small_run):
     folder, _ = small_run
     # repeat the run from its own config.toml
-    again = run_cli("run", folder / "config.toml", "--no-progress", "--set", f"run.output_dir='{tmp_path}'", cwd=tmp_path)
+    again = run_cli(
+        "run", folder / "config.toml", "--no-progress", "--set", f"run.output_dir='{tmp_path}'", cwd=tmp_path
+    )
     assert again.returncode == 0, again.stderr
     f2 = Path(again.stdout.strip().splitlines()[-1])
     assert f2 != folder
-    other = run_cli("run", folder / "config.toml", "--no-progress", "--set", f"run.output_dir='{tmp_path}'", "--set", "run.seed=22", cwd=tmp_path)
+    other = run_cli(
+        "run",
+        folder / "config.toml",
+        "--no-progress",
+        "--set",
+        f"run.output_dir='{tmp_path}'",
+        "--set",
+        "run.seed=22",
+        cwd=tmp_path,
+    )
     f3 = Path(other.stdout.strip().splitlines()[-1])
     a, b, c = (load_spikes(f / "spikes.h5") for f in (folder, f2, f3))
     for name in a:
@@ -137,7 +162,10 @@ def test_config_command_prints_resolved_toml(tmp_path):
         (["--set", "network.hypercolumns=8"], "network.hypercolumns: must be a square number"),
         (["--set", "network.hypercolumns='four'"], "network.hypercolumns: must be an integer, got 'four'"),
         (["--set", "retina.max_rate=-1"], "retina.max_rate: must be >= 0, got -1"),
-        (["--set", "network.exposed_hypercolumns=2"], "network.exposed_hypercolumns: must be <= network.hypercolumns (1), got 2"),
+        (
+            ["--set", "network.exposed_hypercolumns=2"],
+            "network.exposed_hypercolumns: must be <= network.hypercolumns (1), got 2",
+        ),
         (["--set", "stimulus.patterns=['missing.png']"], "missing.png: image not found"),
         (["--set", "stimulus.patterns=['bad.png']"], "bad.png: image cannot be read"),
         (["nofile.toml"], "nofile.toml: config file not found"),
@@ -146,7 +174,16 @@ def test_config_command_prints_resolved_toml(tmp_path):
 )
 def test_bad_input_one_line_exit_2_no_run(tmp_path, args, words):
     (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
-    proc = run_cli("run", "--preset", "small", "--no-progress", "--set", f"run.output_dir='{tmp_path / 'out'}'", *args, cwd=tmp_path)
+    proc = run_cli(
+        "run",
+        "--preset",
+        "small",
+        "--no-progress",
+        "--set",
+        f"run.output_dir='{tmp_path / 'out'}'",
+        *args,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
@@ -157,13 +194,17 @@ def test_bad_input_one_line_exit_2_no_run(tmp_path, args, words):
 def test_unwritable_output_folder(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    proc = run_cli("run", "--preset", "small", "--no-progress", "--set", f"run.output_dir='{blocker / 'sub'}'", cwd=tmp_path)
+    proc = run_cli(
+        "run", "--preset", "small", "--no-progress", "--set", f"run.output_dir='{blocker / 'sub'}'", cwd=tmp_path
+    )
     assert proc.returncode == 2 and "output folder cannot be created" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_env_file_run_says_what_it_mapped(tmp_path):
     env = tmp_path / ".env"
-    env.write_text("HYPER_COLUMNS=1\nTOTAL_NEURONS_PER_COMBINED_COLUMN_LAYER=5\nWIDTH_HEIGHT_HYPER_COLUMN=3\nSIMULATION_TIME=20\nCHANGE_PATTERN_STEP=10\nLOCAL_NUM_THREADS=1\n")
+    env.write_text(
+        "HYPER_COLUMNS=1\nTOTAL_NEURONS_PER_COMBINED_COLUMN_LAYER=5\nWIDTH_HEIGHT_HYPER_COLUMN=3\nSIMULATION_TIME=20\nCHANGE_PATTERN_STEP=10\nLOCAL_NUM_THREADS=1\n"
+    )
     proc = run_cli("run", "--env", env, "--no-progress", "--set", f"run.output_dir='{tmp_path / 'out'}'", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert ".env: HYPER_COLUMNS -> network.hypercolumns = 1" in proc.stderr

@@ -112,7 +112,7 @@ def execute(name: str, cwd: Path, out: Path) -> tuple[dict, float, object]:
     seconds = time.perf_counter() - t0
     text = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.get("output_type") == "stream")
     line = next(ln for ln in text.splitlines() if ln.startswith(MARKER))
-    return json.loads(line[len(MARKER):]), seconds, nb
+    return json.loads(line[len(MARKER) :]), seconds, nb
 
 
 def check_01(r):

@@ -51,8 +51,18 @@ def run_check(folder) -> tuple[dict, list[Path]]:
         fig = nest.PlotLayer(big, nodecolor="tab:blue", nodesize=40)
         nest.PlotLayer(small, fig=fig, nodecolor="tab:red", nodesize=60)
         if targets:
-            nest.PlotTargets(nest.FindCenterElement(small), big, fig=fig, mask=mask, probability_parameter=kernel,
-                             src_color="red", src_size=120, tgt_color="yellow", tgt_size=40, mask_color="black")
+            nest.PlotTargets(
+                nest.FindCenterElement(small),
+                big,
+                fig=fig,
+                mask=mask,
+                probability_parameter=kernel,
+                src_color="red",
+                src_size=120,
+                tgt_color="yellow",
+                tgt_size=40,
+                mask_color="black",
+            )
         ax = fig.gca()
         ax.set_title(title)
         ax.set_xlabel("x (units)")
@@ -65,7 +75,12 @@ def run_check(folder) -> tuple[dict, list[Path]]:
 
     files = [
         draw("test0.png", "test0: 9x9 layer (blue) and 4x4 layer (red)\nextent 1.1 x 1.1", 6.5, targets=False),
-        draw("test1.png", "test1: targets (yellow) of the 4x4 layer's centre element\n"
-             "circular mask r = 0.3, Gaussian kernel p(0) = 1, sigma = 0.15", 7.5, targets=True),
+        draw(
+            "test1.png",
+            "test1: targets (yellow) of the 4x4 layer's centre element\n"
+            "circular mask r = 0.3, Gaussian kernel p(0) = 1, sigma = 0.15",
+            7.5,
+            targets=True,
+        ),
     ]
     return caps, files

@@ -17,11 +17,11 @@ out, differences, the reference page ``docs/config.md``).
 
 from .sections import (
     ENGINES,
-    RETINA_SOURCES,
     PRESETS,
     PROJECTION_NAMES,
     PROJECTION_TABLE,
     RECORDABLE_LAYERS,
+    RETINA_SOURCES,
     Config,
     EpochConfig,
     GaborConfig,

@@ -63,14 +63,15 @@ def _one_of(*allowed):
     return lambda v: None if v in allowed else "must be one of " + ", ".join(repr(a) for a in allowed)
 
 
-
 # TOML key <-> dataclass field name where Python forbids the TOML name.
 _ALIASES = {"lambda": "lambda_"}
 _ALIASES_BACK = {v: k for k, v in _ALIASES.items()}
 
 
 def _type_name(t) -> str:
-    return {bool: "a boolean (true/false)", int: "an integer", float: "a number", str: "a string", list: "a list"}.get(t, str(t))
+    return {bool: "a boolean (true/false)", int: "an integer", float: "a number", str: "a string", list: "a list"}.get(
+        t, str(t)
+    )
 
 
 def _coerce(key: str, value: Any, default: Any):
@@ -106,5 +107,3 @@ def _show(value) -> str:
         return "a list"
     text = repr(value) if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
     return text if len(text) <= 60 else text[:57] + "..."
-
-

@@ -8,7 +8,6 @@ from pathlib import Path
 from ..model.cells import IzhikevichParams, izhikevich_class
 from .fields import _at_least, _between, _f, _fraction, _non_negative, _one_of, _positive, _probability, _square
 
-
 # ---- the tree -------------------------------------------------------------------
 
 #: Simulators a run can use (``run.engine``).
@@ -22,8 +21,15 @@ class RunConfig:
     """How a run is executed and where it goes."""
 
     name: str = _f("", "", "optional label appended to the run id (letters, digits, '-', '_')")
-    engine: str = _f("nest", "", "simulator: nest (threads and MPI) or brian2 (C++ standalone, one machine)", _one_of(*ENGINES))
-    seed: int = _f(12345, "", "seed of the random numbers: connections, input trains, simulator (same seed and threads: same spikes)", _between(1, 2**32 - 1))
+    engine: str = _f(
+        "nest", "", "simulator: nest (threads and MPI) or brian2 (C++ standalone, one machine)", _one_of(*ENGINES)
+    )
+    seed: int = _f(
+        12345,
+        "",
+        "seed of the random numbers: connections, input trains, simulator (same seed and threads: same spikes)",
+        _between(1, 2**32 - 1),
+    )
     threads: int = _f(0, "", "threads per process; 0 = all cores of the machine", _between(0, 4096))
     simulation_time: float = _f(1000.0, "ms", "model time to simulate", _positive)
     resolution: float = _f(0.1, "ms", "integration time step", _positive)
@@ -96,7 +102,12 @@ class GaborConfig:
 class RetinaConfig:
     """Retina encoding: filtered image mapped linearly to Poisson rates."""
 
-    source: str = _f("generators", "", "trains: Poisson trains drawn with numpy and injected as the relay's spikes; generators: a Poisson generator per pixel relayed by parrot neurons (the original's machinery)", _one_of(*RETINA_SOURCES))
+    source: str = _f(
+        "generators",
+        "",
+        "trains: Poisson trains drawn with numpy and injected as the relay's spikes; generators: a Poisson generator per pixel relayed by parrot neurons (the original's machinery)",
+        _one_of(*RETINA_SOURCES),
+    )
     min_rate: float = _f(5.0, "Hz", "rate of a retina cell at filter response 0", _non_negative)
     max_rate: float = _f(100.0, "Hz", "rate of a retina cell at filter response 1", _non_negative)
     gabor: GaborConfig = field(default_factory=GaborConfig)
@@ -114,9 +125,15 @@ class EpochConfig:
 class StimulusConfig:
     """What is shown to the retina and when."""
 
-    patterns: list = _f(["pattern0", "pattern1"], "", "patterns to alternate: built-in names (pattern0, pattern1) or PNG/JPEG/.txt paths")
+    patterns: list = _f(
+        ["pattern0", "pattern1"],
+        "",
+        "patterns to alternate: built-in names (pattern0, pattern1) or PNG/JPEG/.txt paths",
+    )
     switch_every: float = _f(250.0, "ms", "alternate the patterns every this many ms", _positive)
-    epochs: list = _f([], "", "explicit schedule [{pattern=..., duration=...}, ...]; overrides patterns/switch_every when given")
+    epochs: list = _f(
+        [], "", "explicit schedule [{pattern=..., duration=...}, ...]; overrides patterns/switch_every when given"
+    )
 
 
 RECORDABLE_LAYERS = ("lgn_on", "lgn_off", "ex_on", "ex_off", "in_on", "in_off")
@@ -137,7 +154,12 @@ def _layers_check(v):
 class RecordingConfig:
     """Which layers' spikes are recorded."""
 
-    layers: list = _f(["ex_on", "ex_off", "in_on", "in_off"], "", "recorded layers, any of " + ", ".join(RECORDABLE_LAYERS), _layers_check)
+    layers: list = _f(
+        ["ex_on", "ex_off", "in_on", "in_off"],
+        "",
+        "recorded layers, any of " + ", ".join(RECORDABLE_LAYERS),
+        _layers_check,
+    )
 
 
 @dataclass(frozen=True)
@@ -241,8 +263,7 @@ PRESETS: dict[str, dict] = {
 
 # TOML key <-> dataclass field name where Python forbids the TOML name.
 
+
 def default_config() -> Config:
     """The original model's defaults."""
     return Config()
-
-

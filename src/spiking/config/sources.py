@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ..errors import ConfigError
 from .fields import _show
 from .sections import PRESETS, Config, RunConfig
 from .tree import from_mapping
-
 
 # ---- sources of settings -------------------------------------------------------
 
@@ -157,7 +157,24 @@ def read_env_file(path: str | os.PathLike) -> tuple[dict, list[str]]:
         value = _env_value(raw)
         if name == "GROUP_FRAMES" and value == 0:
             value = None  # one frame per time step: resolved to run.resolution below
-        if name in ("SIMULATION_TIME", "CHANGE_PATTERN_STEP", "MAX_SPIKING_RATE", "MIN_SPIKING_RATE", "LAMBDA", "THETA", "GAMMA", "SIGMA", "PSI", "EXCITATORY_PROP", "INHIBITORY_PROP") and isinstance(value, int) and not isinstance(value, bool):
+        if (
+            name
+            in (
+                "SIMULATION_TIME",
+                "CHANGE_PATTERN_STEP",
+                "MAX_SPIKING_RATE",
+                "MIN_SPIKING_RATE",
+                "LAMBDA",
+                "THETA",
+                "GAMMA",
+                "SIGMA",
+                "PSI",
+                "EXCITATORY_PROP",
+                "INHIBITORY_PROP",
+            )
+            and isinstance(value, int)
+            and not isinstance(value, bool)
+        ):
             value = float(value)
         node = data
         for part in target[:-1]:
@@ -200,5 +217,3 @@ def load_config(
     if overrides:
         data = apply_overrides(data, overrides)
     return from_mapping(data, base_dir=str(base_dir)), notes
-
-

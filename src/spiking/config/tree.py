@@ -5,13 +5,12 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from typing import Mapping
+from collections.abc import Mapping
 
 from ..errors import ConfigError
 from ..model.timegrid import EPS, on_grid
 from .fields import _ALIASES_BACK, _coerce, _show
 from .sections import PROJECTION_NAMES, Config, EpochConfig, ProjectionConfig, _default_projections
-
 
 # ---- mapping <-> tree ----------------------------------------------------------
 
@@ -116,7 +115,9 @@ def from_mapping(data: Mapping, base_dir: str | os.PathLike = "") -> Config:
         stimulus = dict(stimulus)
         ev = stimulus.pop("epochs")
         if not isinstance(ev, list):
-            raise ConfigError("stimulus.epochs", f"must be a list of {{pattern=..., duration=...}} tables, got {_show(ev)}")
+            raise ConfigError(
+                "stimulus.epochs", f"must be a list of {{pattern=..., duration=...}} tables, got {_show(ev)}"
+            )
         epochs = _build_epochs(ev, "stimulus.epochs")
         data["stimulus"] = stimulus
     cfg = _build(Config, data, "")
@@ -175,7 +176,9 @@ def validate(cfg: Config) -> None:
         if p.delay < res:
             raise ConfigError(f"projections.{name}.delay", f"must be >= run.resolution ({res} ms), got {p.delay}")
     if not re.fullmatch(r"[A-Za-z0-9_-]{0,64}", cfg.run.name):
-        raise ConfigError("run.name", f"may hold only letters, digits, '-' and '_' (at most 64), got {_show(cfg.run.name)}")
+        raise ConfigError(
+            "run.name", f"may hold only letters, digits, '-' and '_' (at most 64), got {_show(cfg.run.name)}"
+        )
     if cfg.run.chunk < res:
         raise ConfigError("run.chunk", f"must be >= run.resolution ({res} ms), got {cfg.run.chunk}")
     if cfg.render.frame_ms < res:
@@ -187,7 +190,3 @@ def validate(cfg: Config) -> None:
     for key, t in times:
         if not on_grid(t, res):
             raise ConfigError(key, f"must be a multiple of run.resolution ({res} ms), got {t}")
-
-
-
-

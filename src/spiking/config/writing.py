@@ -7,10 +7,9 @@ import math
 from typing import Any
 
 from .fields import _ALIASES_BACK
-from .sections import PRESETS, PROJECTION_TABLE, ProjectionConfig, default_config
+from .sections import PRESETS, PROJECTION_TABLE, Config, ProjectionConfig, default_config
 from .sources import ENV_KEYS
 from .tree import to_mapping
-
 
 # ---- writing -------------------------------------------------------------------
 
@@ -28,7 +27,9 @@ def toml_value(v) -> str:
         return '"' + v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
     if isinstance(v, list):
         if v and all(isinstance(x, dict) for x in v):
-            return "[\n" + "".join("    { " + ", ".join(f"{k} = {toml_value(x[k])}" for k in x) + " },\n" for x in v) + "]"
+            return (
+                "[\n" + "".join("    { " + ", ".join(f"{k} = {toml_value(x[k])}" for k in x) + " },\n" for x in v) + "]"
+            )
         return "[" + ", ".join(toml_value(x) for x in v) + "]"
     raise TypeError(type(v))
 
@@ -91,6 +92,17 @@ def diff_from_defaults(cfg: Config) -> list[tuple[str, Any, Any]]:
     return out
 
 
+def _flatten(d: dict, prefix: str = "") -> list[tuple[str, Any]]:
+    """``(dotted key, value)`` of every leaf of nested tables."""
+    out = []
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.extend(_flatten(v, f"{prefix}{k}."))
+        else:
+            out.append((f"{prefix}{k}", v))
+    return out
+
+
 def reference_markdown() -> str:
     """The config reference (``docs/config.md``): every section and key with default, unit and meaning."""
     lines = [
@@ -115,7 +127,9 @@ def reference_markdown() -> str:
             rows.append(f"| `{name}` | `{shown}` | {f.metadata.get('unit', '')} | {f.metadata.get('doc', '')} |")
         if rows:
             doc = (type(obj).__doc__ or "").strip().splitlines()[0]
-            lines.extend([f"## `[{header}]`", "", doc, "", "| key | default | unit | meaning |", "|---|---|---|---|", *rows, ""])
+            lines.extend(
+                [f"## `[{header}]`", "", doc, "", "| key | default | unit | meaning |", "|---|---|---|---|", *rows, ""]
+            )
         for f in dataclasses.fields(obj):
             value = getattr(obj, f.name)
             if dataclasses.is_dataclass(value):
@@ -123,38 +137,56 @@ def reference_markdown() -> str:
 
     cfg = default_config()
     table(cfg, "")
-    lines.extend([
-        "## `[projections.<name>]`",
-        "",
-        "The eighteen projections, each a table with the keys below. Mask and kernel are centred on the",
-        "target neuron (each target draws its sources); `one_to_one` joins the grid elements at the same place.",
-        "",
-        "| key | unit | meaning |",
-        "|---|---|---|",
-    ])
+    lines.extend(
+        [
+            "## `[projections.<name>]`",
+            "",
+            "The eighteen projections, each a table with the keys below. Mask and kernel are centred on the",
+            "target neuron (each target draws its sources); `one_to_one` joins the grid elements at the same place.",
+            "",
+            "| key | unit | meaning |",
+            "|---|---|---|",
+        ]
+    )
     for f in dataclasses.fields(ProjectionConfig):
         lines.append(f"| `{f.name}` | {f.metadata.get('unit', '')} | {f.metadata.get('doc', '')} |")
-    lines.extend(["", "| # | name | source -> target | mask | radius | kernel | p_center | sigma | weight (mV) | delay (ms) |", "|---|---|---|---|---|---|---|---|---|---|"])
+    lines.extend(
+        [
+            "",
+            "| # | name | source -> target | mask | radius | kernel | p_center | sigma | weight (mV) | delay (ms) |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+    )
     for i, (name, src, tgt, _) in enumerate(PROJECTION_TABLE, 1):
         p = cfg.projections[name]
         radius = "-" if p.mask == "one_to_one" else f"{p.radius:g}"
         sigma = f"{p.sigma:g}" if p.kernel == "gaussian" and p.mask != "one_to_one" else "-"
-        lines.append(f"| {i} | `{name}` | {src} -> {tgt} | {p.mask} | {radius} | {p.kernel if p.mask != 'one_to_one' else '-'} | {p.p_center:g} | {sigma} | {p.weight:g} | {p.delay:g} |")
-    lines.extend(["", "## Presets", "", "`--preset NAME` applies these over the defaults, before the config file and `--set`:", ""])
+        lines.append(
+            f"| {i} | `{name}` | {src} -> {tgt} | {p.mask} | {radius} | {p.kernel if p.mask != 'one_to_one' else '-'} | {p.p_center:g} | {sigma} | {p.weight:g} | {p.delay:g} |"
+        )
+    lines.extend(
+        [
+            "",
+            "## Presets",
+            "",
+            "`--preset NAME` applies these over the defaults, before the config file and `--set`:",
+            "",
+        ]
+    )
     for name, preset in PRESETS.items():
-        flat = []
-
-        def walk(d, prefix):
-            for k, v in d.items():
-                if isinstance(v, dict):
-                    walk(v, f"{prefix}{k}.")
-                else:
-                    flat.append(f"`{prefix}{k} = {toml_value(v)}`")
-
-        walk(preset, "")
+        flat = [f"`{key} = {toml_value(v)}`" for key, v in _flatten(preset)]
         lines.append(f"- `{name}`: " + (", ".join(flat) if flat else "the defaults"))
-    lines.extend(["", "## The original `.env` keys", "", "`spiking run --env FILE` reads them and prints where each went:", "", "| .env key | config key |", "|---|---|"])
+    lines.extend(
+        [
+            "",
+            "## The original `.env` keys",
+            "",
+            "`spiking run --env FILE` reads them and prints where each went:",
+            "",
+            "| .env key | config key |",
+            "|---|---|",
+        ]
+    )
     for k, v in ENV_KEYS.items():
         lines.append(f"| `{k}` | {'`' + '.'.join(v) + '`' if v else 'ignored (the report plays the movies)'} |")
     return "\n".join(lines) + "\n"
-

@@ -22,7 +22,6 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-
 __all__ = ["SAMPLE_TARGETS", "centre_node", "sample_targets", "write_connectivity", "read_connectivity"]
 
 #: Targets sampled per projection for the probability-against-distance check.

@@ -32,8 +32,17 @@ from ..errors import RunFolderError
 from ..model.geometry import grid_positions, grid_rows_cols
 from ..model.timegrid import EPS
 
-__all__ = ["SpikeWriter", "LayerSpikes", "LayerInfo", "load_spikes", "open_spikes", "layer_infos", "SpikeBlocks",
-           "SONATA_MAGIC", "BLOCK"]
+__all__ = [
+    "SpikeWriter",
+    "LayerSpikes",
+    "LayerInfo",
+    "load_spikes",
+    "open_spikes",
+    "layer_infos",
+    "SpikeBlocks",
+    "SONATA_MAGIC",
+    "BLOCK",
+]
 
 SONATA_MAGIC = 0x0A7A
 _GROW = 1 << 16

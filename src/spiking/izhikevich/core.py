@@ -57,9 +57,9 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -105,7 +105,7 @@ __all__ = [
 
 #: Fig. 2 cell classes of Izhikevich (2003): name -> (a, b, c, d).
 #: ``a`` in 1/ms, ``b`` dimensionless (u per mV), ``c`` in mV, ``d`` in mV/ms.
-NEURON_TYPES: "OrderedDict[str, tuple[float, float, float, float]]" = OrderedDict(
+NEURON_TYPES: OrderedDict[str, tuple[float, float, float, float]] = OrderedDict(
     [
         ("RS", (0.02, 0.2, -65.0, 8.0)),  # regular spiking
         ("IB", (0.02, 0.2, -55.0, 4.0)),  # intrinsically bursting
@@ -327,9 +327,7 @@ def simulate_current_steps(
         nest.Connect(n, sr)
         recorders.append(sr)
         if record:
-            mm = nest.Create(
-                "multimeter", params={"record_from": ["V_m", "U_m"], "interval": resolution}
-            )
+            mm = nest.Create("multimeter", params={"record_from": ["V_m", "U_m"], "interval": resolution})
             nest.Connect(mm, n)
             meters.append(mm)
     total = 0.0
@@ -369,7 +367,7 @@ def simulate_types(
     step_onset: float = 20.0,
     types: Mapping[str, tuple[float, float, float, float]] | None = None,
     consistent_integration: bool = True,
-) -> "OrderedDict[str, TypeTrace]":
+) -> OrderedDict[str, TypeTrace]:
     """Simulate the Fig. 2 classes, each as one NEST neuron under a current step.
 
     Every class is one ``izhikevich`` neuron (all in the same, unconnected
@@ -411,10 +409,8 @@ def simulate_types(
     initial = [resting_state(p[1]) for p in params]
     segments = [(step_onset, 0.0), (duration - step_onset, current)]
     segments = [s for s in segments if s[0] > 0]
-    raw = simulate_current_steps(
-        params, segments, resolution, consistent_integration, initial=initial
-    )
-    out: "OrderedDict[str, TypeTrace]" = OrderedDict()
+    raw = simulate_current_steps(params, segments, resolution, consistent_integration, initial=initial)
+    out: OrderedDict[str, TypeTrace] = OrderedDict()
     for name, p, (v0, u0), r in zip(names, params, initial, raw):
         out[name] = TypeTrace(
             name=name,
@@ -552,9 +548,7 @@ def numpy_reference(
         vs[k] = v
         us[k] = u
     times = (np.arange(n_steps) + 1) * h
-    return ReferenceTrace(
-        times=_frozen(times), v=_frozen(vs), u=_frozen(us), spike_times=_frozen(spikes)
-    )
+    return ReferenceTrace(times=_frozen(times), v=_frozen(vs), u=_frozen(us), spike_times=_frozen(spikes))
 
 
 # ---------------------------------------------------------------------------
@@ -956,9 +950,7 @@ def check_rz(trace: TypeTrace) -> tuple[bool, dict[str, float]]:
         "n_minima": float(is_min.sum()),
         "first_peak_mV": float(inner[is_max][0]) if is_max.any() else float("nan"),
         "first_trough_mV": float(inner[is_min][0]) if is_min.any() else float("nan"),
-        "oscillation_hz": (
-            float(1000.0 / np.diff(t_max).mean()) if t_max.size >= 2 else float("nan")
-        ),
+        "oscillation_hz": (float(1000.0 / np.diff(t_max).mean()) if t_max.size >= 2 else float("nan")),
         "predicted_hz": linear_oscillation_frequency(trace.a, trace.b),
         "step_spikes": float(trace.step_spikes.size),
     }
@@ -979,7 +971,7 @@ def check_rz(trace: TypeTrace) -> tuple[bool, dict[str, float]]:
 
 
 #: name -> check function (same order as :data:`NEURON_TYPES`).
-CHECKS: "OrderedDict[str, Callable[[TypeTrace], tuple[bool, dict[str, float]]]]" = OrderedDict(
+CHECKS: OrderedDict[str, Callable[[TypeTrace], tuple[bool, dict[str, float]]]] = OrderedDict(
     [
         ("RS", check_rs),
         ("IB", check_ib),
@@ -998,10 +990,8 @@ CHECK_DESCRIPTIONS: dict[str, str] = {
     "CH": ">= 3 bursts of >= 3 spikes; ISIs bimodal: <= 10 ms inside, >= 20 ms between",
     "FS": "all ISIs < 10 ms (> 100 Hz throughout); last/first ISI < 2",
     "LTS": "initial rate > 200 Hz; adapts gradually: last/first ISI > 2, each ISI < 2 x previous",
-    "TC": "tonic from rest (ISI max/min < 2, CV < 0.2); rebound burst (>= 3 spikes in 50 ms) "
-    "after release from -30 pA",
-    "RZ": "1 pA x 1 ms pulse -> damped oscillation, frequency within 10 % of linear theory; "
-    "fires at I = 10",
+    "TC": "tonic from rest (ISI max/min < 2, CV < 0.2); rebound burst (>= 3 spikes in 50 ms) after release from -30 pA",
+    "RZ": "1 pA x 1 ms pulse -> damped oscillation, frequency within 10 % of linear theory; fires at I = 10",
 }
 
 
@@ -1036,9 +1026,7 @@ class CheckRow:
         }
 
 
-def check_types(
-    results: Mapping[str, TypeTrace] | None = None, **simulate_kwargs
-) -> list[CheckRow]:
+def check_types(results: Mapping[str, TypeTrace] | None = None, **simulate_kwargs) -> list[CheckRow]:
     """Run the per-class checks and collect them in a table.
 
     Parameters
@@ -1519,10 +1507,7 @@ def plot_types(result: Mapping[str, TypeTrace], path: str | Path) -> Path:
         ax.plot(t, v, color="k", lw=0.7)
         ax.set_ylabel("V (mV)")
         ax.set_ylim(-115, 40)
-        title = (
-            f"{name} ({_LONG_NAMES.get(name, name)}): "
-            f"(a, b, c, d) = ({tr.a:g}, {tr.b:g}, {tr.c:g}, {tr.d:g})"
-        )
+        title = f"{name} ({_LONG_NAMES.get(name, name)}): (a, b, c, d) = ({tr.a:g}, {tr.b:g}, {tr.c:g}, {tr.d:g})"
         ax.set_title(title, fontsize=9, loc="left")
         ax2 = ax.twinx()
         i_t = np.array([0.0, tr.step_onset, tr.step_onset, tr.duration])
@@ -1596,15 +1581,26 @@ def plot_network(
         (in_win & exc, "tab:blue", f"excitatory ({result.n_exc})"),
         (in_win & ~exc, "tab:red", f"inhibitory ({result.n_inh})"),
     ):
-        ax.scatter(result.times[mask], result.senders[mask], s=1.5, c=color, marker=".",
-                   linewidths=0, rasterized=True, label=label)
+        ax.scatter(
+            result.times[mask],
+            result.senders[mask],
+            s=1.5,
+            c=color,
+            marker=".",
+            linewidths=0,
+            rasterized=True,
+            label=label,
+        )
     ax.set_xlim(t0, t1)
     ax.set_ylim(-0.5, result.n_neurons - 0.5)
     ax.set_xlabel("time (ms)")
     ax.set_ylabel("neuron index")
-    ax.set_title(f"Izhikevich (2003) network, seed {result.seed}: mean rate "
-                 f"{metrics.mean_rate_hz:.2f} Hz over {result.duration:g} ms "
-                 f"(raster {t0:g}-{t1:g} ms)", fontsize=10)
+    ax.set_title(
+        f"Izhikevich (2003) network, seed {result.seed}: mean rate "
+        f"{metrics.mean_rate_hz:.2f} Hz over {result.duration:g} ms "
+        f"(raster {t0:g}-{t1:g} ms)",
+        fontsize=10,
+    )
     ax.legend(loc="upper right", markerscale=8, fontsize=8, framealpha=0.9)
     fig.savefig(paths["raster"], dpi=110)
 
@@ -1612,30 +1608,37 @@ def plot_network(
     width = float(bins[1] - bins[0]) if bins.size > 1 else 1.0
     fig = _new_figure(figsize=(10, 5.5), constrained_layout=True)
     ax_full, ax_zoom = fig.subplots(2, 1)
-    for ax, (lo, hi) in ((ax_full, (metrics.bin_times[0], metrics.bin_times[-1] + width)),
-                         (ax_zoom, (t0, t1))):
+    for ax, (lo, hi) in ((ax_full, (metrics.bin_times[0], metrics.bin_times[-1] + width)), (ax_zoom, (t0, t1))):
         ax.plot(metrics.bin_times, metrics.population_rate_hz, color="k", lw=0.5)
         ax.set_xlim(lo, hi)
         ax.set_xlabel("time (ms)")
         ax.set_ylabel("population rate (Hz)")
-    ax_full.set_title(f"population rate ({width:g} ms bins), mean {metrics.mean_rate_hz:.2f} Hz",
-                      fontsize=10)
+    ax_full.set_title(f"population rate ({width:g} ms bins), mean {metrics.mean_rate_hz:.2f} Hz", fontsize=10)
     fig.savefig(paths["population_rate"], dpi=110)
 
     fig = _new_figure(figsize=(7, 4.5), constrained_layout=True)
     ax = fig.subplots()
     sel = metrics.freqs > 0
     ax.semilogy(metrics.freqs[sel], metrics.power[sel], color="k", lw=0.8)
-    ax.axvspan(*ALPHA_BAND, color="tab:orange", alpha=0.3,
-               label=f"{ALPHA_BAND[0]:g}-{ALPHA_BAND[1]:g} Hz: "
-                     f"peak/baseline {metrics.alpha_ratio:.1f}")
-    ax.axvspan(*GAMMA_BAND, color="tab:green", alpha=0.3,
-               label=f"{GAMMA_BAND[0]:g}-{GAMMA_BAND[1]:g} Hz: "
-                     f"peak/baseline {metrics.gamma_ratio:.1f}")
-    ax.axvspan(*BASELINE_BAND, color="tab:gray", alpha=0.15,
-               label=f"baseline band {BASELINE_BAND[0]:g}-{BASELINE_BAND[1]:g} Hz")
-    ax.hlines(metrics.baseline_power, *BASELINE_BAND, colors="tab:gray", linestyles="--",
-              label="baseline mean PSD")
+    ax.axvspan(
+        *ALPHA_BAND,
+        color="tab:orange",
+        alpha=0.3,
+        label=f"{ALPHA_BAND[0]:g}-{ALPHA_BAND[1]:g} Hz: peak/baseline {metrics.alpha_ratio:.1f}",
+    )
+    ax.axvspan(
+        *GAMMA_BAND,
+        color="tab:green",
+        alpha=0.3,
+        label=f"{GAMMA_BAND[0]:g}-{GAMMA_BAND[1]:g} Hz: peak/baseline {metrics.gamma_ratio:.1f}",
+    )
+    ax.axvspan(
+        *BASELINE_BAND,
+        color="tab:gray",
+        alpha=0.15,
+        label=f"baseline band {BASELINE_BAND[0]:g}-{BASELINE_BAND[1]:g} Hz",
+    )
+    ax.hlines(metrics.baseline_power, *BASELINE_BAND, colors="tab:gray", linestyles="--", label="baseline mean PSD")
     ax.set_xlim(0, min(250.0, float(metrics.freqs[-1])))
     ax.set_xlabel("frequency (Hz)")
     ax.set_ylabel("PSD of population rate (Hz$^2$/Hz)")

@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from . import core as izh
 from ..config import toml_value
 from ..io.atomic import atomic_write_text
 from ..io.runfolder import create_run_folder, write_manifest
 from ..io.spikefile import SpikeWriter
+from . import core as izh
 
 __all__ = ["run_types", "run_network"]
 
@@ -53,13 +53,19 @@ def _manifest(folder: Path, kind: str, params: dict) -> dict:
         "kind": f"izhikevich-{kind}",
         "status": "running",
         "started": datetime.now().astimezone().isoformat(timespec="seconds"),
-        "versions": {"spiking": __version__, "python": platform.python_version(), "numpy": np.__version__,
-                     "nest": nest.build_info.get("version", "")},
+        "versions": {
+            "spiking": __version__,
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "nest": nest.build_info.get("version", ""),
+        },
         "parameters": params,
     }
 
 
-def run_types(output_dir="output", duration: float = 500.0, current: float = 10.0, resolution: float = 0.1) -> tuple[Path, bool]:
+def run_types(
+    output_dir="output", duration: float = 500.0, current: float = 10.0, resolution: float = 0.1
+) -> tuple[Path, bool]:
     """The paper's Fig. 2 classes under a step current, checked by number.
 
     Writes ``types.png`` (every class's membrane potential), ``checks.csv``
@@ -80,8 +86,13 @@ def run_types(output_dir="output", duration: float = 500.0, current: float = 10.
     t_sim = time.perf_counter() - t0
     t0 = time.perf_counter()
     writer = SpikeWriter(folder / "spikes.h5", {name: 1 for name in traces})
-    writer.append({name: (np.zeros(len(tr.spike_times), dtype=np.int64), np.asarray(tr.spike_times, float))
-                   for name, tr in traces.items()}, duration)
+    writer.append(
+        {
+            name: (np.zeros(len(tr.spike_times), dtype=np.int64), np.asarray(tr.spike_times, float))
+            for name, tr in traces.items()
+        },
+        duration,
+    )
     writer.close()
     izh.plot_types(traces, folder / "types.png")
     buf = io.StringIO()
@@ -104,7 +115,9 @@ def run_types(output_dir="output", duration: float = 500.0, current: float = 10.
     return folder, passed
 
 
-def run_network(output_dir="output", duration: float = 10000.0, seed: int = 1, threads: int = 1) -> tuple[Path, izh.NetworkMetrics]:
+def run_network(
+    output_dir="output", duration: float = 10000.0, seed: int = 1, threads: int = 1
+) -> tuple[Path, izh.NetworkMetrics]:
     """The paper's Fig. 3 network: 800 excitatory and 200 inhibitory neurons, all to all.
 
     Writes ``raster.png``, ``population_rate.png``, ``spectrum.png``,
@@ -120,10 +133,13 @@ def run_network(output_dir="output", duration: float = 10000.0, seed: int = 1, t
     metrics = izh.network_metrics(result)
     exc = result.is_excitatory[result.senders]
     writer = SpikeWriter(folder / "spikes.h5", {"excitatory": result.n_exc, "inhibitory": result.n_inh})
-    writer.append({
-        "excitatory": (result.senders[exc], result.times[exc]),
-        "inhibitory": (result.senders[~exc] - result.n_exc, result.times[~exc]),
-    }, duration)
+    writer.append(
+        {
+            "excitatory": (result.senders[exc], result.times[exc]),
+            "inhibitory": (result.senders[~exc] - result.n_exc, result.times[~exc]),
+        },
+        duration,
+    )
     writer.close()
     izh.plot_network(result, metrics, folder)
     manifest.update(

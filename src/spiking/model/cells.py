@@ -32,7 +32,7 @@ V_INIT = -65.0
 
 #: Fig. 2 cell classes of Izhikevich (2003): name -> (a, b, c, d).
 #: ``a`` in 1/ms, ``b`` dimensionless (u per mV), ``c`` in mV, ``d`` in mV/ms.
-IZHIKEVICH_CLASSES: "OrderedDict[str, tuple[float, float, float, float]]" = OrderedDict(
+IZHIKEVICH_CLASSES: OrderedDict[str, tuple[float, float, float, float]] = OrderedDict(
     [
         ("RS", (0.02, 0.2, -65.0, 8.0)),  # regular spiking: the V1 excitatory layers
         ("IB", (0.02, 0.2, -55.0, 4.0)),  # intrinsically bursting

@@ -62,8 +62,9 @@ class Estimate:
         return float(sum(self.synapses.values()))
 
 
-def expected_synapses(p: ProjectionSpec, model: Model, rng: np.random.Generator | None = None,
-                      targets: int = SAMPLED_TARGETS) -> tuple[float, float]:
+def expected_synapses(
+    p: ProjectionSpec, model: Model, rng: np.random.Generator | None = None, targets: int = SAMPLED_TARGETS
+) -> tuple[float, float]:
     """Expected number of synapses of a projection, and the standard error of the estimate.
 
     Exact for ``one_to_one`` and for layers of at most ``targets`` targets;

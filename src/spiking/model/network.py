@@ -149,8 +149,17 @@ def build_model(config: Config, stimuli: bool = True) -> Model:
         recurrent = src.startswith(("ex", "in")) and src == tgt
         projections.append(
             ProjectionSpec(
-                index=i, name=name, source=src, target=tgt, mask=p.mask, radius=p.radius, kernel=p.kernel,
-                p_center=p.p_center, sigma=p.sigma, weight=p.weight, delay=p.delay,
+                index=i,
+                name=name,
+                source=src,
+                target=tgt,
+                mask=p.mask,
+                radius=p.radius,
+                kernel=p.kernel,
+                p_center=p.p_center,
+                sigma=p.sigma,
+                weight=p.weight,
+                delay=p.delay,
                 delay_per_unit=p.delay_per_unit,
                 allow_autapses=config.network.allow_autapses if recurrent else True,
             )

@@ -50,7 +50,9 @@ def _parse_digits(text: str, source: str) -> np.ndarray:
 def builtin_pattern(name: str) -> np.ndarray:
     """A built-in 20x20 binary pattern: ``pattern0`` (the "+" ring) or ``pattern1`` (the "x" of squares)."""
     if name not in BUILTIN_PATTERNS:
-        raise StimulusError(f"unknown pattern {name!r}; built-in patterns: {', '.join(BUILTIN_PATTERNS)} (or give an image path)")
+        raise StimulusError(
+            f"unknown pattern {name!r}; built-in patterns: {', '.join(BUILTIN_PATTERNS)} (or give an image path)"
+        )
     text = resources.files("spiking").joinpath("data", "patterns", f"{name}.txt").read_text()
     return _parse_digits(text, name)
 
@@ -75,7 +77,9 @@ def load_image(path: str | Path) -> np.ndarray:
             with Image.open(p) as im:
                 w, h = im.size
                 if w * h > MAX_IMAGE_PIXELS:
-                    raise StimulusError(f"{p}: image of {w}x{h} pixels is larger than the limit of {MAX_IMAGE_PIXELS} pixels")
+                    raise StimulusError(
+                        f"{p}: image of {w}x{h} pixels is larger than the limit of {MAX_IMAGE_PIXELS} pixels"
+                    )
                 if w == 0 or h == 0:
                     raise StimulusError(f"{p}: image is empty")
                 im.load()
@@ -83,9 +87,13 @@ def load_image(path: str | Path) -> np.ndarray:
     except StimulusError:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise StimulusError(f"{p}: not a readable PNG or JPEG image (or larger than {MAX_IMAGE_PIXELS} pixels)") from None
+        raise StimulusError(
+            f"{p}: not a readable PNG or JPEG image (or larger than {MAX_IMAGE_PIXELS} pixels)"
+        ) from None
     except (OSError, ValueError, SyntaxError, EOFError) as err:
-        raise StimulusError(f"{p}: image cannot be read ({str(err).splitlines()[0] if str(err) else type(err).__name__})") from None
+        raise StimulusError(
+            f"{p}: image cannot be read ({str(err).splitlines()[0] if str(err) else type(err).__name__})"
+        ) from None
 
 
 def _to_grey(im) -> np.ndarray:
@@ -145,7 +153,9 @@ def _shrink(img: np.ndarray, side: int) -> np.ndarray:
     """Area-average a square image down to at most ``side`` pixels."""
     from PIL import Image
 
-    return np.clip(np.asarray(Image.fromarray(img.astype(np.float32), mode="F").resize((side, side), Image.BOX), dtype=float), 0, 1)
+    return np.clip(
+        np.asarray(Image.fromarray(img.astype(np.float32), mode="F").resize((side, side), Image.BOX), dtype=float), 0, 1
+    )
 
 
 def place_pattern(pattern: np.ndarray, pattern_side: int, retina_side: int) -> np.ndarray:

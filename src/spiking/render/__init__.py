@@ -43,8 +43,14 @@ __all__ = [
 ]
 
 
-def render_run(folder, *, frame_ms: float | None = None, movie_format: str | None = None, movies: bool | None = None,
-               progress: bool = False) -> dict:
+def render_run(
+    folder,
+    *,
+    frame_ms: float | None = None,
+    movie_format: str | None = None,
+    movies: bool | None = None,
+    progress: bool = False,
+) -> dict:
     """(Re)draw the movies, rate plots and report of a run folder.
 
     Parameters
@@ -77,7 +83,11 @@ def render_run(folder, *, frame_ms: float | None = None, movie_format: str | Non
         An override is invalid (``frame_ms`` below ``run.resolution``, an unknown format).
     """
     t_all = time.perf_counter()
-    overrides = {"frame_ms": None if frame_ms is None else float(frame_ms), "movie_format": movie_format, "movies": movies}
+    overrides = {
+        "frame_ms": None if frame_ms is None else float(frame_ms),
+        "movie_format": movie_format,
+        "movies": movies,
+    }
     src = load_run(folder, overrides)
     r = src.config.render
     timings: dict[str, float] = {}
@@ -101,7 +111,14 @@ def render_run(folder, *, frame_ms: float | None = None, movie_format: str | Non
     movie_info = None
     try:
         if r.movies:
-            res = write_movies(src, frame_ms=r.frame_ms, fps=r.fps, fmt=r.movie_format, folder=src.folder / MOVIES_DIR, progress=progress)
+            res = write_movies(
+                src,
+                frame_ms=r.frame_ms,
+                fps=r.fps,
+                fmt=r.movie_format,
+                folder=src.folder / MOVIES_DIR,
+                progress=progress,
+            )
             files += res["files"]
             movie_info = {"format": r.movie_format, "frame_ms": r.frame_ms, "fps": r.fps, "frames": res["frames"]}
             _drop_other_format(src.folder / MOVIES_DIR, res["files"], r.movie_format)

@@ -27,7 +27,9 @@ def _grid_points(ax, layer, color, size, label):
     keep = (np.arange(layer.side)[:, None] % step == 0) & (np.arange(layer.side)[None, :] % step == 0)
     sel = pos[keep.ravel()]
     suffix = f" (every {step}th)" if step > 1 else ""
-    ax.scatter(sel[:, 0], sel[:, 1], s=size, c=color, marker="s", lw=0, label=f"{label} {layer.side}x{layer.side}{suffix}")
+    ax.scatter(
+        sel[:, 0], sel[:, 1], s=size, c=color, marker="s", lw=0, label=f"{label} {layer.side}x{layer.side}{suffix}"
+    )
 
 
 def _targets_figure(plt, p, model: Model, d: dict, path: Path) -> Path:
@@ -42,14 +44,24 @@ def _targets_figure(plt, p, model: Model, d: dict, path: Path) -> Path:
         xx, yy = np.meshgrid(g, g)
         r = np.hypot(xx, yy)
         k = np.where(r <= p.radius, p.probability(r), np.nan)
-        ax.imshow(k, extent=[centre[0] - p.radius, centre[0] + p.radius, centre[1] - p.radius, centre[1] + p.radius],
-                  origin="lower", cmap="Greens", vmin=0, vmax=1, alpha=0.6, zorder=0)
+        ax.imshow(
+            k,
+            extent=[centre[0] - p.radius, centre[0] + p.radius, centre[1] - p.radius, centre[1] + p.radius],
+            origin="lower",
+            cmap="Greens",
+            vmin=0,
+            vmax=1,
+            alpha=0.6,
+            zorder=0,
+        )
         ax.add_patch(plt.Circle(centre, p.radius, fill=False, ec="k", lw=1.2, label=f"mask r = {p.radius:g}", zorder=3))
     _grid_points(ax, tgt, "#9ecae1", 4, f"{p.target}")
     if (src.side, src.name) != (tgt.side, tgt.name):
         _grid_points(ax, src, "#fdae6b", 2, f"{p.source}")
     t = tpos[d["centre_targets"]]
-    ax.scatter(t[:, 0], t[:, 1], s=10, c="tab:blue", edgecolors="k", linewidths=0.3, zorder=4, label=f"targets ({len(t)})")
+    ax.scatter(
+        t[:, 0], t[:, 1], s=10, c="tab:blue", edgecolors="k", linewidths=0.3, zorder=4, label=f"targets ({len(t)})"
+    )
     ax.scatter([centre[0]], [centre[1]], s=60, c="tab:red", marker="*", zorder=5, label="source")
     kernel = f"p(0) = {p.p_center:g}" + (f", gaussian sigma = {p.sigma:g}" if p.kernel == "gaussian" else ", constant")
     ax.set_title(f"{p.index}. {p.source} -> {p.target}\n{p.mask} mask, {kernel}, weight {p.weight:g} mV", fontsize=10)
@@ -87,8 +99,15 @@ def _check_figure(plt, p, model: Model, d: dict, path: Path) -> Path:
         ok = cand > 0
         phat = np.where(ok, real / np.maximum(cand, 1), np.nan)
         err = np.where(ok, np.sqrt(np.clip(phat * (1 - phat), 1e-12, None) / np.maximum(cand, 1)), np.nan)
-        ax.errorbar(mid[ok], phat[ok], yerr=2 * err[ok], fmt="o", color="tab:blue", capsize=3,
-                    label=f"realised ({len(d['sources'])} synapses into {len(d['targets_all'])} targets, 2 s.e.)")
+        ax.errorbar(
+            mid[ok],
+            phat[ok],
+            yerr=2 * err[ok],
+            fmt="o",
+            color="tab:blue",
+            capsize=3,
+            label=f"realised ({len(d['sources'])} synapses into {len(d['targets_all'])} targets, 2 s.e.)",
+        )
         r = np.linspace(0, p.radius, 200)
         ax.plot(r, p.probability(r), "k-", label="configured kernel")
         ax.set_xlim(0, p.radius)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -166,9 +167,7 @@ def scale_counts(counts: np.ndarray, frame_ms: float, max_rate: float) -> np.nda
     return np.floor(v + 1e-9).astype(np.uint8)
 
 
-_VIRIDIS: np.ndarray | None = None
-
-
+@functools.cache
 def viridis_lut() -> np.ndarray:
     """Matplotlib's viridis as a lookup table.
 
@@ -177,14 +176,12 @@ def viridis_lut() -> np.ndarray:
     ndarray of uint8, shape (256, 3)
         RGB of each level 0..255.
     """
-    global _VIRIDIS
-    if _VIRIDIS is None:
-        from matplotlib import colormaps
+    from matplotlib import colormaps
 
-        rgba = colormaps["viridis"](np.arange(256))
-        _VIRIDIS = np.round(rgba[:, :3] * 255).astype(np.uint8)
-        _VIRIDIS.setflags(write=False)
-    return _VIRIDIS
+    rgba = colormaps["viridis"](np.arange(256))
+    lut = np.round(rgba[:, :3] * 255).astype(np.uint8)
+    lut.setflags(write=False)
+    return lut
 
 
 def colorize(frames: np.ndarray) -> np.ndarray:

@@ -144,17 +144,35 @@ def _planes(fmt: str, palette: np.ndarray, w: int, h: int) -> tuple[str, list[_P
     if fmt == "mp4":
         y, u, v = _yuv_luts(palette)
         hw, q = w * h, (w // 2) * (h // 2)
-        return "yuv420p", [_Plane(y, 1, 0, h, w), _Plane(u, 2, hw, h // 2, w // 2), _Plane(v, 2, hw + q, h // 2, w // 2)]
+        return "yuv420p", [
+            _Plane(y, 1, 0, h, w),
+            _Plane(u, 2, hw, h // 2, w // 2),
+            _Plane(v, 2, hw + q, h // 2, w // 2),
+        ]
     # planar RGB in ffmpeg's gbrp order
     hw = w * h
-    return "gbrp", [_Plane(palette[:, 1].copy(), 1, 0, h, w), _Plane(palette[:, 2].copy(), 1, hw, h, w), _Plane(palette[:, 0].copy(), 1, 2 * hw, h, w)]
+    return "gbrp", [
+        _Plane(palette[:, 1].copy(), 1, 0, h, w),
+        _Plane(palette[:, 2].copy(), 1, hw, h, w),
+        _Plane(palette[:, 0].copy(), 1, 2 * hw, h, w),
+    ]
 
 
 class _Encoder:
     """One ffmpeg process fed raw frames by a writer thread; output renamed into place on success."""
 
-    def __init__(self, path: Path, fmt: str, fps: int, w: int, h: int, pix_fmt: str, palette: np.ndarray, tmpdir: Path,
-                 threads: int = 1):
+    def __init__(
+        self,
+        path: Path,
+        fmt: str,
+        fps: int,
+        w: int,
+        h: int,
+        pix_fmt: str,
+        palette: np.ndarray,
+        tmpdir: Path,
+        threads: int = 1,
+    ):
         import imageio_ffmpeg
 
         self.path = path
@@ -163,22 +181,73 @@ class _Encoder:
             exe = imageio_ffmpeg.get_ffmpeg_exe()
         except RuntimeError as err:
             raise RunFolderError(f"{path}: cannot be written: no ffmpeg ({str(err).splitlines()[0]})") from None
-        cmd = [exe, "-hide_banner", "-loglevel", "error", "-y",
-               "-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{w}x{h}", "-r", str(int(fps))]
+        cmd = [
+            exe,
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            pix_fmt,
+            "-s",
+            f"{w}x{h}",
+            "-r",
+            str(int(fps)),
+        ]
         if fmt == "mp4":
-            cmd += ["-color_range", "tv", "-colorspace", "smpte170m", "-i", "-", "-an",
-                    "-c:v", "libx264", "-preset", "ultrafast", "-crf", "23",
-                    "-x264-params", f"threads={threads}:lookahead-threads=1", "-pix_fmt", "yuv420p",
-                    "-color_range", "tv", "-colorspace", "smpte170m", "-color_primaries", "smpte170m",
-                    "-color_trc", "smpte170m", "-movflags", "+faststart", "-f", "mp4", str(self.tmp)]
+            cmd += [
+                "-color_range",
+                "tv",
+                "-colorspace",
+                "smpte170m",
+                "-i",
+                "-",
+                "-an",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-crf",
+                "23",
+                "-x264-params",
+                f"threads={threads}:lookahead-threads=1",
+                "-pix_fmt",
+                "yuv420p",
+                "-color_range",
+                "tv",
+                "-colorspace",
+                "smpte170m",
+                "-color_primaries",
+                "smpte170m",
+                "-color_trc",
+                "smpte170m",
+                "-movflags",
+                "+faststart",
+                "-f",
+                "mp4",
+                str(self.tmp),
+            ]
         else:
             from PIL import Image
 
             pal_png = tmpdir / f"palette-{id(self)}.png"
             Image.fromarray(palette.reshape(16, 16, 3), mode="RGB").save(pal_png)
-            cmd += ["-i", "-", "-i", str(pal_png), "-an",
-                    "-lavfi", "[0:v][1:v]paletteuse=dither=none:diff_mode=rectangle",
-                    "-loop", "0", "-f", "gif", str(self.tmp)]
+            cmd += [
+                "-i",
+                "-",
+                "-i",
+                str(pal_png),
+                "-an",
+                "-lavfi",
+                "[0:v][1:v]paletteuse=dither=none:diff_mode=rectangle",
+                "-loop",
+                "0",
+                "-f",
+                "gif",
+                str(self.tmp),
+            ]
         self.err = tempfile.TemporaryFile()
         try:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self.err)
@@ -214,7 +283,7 @@ class _Encoder:
     def _stderr(self) -> str:
         try:
             self.err.seek(0)
-            lines = [l for l in self.err.read().decode("utf-8", "replace").splitlines() if l.strip()]
+            lines = [ln for ln in self.err.read().decode("utf-8", "replace").splitlines() if ln.strip()]
             return lines[-1] if lines else ""
         except OSError:
             return ""
@@ -282,8 +351,20 @@ class _Panel:
 class _Movie:
     """One movie: its planes, template, encoder and a pool of frame buffers (queued, being written, being filled)."""
 
-    def __init__(self, path: Path, fmt: str, fps: int, w: int, h: int, palette: np.ndarray,
-                 template: np.ndarray, panels: list[_Panel], chunk: int, tmpdir: Path, threads: int = 1):
+    def __init__(
+        self,
+        path: Path,
+        fmt: str,
+        fps: int,
+        w: int,
+        h: int,
+        palette: np.ndarray,
+        template: np.ndarray,
+        panels: list[_Panel],
+        chunk: int,
+        tmpdir: Path,
+        threads: int = 1,
+    ):
         self.w, self.h = w, h
         self.pix_fmt, self.planes = _planes(fmt, palette, w, h)
         self.frame_bytes = sum(p.h * p.w for p in self.planes)
@@ -313,7 +394,9 @@ class _Movie:
             m = self.maps[(id(panel), p.sub)]
             s = panel.size // p.sub
             block = np.take(vals, m, axis=1, mode="clip").reshape(n, s, s)
-            self._view(buf, p, n)[:, panel.y // p.sub : panel.y // p.sub + s, panel.x // p.sub : panel.x // p.sub + s] = block
+            self._view(buf, p, n)[
+                :, panel.y // p.sub : panel.y // p.sub + s, panel.x // p.sub : panel.x // p.sub + s
+            ] = block
 
     def _csr(self, panel: _Panel, p: _Plane):
         """Pixels of each node in a plane: byte offsets within a frame, grouped by node, and the group starts."""
@@ -334,9 +417,13 @@ class _Movie:
         """Fill ``panel`` with each plane's value ``zero[plane]`` (no spikes)."""
         for p, z in zip(self.planes, zero):
             s = panel.size // p.sub
-            self._view(buf, p, n)[:, panel.y // p.sub : panel.y // p.sub + s, panel.x // p.sub : panel.x // p.sub + s] = z
+            self._view(buf, p, n)[
+                :, panel.y // p.sub : panel.y // p.sub + s, panel.x // p.sub : panel.x // p.sub + s
+            ] = z
 
-    def paint_layer(self, buf: np.ndarray, n: int, panel: _Panel, keys: np.ndarray, counts: np.ndarray, luts: list[np.ndarray]) -> None:
+    def paint_layer(
+        self, buf: np.ndarray, n: int, panel: _Panel, keys: np.ndarray, counts: np.ndarray, luts: list[np.ndarray]
+    ) -> None:
         """Paint the nodes that spiked: ``keys = frame * n_nodes + node``, ``counts`` capped to the tables ``luts[plane]``."""
         if keys.size == 0:
             return
@@ -360,7 +447,9 @@ class _Movie:
         stops = np.concatenate([bounds, [n]])
         for p, pre in zip(self.planes, stills):
             s = panel.size // p.sub
-            view = self._view(buf, p, n)[:, panel.y // p.sub : panel.y // p.sub + s, panel.x // p.sub : panel.x // p.sub + s]
+            view = self._view(buf, p, n)[
+                :, panel.y // p.sub : panel.y // p.sub + s, panel.x // p.sub : panel.x // p.sub + s
+            ]
             for a, b in zip(starts, stops):
                 view[a:b] = pre[which[a]][None]
 
@@ -394,7 +483,11 @@ def combined_layout(layers: list[LayerInfo], panel: int = PANEL_SIDE) -> tuple[i
         Each with ``x, y, size, side, label`` and ``layer`` (the spike layer) or ``kind``.
     """
     grid = [i for i in layers if i.side > 0]
-    top = [("stimulus", "stimulus", None), ("retina ON rate", "retina_on", None), ("retina OFF rate", "retina_off", None)]
+    top = [
+        ("stimulus", "stimulus", None),
+        ("retina ON rate", "retina_on", None),
+        ("retina OFF rate", "retina_off", None),
+    ]
     top += [(f"{i.name} ({i.side}x{i.side})", "", i) for i in grid if i.name in _INPUT_LAYERS]
     bottom = [(f"{i.name} ({i.side}x{i.side})", "", i) for i in grid if i.name not in _INPUT_LAYERS]
     rows = [top] + ([bottom] if bottom else [])
@@ -457,7 +550,11 @@ def _still_images(panel: _Panel, patterns: list[str], images: dict, max_rate: fl
         if panel.kind == "stimulus":
             out[k] = _grey_index(a)
         else:
-            levels = np.clip(np.floor(a / max_rate * 255 + 1e-9), 0, 255).astype(np.uint8) if max_rate > 0 else np.zeros_like(a, dtype=np.uint8)
+            levels = (
+                np.clip(np.floor(a / max_rate * 255 + 1e-9), 0, 255).astype(np.uint8)
+                if max_rate > 0
+                else np.zeros_like(a, dtype=np.uint8)
+            )
             out[k] = lti[levels]
     return out
 
@@ -481,8 +578,9 @@ def _time_format(frame_ms: float) -> int:
 # ---- the pass over the spikes ----------------------------------------------------------
 
 
-def write_movies(src: RunSource, *, frame_ms: float, fps: int, fmt: str = "mp4", folder: Path | None = None,
-                 progress: bool = False) -> dict:
+def write_movies(
+    src: RunSource, *, frame_ms: float, fps: int, fmt: str = "mp4", folder: Path | None = None, progress: bool = False
+) -> dict:
     """Write ``movies/<layer>.<fmt>`` for each recorded grid layer and ``movies/activity.<fmt>``.
 
     Frame ``k`` shows the spikes in ``[k*frame_ms, (k+1)*frame_ms)`` ms, coloured by
@@ -532,7 +630,9 @@ def write_movies(src: RunSource, *, frame_ms: float, fps: int, fmt: str = "mp4",
     bar = None
     try:
         infos = [i for i in layer_infos(h5) if i.side > 0]
-        counters = {i.name: FrameCounter(SpikeBlocks(h5, i.name, src.t_end), i.n_nodes, frame_ms, src.t_end) for i in infos}
+        counters = {
+            i.name: FrameCounter(SpikeBlocks(h5, i.name, src.t_end), i.n_nodes, frame_ms, src.t_end) for i in infos
+        }
         W, H, panels = combined_layout(infos)
         frame_bytes = W * H * 3 // 2 if fmt == "mp4" else W * H * 3
         chunk = int(max(4, min(200, _CHUNK_BYTES // frame_bytes, n_frames)))
@@ -572,7 +672,9 @@ def write_movies(src: RunSource, *, frame_ms: float, fps: int, fmt: str = "mp4",
             f1 = min(n_frames, f0 + chunk)
             n = f1 - f0
             t0 = np.arange(f0, f1) * frame_ms
-            which = epoch_pattern[np.clip(np.searchsorted(starts, t0 + 1e-9 * frame_ms, side="right") - 1, 0, len(starts) - 1)]
+            which = epoch_pattern[
+                np.clip(np.searchsorted(starts, t0 + 1e-9 * frame_ms, side="right") - 1, 0, len(starts) - 1)
+            ]
             cbuf = comb.next_buffer(n)
             for i in infos:
                 keys, cnt = counters[i.name].sparse(f0, f1)
@@ -596,7 +698,11 @@ def write_movies(src: RunSource, *, frame_ms: float, fps: int, fmt: str = "mp4",
                 if pn.layer is None:
                     comb.put_still(cbuf, n, pn, stills[id(pn)], which)
             for k in range(n):
-                left = [("t = ", True), (f"{t0[k]:.{tdec}f}", False), (f" ms    pattern: {labels[patterns[which[k]]]}", True)]
+                left = [
+                    ("t = ", True),
+                    (f"{t0[k]:.{tdec}f}", False),
+                    (f" ms    pattern: {labels[patterns[which[k]]]}", True),
+                ]
                 header.draw(cbuf, k, left, [("frame ", True), (str(f0 + k + 1), False), (f" / {n_frames}", True)])
             comb.submit(cbuf, n)
             if bar is not None:
@@ -630,8 +736,12 @@ class _Header:
         self.font = _font(15)
         self.cache: dict[str, np.ndarray] = {}
         # (plane, background, foreground) of the planes where text shows
-        self.targets = [(p, int(p.lut[_GREY0]), int(p.lut[_WHITE])) for p in planes if p.sub == 1 and p.lut[_GREY0] != p.lut[_WHITE]]
-        self.luts = {(bg, fg): (bg + (np.arange(256) * (fg - bg) + 127) // 255).astype(np.uint8) for _, bg, fg in self.targets}
+        self.targets = [
+            (p, int(p.lut[_GREY0]), int(p.lut[_WHITE])) for p in planes if p.sub == 1 and p.lut[_GREY0] != p.lut[_WHITE]
+        ]
+        self.luts = {
+            (bg, fg): (bg + (np.arange(256) * (fg - bg) + 127) // 255).astype(np.uint8) for _, bg, fg in self.targets
+        }
         self.line = np.zeros((_HEADER, w), dtype=np.uint8)
 
     def _text(self, text: str) -> np.ndarray:

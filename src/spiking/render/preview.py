@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 
 from ..config import Config
-from ..model.network import build_model
-from ..model.retina import receptive_field
 from ..io.atomic import save_figure
 from ..io.images import upscale_factor, write_grey_png
+from ..model.network import build_model
+from ..model.retina import receptive_field
 from ..model.stimulus import pattern_label
 
 __all__ = ["write_preview"]

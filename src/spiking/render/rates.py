@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..model.geometry import nodes_to_image
 from ..io.atomic import atomic_write_bytes, atomic_write_text
+from ..model.geometry import nodes_to_image
 from .frames import frame_count, frame_index
 from .source import RunSource, pattern_labels
 from .spikes import LayerInfo, SpikeBlocks, layer_infos, open_spikes
@@ -179,16 +179,28 @@ def _pattern_colours(patterns: list[str]) -> dict[str, tuple]:
 def _shade_epochs(ax, src: RunSource, colours: dict, labels: dict | None = None) -> None:
     """Shade each pattern's epochs (one call per pattern) and, if few, write the pattern in each."""
     for p, c in colours.items():
-        spans = [(e.start, min(e.stop, src.t_end) - e.start) for e in src.schedule if e.pattern == p and e.start < src.t_end]
+        spans = [
+            (e.start, min(e.stop, src.t_end) - e.start) for e in src.schedule if e.pattern == p and e.start < src.t_end
+        ]
         if spans:
-            ax.broken_barh(spans, (0, 1), transform=ax.get_xaxis_transform(), facecolors=[(*c[:3], 0.13)], edgecolors="none")
+            ax.broken_barh(
+                spans, (0, 1), transform=ax.get_xaxis_transform(), facecolors=[(*c[:3], 0.13)], edgecolors="none"
+            )
     if labels is not None:
         shown = [e for e in src.schedule if e.start < src.t_end]
         if len(shown) <= 24:
             for e in shown:
                 mid = (e.start + min(e.stop, src.t_end)) / 2
-                ax.text(mid, 1.02, _mpl(labels[e.pattern]), transform=ax.get_xaxis_transform(), ha="center", va="bottom",
-                        fontsize=7, clip_on=False)
+                ax.text(
+                    mid,
+                    1.02,
+                    _mpl(labels[e.pattern]),
+                    transform=ax.get_xaxis_transform(),
+                    ha="center",
+                    va="bottom",
+                    fontsize=7,
+                    clip_on=False,
+                )
 
 
 def _legend_patches(colours: dict, labels: dict):
@@ -197,7 +209,9 @@ def _legend_patches(colours: dict, labels: dict):
     return [Patch(facecolor=(*c[:3], 0.3), label=_mpl(labels[p])) for p, c in colours.items()]
 
 
-def plot_population(src: RunSource, results: list[LayerRates], bin_ms: float, path: Path, patterns: list[str], labels: dict) -> Path:
+def plot_population(
+    src: RunSource, results: list[LayerRates], bin_ms: float, path: Path, patterns: list[str], labels: dict
+) -> Path:
     """``population_rates.png``: rate per neuron (Hz) of each layer in bins of ``bin_ms``, epochs shaded."""
     n = max(1, len(results))
     fig = _figure(10, 1.1 + 1.45 * n)
@@ -218,10 +232,19 @@ def plot_population(src: RunSource, results: list[LayerRates], bin_ms: float, pa
     axes[-1].set_xlim(0, max(src.t_end, 1e-9))
     fig.suptitle(f"Population rate: spikes per neuron per second, {bin_ms:g} ms bins", fontsize=10)
     if colours:
-        fig.legend(handles=_legend_patches(colours, labels), loc="lower center", ncol=min(6, len(colours)), fontsize=8, frameon=False,
-                   title="pattern shown", title_fontsize=8)
+        fig.legend(
+            handles=_legend_patches(colours, labels),
+            loc="lower center",
+            ncol=min(6, len(colours)),
+            fontsize=8,
+            frameon=False,
+            title="pattern shown",
+            title_fontsize=8,
+        )
     height = 1.1 + 1.45 * n
-    fig.subplots_adjust(left=0.09, right=0.985, top=1 - 0.55 / height, bottom=(0.95 if colours else 0.5) / height, hspace=0.25)
+    fig.subplots_adjust(
+        left=0.09, right=0.985, top=1 - 0.55 / height, bottom=(0.95 if colours else 0.5) / height, hspace=0.25
+    )
     return _save(fig, path)
 
 
@@ -235,7 +258,9 @@ def plot_raster(src: RunSource, results: list[LayerRates], path: Path, patterns:
     ticks, names = [], []
     for i, r in enumerate(results[::-1]):
         m = max(1, r.raster_nodes.size)
-        ax.plot(r.raster_t, y0 + r.raster_row / m, ".", ms=1.2, color=f"C{(len(results) - 1 - i) % 10}", rasterized=True)
+        ax.plot(
+            r.raster_t, y0 + r.raster_row / m, ".", ms=1.2, color=f"C{(len(results) - 1 - i) % 10}", rasterized=True
+        )
         ticks.append(y0 + 0.5)
         names.append(f"{_mpl(r.info.name)}\n{r.raster_nodes.size:,} of {r.info.n_nodes:,}")
         if i:
@@ -337,7 +362,9 @@ def ratemap_image(values: np.ndarray, vmax: float, title: str, subtitle: str = "
     return img
 
 
-def plot_ratemaps(src: RunSource, r: LayerRates, patterns: list[str], labels: dict, times: np.ndarray, folder: Path) -> dict:
+def plot_ratemaps(
+    src: RunSource, r: LayerRates, patterns: list[str], labels: dict, times: np.ndarray, folder: Path
+) -> dict:
     """``ratemap-<layer>-<pattern>.png``: each neuron's mean rate (Hz) under a pattern, on the layer grid.
 
     One colour scale per layer (0 to the highest rate over its patterns).
@@ -351,7 +378,9 @@ def plot_ratemaps(src: RunSource, r: LayerRates, patterns: list[str], labels: di
         return out
     rates = r.by_pattern / (np.maximum(times, 1e-12)[:, None] / 1000.0)
     vmax = max(float(rates[shown].max()), 1e-9)
-    extent = float((src.manifest.get("sizes") or {}).get("extent", 0) or 0) or math.sqrt(src.config.network.hypercolumns)
+    extent = float((src.manifest.get("sizes") or {}).get("extent", 0) or 0) or math.sqrt(
+        src.config.network.hypercolumns
+    )
     for i in shown:
         title = f"{r.info.name}, {labels[patterns[i]]}: mean {rates[i].mean():.3g} Hz"
         sub = f"over {times[i]:g} ms; {side}x{side} neurons; top {vmax:.3g} Hz"
@@ -439,5 +468,11 @@ def write_rates(src: RunSource, *, folder: Path | None = None, progress: bool = 
                 old.unlink()
             except OSError:
                 pass
-    return {"files": files, "rows": rows, "bin_ms": bin_ms, "ratemaps": ratemaps, "labels": labels,
-            "layers": [r.info for r in results]}
+    return {
+        "files": files,
+        "rows": rows,
+        "bin_ms": bin_ms,
+        "ratemaps": ratemaps,
+        "labels": labels,
+        "layers": [r.info for r in results],
+    }

@@ -69,7 +69,11 @@ def _table(head: list[str], rows: list[list[str]], cls: str = "") -> str:
 
 def _kv(rows: list[tuple[str, str]]) -> str:
     """A two-column table of (plain label, HTML value)."""
-    return "<table class=\"kv\"><tbody>" + "".join(f"<tr><th>{_e(k)}</th><td>{v}</td></tr>" for k, v in rows) + "</tbody></table>"
+    return (
+        '<table class="kv"><tbody>'
+        + "".join(f"<tr><th>{_e(k)}</th><td>{v}</td></tr>" for k, v in rows)
+        + "</tbody></table>"
+    )
 
 
 def status_banner(src: RunSource) -> str:
@@ -78,7 +82,11 @@ def status_banner(src: RunSource) -> str:
     st = src.status
     reached = m.get("t_reached_ms")
     total = m.get("simulation_time_ms", src.config.run.simulation_time)
-    part = f"Model time reached: {_num(reached, 'ms')} of {_num(total, 'ms')}; the plots and movies show that part." if reached is not None else ""
+    part = (
+        f"Model time reached: {_num(reached, 'ms')} of {_num(total, 'ms')}; the plots and movies show that part."
+        if reached is not None
+        else ""
+    )
     if st == "complete":
         return ""
     if st == "interrupted":
@@ -91,12 +99,16 @@ def status_banner(src: RunSource) -> str:
         text = f"<strong>Failed</strong>: {_e(m.get('error', 'no error recorded'))}. {part}"
         cls = "bad"
     elif st == "died":
-        text = (f"<strong>Died</strong>: the manifest still says running, but process {_e(m.get('pid', '?'))} is gone "
-                f"(killed, or the machine stopped). {part}")
+        text = (
+            f"<strong>Died</strong>: the manifest still says running, but process {_e(m.get('pid', '?'))} is gone "
+            f"(killed, or the machine stopped). {part}"
+        )
         cls = "bad"
     elif st == "running":
-        text = (f"<strong>Running, or died without saying so</strong>: the manifest says running "
-                f"(process {_e(m.get('pid', '?'))}). {part}")
+        text = (
+            f"<strong>Running, or died without saying so</strong>: the manifest says running "
+            f"(process {_e(m.get('pid', '?'))}). {part}"
+        )
         cls = "warn"
     else:
         text = f"<strong>Status {_e(st)}</strong>: the run did not complete. {part}"
@@ -117,8 +129,10 @@ def _movie(folder: Path, p: Path, label: str) -> str:
     rel = _url(_rel(folder, p))
     if p.suffix == ".gif":
         return f'<figure><img src="{rel}" alt="{_e(label)}" class="movie"><figcaption>{_e(label)}</figcaption></figure>'
-    return (f'<figure><video src="{rel}" controls loop muted autoplay playsinline preload="auto" class="movie">'
-            f'<a href="{rel}">{_e(p.name)}</a></video><figcaption>{_e(label)} (<a href="{rel}">{_e(p.name)}</a>)</figcaption></figure>')
+    return (
+        f'<figure><video src="{rel}" controls loop muted autoplay playsinline preload="auto" class="movie">'
+        f'<a href="{rel}">{_e(p.name)}</a></video><figcaption>{_e(label)} (<a href="{rel}">{_e(p.name)}</a>)</figcaption></figure>'
+    )
 
 
 def _section(id_: str, title: str, body: str) -> str:
@@ -132,7 +146,10 @@ def _summary(src: RunSource) -> str:
         ("run id", _e(m.get("run_id", src.folder.name))),
         ("started", _e(m.get("started", ""))),
         ("finished", _e(m.get("finished", ""))),
-        ("command", f"<code>{_e(' '.join(map(str, m.get('command', []))) if isinstance(m.get('command'), list) else m.get('command', ''))}</code>"),
+        (
+            "command",
+            f"<code>{_e(' '.join(map(str, m.get('command', []))) if isinstance(m.get('command'), list) else m.get('command', ''))}</code>",
+        ),
         ("seed", _num(m.get("seed"))),
         ("threads per process", _num(m.get("threads"))),
         ("processes", _num(m.get("processes"))),
@@ -158,7 +175,11 @@ def _timings(src: RunSource, render_timings: dict | None) -> str:
     out = _table(["phase", "wall time"], rows, "num")
     mem = m.get("memory_mb") or {}
     if mem:
-        out += _table(["memory", "MB"], [[_e(k), _num(float(v) if isinstance(v, (int, float)) else v)] for k, v in mem.items()], "num")
+        out += _table(
+            ["memory", "MB"],
+            [[_e(k), _num(float(v) if isinstance(v, (int, float)) else v)] for k, v in mem.items()],
+            "num",
+        )
     return out
 
 
@@ -171,14 +192,31 @@ def _network(src: RunSource) -> str:
         s = spikes.get(k) or {}
         rows.append([_e(k), _num(v), _num(s.get("count")) if s else "", _num(s.get("mean_rate_hz"), "Hz") if s else ""])
     if neurons:
-        rows.append(["<strong>total</strong>", _num(m.get("neurons_total", sum(v for v in neurons.values() if isinstance(v, int)))), "", ""])
-    out = "<h3>Neurons per layer</h3>" + (_table(["layer", "neurons", "spikes recorded", "mean rate"], rows, "num") if rows else "<p>none recorded</p>")
+        rows.append(
+            [
+                "<strong>total</strong>",
+                _num(m.get("neurons_total", sum(v for v in neurons.values() if isinstance(v, int)))),
+                "",
+                "",
+            ]
+        )
+    out = "<h3>Neurons per layer</h3>" + (
+        _table(["layer", "neurons", "spikes recorded", "mean rate"], rows, "num") if rows else "<p>none recorded</p>"
+    )
     syn = m.get("synapses") or {}
     ends = {name: (a, b) for name, a, b, _ in PROJECTION_TABLE}
     rows = [[_e(k), _e(" → ".join(ends[k])) if k in ends else "", _num(v)] for k, v in syn.items()]
     if syn:
-        rows.append(["<strong>total</strong>", "", _num(m.get("synapses_total", sum(v for v in syn.values() if isinstance(v, int))))])
-    out += "<h3>Synapses per projection</h3>" + (_table(["projection", "source → target", "synapses"], rows, "num") if rows else "<p>no projections built</p>")
+        rows.append(
+            [
+                "<strong>total</strong>",
+                "",
+                _num(m.get("synapses_total", sum(v for v in syn.values() if isinstance(v, int)))),
+            ]
+        )
+    out += "<h3>Synapses per projection</h3>" + (
+        _table(["projection", "source → target", "synapses"], rows, "num") if rows else "<p>no projections built</p>"
+    )
     return out
 
 
@@ -186,17 +224,26 @@ def _config(src: RunSource) -> str:
     cfg = src.run_config or src.config
     diff = diff_from_defaults(cfg)
     if diff:
-        rows = [[f"<code>{_e(k)}</code>", f"<code>{_e(_value(v))}</code>", f"<code>{_e(_value(d))}</code>"] for k, v, d in diff]
-        out = "<p>Keys that differ from the defaults (the original model's):</p>" + _table(["key", "value", "default"], rows)
+        rows = [
+            [f"<code>{_e(k)}</code>", f"<code>{_e(_value(v))}</code>", f"<code>{_e(_value(d))}</code>"]
+            for k, v, d in diff
+        ]
+        out = "<p>Keys that differ from the defaults (the original model's):</p>" + _table(
+            ["key", "value", "default"], rows
+        )
     else:
         out = "<p>All keys at their defaults.</p>"
     if src.overrides:
-        out += "<p>Rendered with: " + ", ".join(f"<code>render.{_e(k)} = {_e(_value(v))}</code>" for k, v in src.overrides.items()) + "</p>"
+        out += (
+            "<p>Rendered with: "
+            + ", ".join(f"<code>render.{_e(k)} = {_e(_value(v))}</code>" for k, v in src.overrides.items())
+            + "</p>"
+        )
     try:
         text = (src.folder / "config.toml").read_text(encoding="utf-8")
     except OSError:
         text = "(config.toml cannot be read)"
-    out += f'<details><summary>Full config.toml</summary><pre>{_e(text)}</pre></details>'
+    out += f"<details><summary>Full config.toml</summary><pre>{_e(text)}</pre></details>"
     return out
 
 
@@ -228,9 +275,11 @@ def _retina(src: RunSource) -> str:
     if not rows:
         return "<p>No retina snapshots in this folder.</p>"
     lo, hi = src.config.retina.min_rate, src.config.retina.max_rate
-    return (f"<p>At each pattern change: the placed stimulus (black 0 to white 1) and the retina's ON and OFF rates "
-            f"(black {_e(f'{lo:g}')} Hz to white {_e(f'{hi:g}')} Hz).</p>"
-            + _table(["from", "pattern", "stimulus", "retina ON", "retina OFF"], rows, "imgs"))
+    return (
+        f"<p>At each pattern change: the placed stimulus (black 0 to white 1) and the retina's ON and OFF rates "
+        f"(black {_e(f'{lo:g}')} Hz to white {_e(f'{hi:g}')} Hz).</p>"
+        + _table(["from", "pattern", "stimulus", "retina ON", "retina OFF"], rows, "imgs")
+    )
 
 
 def _movies(src: RunSource, movie_info: dict | None) -> str:
@@ -239,7 +288,7 @@ def _movies(src: RunSource, movie_info: dict | None) -> str:
         return "<p>No movies were drawn (<code>render.movies = false</code>, or no model time).</p>"
     fmt = (movie_info or {}).get("format")
     found = []
-    for ext in ((fmt,) if fmt else ("mp4", "gif")):
+    for ext in (fmt,) if fmt else ("mp4", "gif"):
         found = sorted(d.glob(f"*.{ext}"))
         if found:
             break
@@ -248,15 +297,19 @@ def _movies(src: RunSource, movie_info: dict | None) -> str:
     frame_ms = (movie_info or {}).get("frame_ms", src.config.render.frame_ms)
     fps = (movie_info or {}).get("fps", src.config.render.fps)
     frames = (movie_info or {}).get("frames")
-    intro = (f"<p>One frame per {_e(f'{frame_ms:g}')} ms of model time, played at {_e(fps)} frames per second"
-             + (f" ({_e(frames)} frames)" if frames else "")
-             + f". Colour: viridis, the original's scale (a neuron firing at {_e(f'{src.config.retina.max_rate:g}')} Hz over a frame is full scale).</p>")
+    intro = (
+        f"<p>One frame per {_e(f'{frame_ms:g}')} ms of model time, played at {_e(fps)} frames per second"
+        + (f" ({_e(frames)} frames)" if frames else "")
+        + f". Colour: viridis, the original's scale (a neuron firing at {_e(f'{src.config.retina.max_rate:g}')} Hz over a frame is full scale).</p>"
+    )
     combined = [p for p in found if p.stem == "activity"]
     order = {name: i for i, name in enumerate(RECORDABLE_LAYERS)}
     layers = sorted((p for p in found if p.stem != "activity"), key=lambda p: (order.get(p.stem, len(order)), p.stem))
     out = intro
     for p in combined:
-        out += '<div class="combined">' + _movie(src.folder, p, "stimulus, retina and recorded layers, in sync") + "</div>"
+        out += (
+            '<div class="combined">' + _movie(src.folder, p, "stimulus, retina and recorded layers, in sync") + "</div>"
+        )
     if layers:
         out += '<div class="grid">' + "".join(_movie(src.folder, p, p.stem) for p in layers) + "</div>"
     return out
@@ -275,7 +328,10 @@ def _rates(src: RunSource, rates_info: dict | None) -> str:
     if not d.is_dir():
         return "<p>No rate plots in this folder.</p>"
     out = ""
-    for name, alt in (("population_rates.png", "population rate of each layer over time"), ("raster.png", "raster plot")):
+    for name, alt in (
+        ("population_rates.png", "population rate of each layer over time"),
+        ("raster.png", "raster plot"),
+    ):
         p = d / name
         if p.is_file():
             out += f"<figure>{_img(src.folder, p, alt, 'plot')}</figure>"
@@ -289,17 +345,26 @@ def _rates(src: RunSource, rates_info: dict | None) -> str:
             line = [_e(layer)]
             for p in patterns:
                 r = cell.get((layer, p))
-                line.append(_num(float(r["mean_rate_hz"]), "Hz") + f'<br><small>{_num(int(r["spikes"]))} spikes</small>' if r else "")
+                line.append(
+                    _num(float(r["mean_rate_hz"]), "Hz") + f"<br><small>{_num(int(r['spikes']))} spikes</small>"
+                    if r
+                    else ""
+                )
             body.append(line)
-        times = ", ".join(f"{_e(p)}: {_num(float(cell[(layers[0], p)]['time_ms']), 'ms')}" for p in patterns if (layers[0], p) in cell)
-        out += ("<h3>Mean rate per layer and pattern</h3><p>Spikes per neuron per second over all epochs of each pattern "
-                f"(time shown: {times}). <a href=\"{_url(RATES_DIR + '/rates_by_pattern.csv')}\">rates_by_pattern.csv</a></p>")
+        times = ", ".join(
+            f"{_e(p)}: {_num(float(cell[(layers[0], p)]['time_ms']), 'ms')}" for p in patterns if (layers[0], p) in cell
+        )
+        out += (
+            "<h3>Mean rate per layer and pattern</h3><p>Spikes per neuron per second over all epochs of each pattern "
+            f'(time shown: {times}). <a href="{_url(RATES_DIR + "/rates_by_pattern.csv")}">rates_by_pattern.csv</a></p>'
+        )
         out += _table(["layer"] + patterns, body, "num rates")
     maps = sorted(d.glob("ratemap-*.png"))
     if maps:
         labels = pattern_labels(src.patterns)
-        layers = list(dict.fromkeys([i.name for i in (rates_info or {}).get("layers", [])] or
-                                    [r["layer"] for r in rows]))
+        layers = list(
+            dict.fromkeys([i.name for i in (rates_info or {}).get("layers", [])] or [r["layer"] for r in rows])
+        )
         grid_rows = []
         for layer in layers:
             cells = [_e(layer)]
@@ -327,14 +392,26 @@ def _connectivity(src: RunSource) -> str:
             continue
         pngs = sorted(d.rglob("*.png"))
         if pngs:
-            out += f"<h3>{_e(name)}/</h3><div class=\"grid\">" + "".join(
-                f"<figure>{_img(src.folder, p, p.stem, 'plot')}<figcaption>{_e(p.relative_to(d).as_posix())}</figcaption></figure>" for p in pngs
-            ) + "</div>"
+            out += (
+                f'<h3>{_e(name)}/</h3><div class="grid">'
+                + "".join(
+                    f"<figure>{_img(src.folder, p, p.stem, 'plot')}<figcaption>{_e(p.relative_to(d).as_posix())}</figcaption></figure>"
+                    for p in pngs
+                )
+                + "</div>"
+            )
     return out
 
 
 def _files(src: RunSource) -> str:
-    names = ["config.toml", "manifest.json", "schedule.csv", "spikes.h5", f"{RATES_DIR}/rates_by_pattern.csv", f"{RATES_DIR}/population_rates.csv"]
+    names = [
+        "config.toml",
+        "manifest.json",
+        "schedule.csv",
+        "spikes.h5",
+        f"{RATES_DIR}/rates_by_pattern.csv",
+        f"{RATES_DIR}/population_rates.csv",
+    ]
     items = []
     for n in names:
         p = src.folder / n
@@ -361,8 +438,13 @@ details summary{cursor:pointer;margin:.4em 0}footer{margin-top:3em;font-size:.8e
 """
 
 
-def write_report(src: RunSource, *, movie_info: dict | None = None, rates_info: dict | None = None,
-                 render_timings: dict | None = None) -> Path:
+def write_report(
+    src: RunSource,
+    *,
+    movie_info: dict | None = None,
+    rates_info: dict | None = None,
+    render_timings: dict | None = None,
+) -> Path:
     """Write ``index.html`` into the run folder.
 
     Everything in the folder is linked relatively: the page works offline,
@@ -401,13 +483,16 @@ def write_report(src: RunSource, *, movie_info: dict | None = None, rates_info: 
     nav = "<nav>" + "".join(f'<a href="#{i}">{_e(t)}</a>' for i, t, _ in sections) + "</nav>"
     t_end = f"{src.t_end:g}"
     page = (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-        "<link rel=\"icon\" href=\"data:,\">\n"  # no favicon request
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        '<link rel="icon" href="data:,">\n'  # no favicon request
         f"<title>{_e(run_id)} · spiking run</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
         f"<header><h1>Run {_e(run_id)}</h1><p>Retina → LGN → V1, {_e(t_end)} ms of model time; "
-        f"status <span class=\"st-{_e(src.status)}\">{_e(src.status)}</span>.</p></header>\n"
-        + status_banner(src) + "\n" + nav + "\n"
+        f'status <span class="st-{_e(src.status)}">{_e(src.status)}</span>.</p></header>\n'
+        + status_banner(src)
+        + "\n"
+        + nav
+        + "\n"
         + "\n".join(_section(i, t, b) for i, t, b in sections)
         + f"\n<footer>Drawn by spiking {_e(__version__)} on {_e(datetime.now().astimezone().isoformat(timespec='seconds'))} "
         "from spikes.h5, config.toml, schedule.csv and manifest.json.</footer>\n</body>\n</html>\n"

@@ -112,8 +112,17 @@ def load_run(folder, render: dict | None = None) -> RunSource:
         status = run_status(folder)
     except RunFolderError:
         status = str(manifest.get("status", "unknown"))
-    return RunSource(folder=folder, manifest=manifest, config=config, schedule=schedule, t_end=t_end,
-                     status=status, spikes_path=spikes_path, run_config=run_config, overrides=overrides)
+    return RunSource(
+        folder=folder,
+        manifest=manifest,
+        config=config,
+        schedule=schedule,
+        t_end=t_end,
+        status=status,
+        spikes_path=spikes_path,
+        run_config=run_config,
+        overrides=overrides,
+    )
 
 
 def _t_end(manifest: dict, spikes_path: Path, config: Config) -> float:

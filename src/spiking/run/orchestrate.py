@@ -11,7 +11,6 @@ import contextlib
 import dataclasses
 import os
 import platform
-import resource
 import signal
 import sys
 import time
@@ -24,15 +23,15 @@ import numpy as np
 from .. import __version__
 from ..config import Config, to_toml
 from ..errors import PreflightError, RunFolderError, SpikingError
-from ..model.estimate import BASE_BYTES, estimate, format_estimate
-from .resources import available_memory_bytes, current_rss_mb, free_disk_bytes, peak_rss_mb, resolve_threads
-from ..model.network import Model, build_model
-from .parallel import SERIAL, Parallel
 from ..io.atomic import atomic_write_text
 from ..io.runfolder import create_run_folder, make_run_id, write_manifest, write_schedule
 from ..io.snapshots import write_retina_snapshots
 from ..io.spikefile import SpikeWriter
+from ..model.estimate import BASE_BYTES, estimate, format_estimate
+from ..model.network import Model, build_model
 from ..model.stimulus import BUILTIN_PATTERNS
+from .parallel import SERIAL, Parallel
+from .resources import available_memory_bytes, current_rss_mb, free_disk_bytes, peak_rss_mb, resolve_threads
 
 __all__ = ["RunResult", "RunInterrupted", "run", "resolve_threads", "resolved_config"]
 
@@ -58,7 +57,9 @@ def resolved_config(config: Config, threads: int) -> Config:
     """The config as run: threads resolved, pattern paths made absolute."""
     patterns = [p if p in BUILTIN_PATTERNS else str(config.resolve_path(p).resolve()) for p in config.stimulus.patterns]
     epochs = [
-        dataclasses.replace(e, pattern=e.pattern if e.pattern in BUILTIN_PATTERNS else str(config.resolve_path(e.pattern).resolve()))
+        dataclasses.replace(
+            e, pattern=e.pattern if e.pattern in BUILTIN_PATTERNS else str(config.resolve_path(e.pattern).resolve())
+        )
         for e in config.stimulus.epochs
     ]
     return dataclasses.replace(
@@ -257,7 +258,9 @@ def run(
                 write_manifest(folder, manifest)
                 write_schedule(folder, model.schedule)
                 t0 = time.perf_counter()
-                write_retina_snapshots(folder, model.schedule, model.stimuli, config.retina.min_rate, config.retina.max_rate)
+                write_retina_snapshots(
+                    folder, model.schedule, model.stimuli, config.retina.min_rate, config.retina.max_rate
+                )
                 timings["stimulus"] += time.perf_counter() - t0
         _say(f"run folder {folder}", parallel, quiet)
 
@@ -277,17 +280,31 @@ def run(
         timings["build"] = time.perf_counter() - t0
         manifest["neurons"] = neurons
         manifest["neurons_total"] = int(sum(neurons.values()))
-        _say(f"build      {timings['build']:7.2f} s   {manifest['neurons_total']:,} nodes in {len(neurons)} layers", parallel, quiet)
+        _say(
+            f"build      {timings['build']:7.2f} s   {manifest['neurons_total']:,} nodes in {len(neurons)} layers",
+            parallel,
+            quiet,
+        )
 
         t0 = time.perf_counter()
         local = engine.connect() if model.connect else {}
-        synapses = {k: sum(part[k] for part in parallel.allgather(local)) for k in local} if parallel.size > 1 else local
+        synapses = (
+            {k: sum(part[k] for part in parallel.allgather(local)) for k in local} if parallel.size > 1 else local
+        )
         timings["connect"] = time.perf_counter() - t0
         manifest["synapses"] = synapses
         manifest["synapses_total"] = int(sum(synapses.values()))
         rss_net = current_rss_mb()
-        manifest["memory_mb"] = {"before_build": round(rss_base, 1), "network": round(rss_net - rss_base, 1), "after_connect": round(rss_net, 1)}
-        _say(f"connect    {timings['connect']:7.2f} s   {manifest['synapses_total']:,} synapses in {len(synapses)} projections", parallel, quiet)
+        manifest["memory_mb"] = {
+            "before_build": round(rss_base, 1),
+            "network": round(rss_net - rss_base, 1),
+            "after_connect": round(rss_net, 1),
+        }
+        _say(
+            f"connect    {timings['connect']:7.2f} s   {manifest['synapses_total']:,} synapses in {len(synapses)} projections",
+            parallel,
+            quiet,
+        )
         if config.render.plot_layers and model.connect:
             from ..io.connectivity import write_connectivity
             from .connectivity import collect_connectivity
@@ -316,8 +333,13 @@ def run(
             if progress and parallel.is_root and not quiet:
                 from tqdm import tqdm
 
-                bar = tqdm(total=model.simulation_time, unit="ms", desc="simulate", file=sys.stderr,
-                           bar_format="{desc} {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} ms [{elapsed}<{remaining}]")
+                bar = tqdm(
+                    total=model.simulation_time,
+                    unit="ms",
+                    desc="simulate",
+                    file=sys.stderr,
+                    bar_format="{desc} {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} ms [{elapsed}<{remaining}]",
+                )
             try:
                 for ep in model.schedule:
                     t0 = time.perf_counter()

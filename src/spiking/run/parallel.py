@@ -61,7 +61,7 @@ class Parallel:
         return self.rank == 0
 
     @classmethod
-    def from_launcher(cls) -> "Parallel":
+    def from_launcher(cls) -> Parallel:
         """The context of this process: serial, or MPI through mpi4py when launched with several ranks."""
         size = launcher_size()
         if size <= 1:

@@ -7,7 +7,14 @@ import resource
 import shutil
 from pathlib import Path
 
-__all__ = ["usable_cpus", "resolve_threads", "available_memory_bytes", "free_disk_bytes", "peak_rss_mb", "current_rss_mb"]
+__all__ = [
+    "usable_cpus",
+    "resolve_threads",
+    "available_memory_bytes",
+    "free_disk_bytes",
+    "peak_rss_mb",
+    "current_rss_mb",
+]
 
 
 def usable_cpus() -> int:

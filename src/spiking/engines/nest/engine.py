@@ -16,7 +16,16 @@ __all__ = ["NestEngine", "import_nest", "nest_capabilities"]
 
 _NEST_MODELS = {"poisson": "poisson_generator", "relay": "parrot_neuron", "izhikevich": "izhikevich"}
 #: The model's Izhikevich parameter names -> NEST's ``izhikevich`` names.
-IZHIKEVICH_NAMES = {"a": "a", "b": "b", "c": "c", "d": "d", "v_peak": "V_th", "v_init": "V_m", "u_init": "U_m", "i_offset": "I_e"}
+IZHIKEVICH_NAMES = {
+    "a": "a",
+    "b": "b",
+    "c": "c",
+    "d": "d",
+    "v_peak": "V_th",
+    "v_init": "V_m",
+    "u_init": "U_m",
+    "i_offset": "I_e",
+}
 
 
 def izhikevich_params(cell: IzhikevichParams) -> dict:
@@ -107,14 +116,18 @@ class NestEngine(Engine):
             nest.verbosity = nest.VerbosityLevel.ERROR
         except AttributeError:
             nest.set_verbosity("M_ERROR")
-        nest.set(resolution=model.resolution, local_num_threads=int(threads), rng_seed=int(model.seed), print_time=False)
+        nest.set(
+            resolution=model.resolution, local_num_threads=int(threads), rng_seed=int(model.seed), print_time=False
+        )
         self.model = model
         self.nodes, self.first_id, self.recorders = {}, {}, {}
         self._prepared = False
 
     def _create(self, layer: LayerSpec):
         nest = self.nest
-        positions = nest.spatial.grid(shape=[layer.side, layer.side], extent=[layer.extent, layer.extent], center=[0.0, 0.0])
+        positions = nest.spatial.grid(
+            shape=[layer.side, layer.side], extent=[layer.extent, layer.extent], center=[0.0, 0.0]
+        )
         params = None
         if layer.kind == "izhikevich":
             params = izhikevich_params(layer.cell)
@@ -248,7 +261,17 @@ class NestEngine(Engine):
     def info(self) -> dict:
         nest = self.nest
         bi = dict(nest.build_info)
-        keep = ("version", "built", "have_mpi", "have_threads", "have_gsl", "have_hdf5", "have_boost", "threads_model", "host")
+        keep = (
+            "version",
+            "built",
+            "have_mpi",
+            "have_threads",
+            "have_gsl",
+            "have_hdf5",
+            "have_boost",
+            "threads_model",
+            "host",
+        )
         return {
             "engine": "nest",
             "version": bi.get("version", ""),

@@ -1,0 +1,108 @@
+"""Commands about the tools themselves: ``check`` (the simulators) and ``izhikevich`` (the 2003 paper)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..errors import EngineUnavailableError, SpikingError
+from .common import positive_float, positive_int
+
+__all__ = ["register"]
+
+
+def register(sub) -> None:
+    """Add the commands to the ``spiking`` parser's subparsers."""
+    p = sub.add_parser(
+        "check",
+        help="check the NEST installation and draw the test network",
+        description="Print what the installed NEST supports and draw the original's test network (test0.png, test1.png). Exit 1 when NEST is missing or broken.",
+    )
+    p.add_argument("--out", metavar="DIR", help="folder for test0.png and test1.png (default: output/check-<time>)")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser(
+        "izhikevich",
+        help="reproduce Izhikevich (2003): neuron classes and the 1000-neuron network",
+        description="Reproductions of Izhikevich (2003), 'Simple Model of Spiking Neurons', each into a run folder.",
+    )
+    isub = p.add_subparsers(dest="what", metavar="WHAT")
+    isub.required = True
+    q = isub.add_parser(
+        "types",
+        help="Fig. 2: seven neuron classes under a step current, checked by number",
+        description="Simulate the paper's Fig. 2 classes (RS, IB, CH, FS, LTS, TC, RZ) under a step current and check each class's behaviour by number.",
+    )
+    q.add_argument(
+        "--duration", type=positive_float, default=500.0, metavar="MS", help="model time per class (default 500 ms)"
+    )
+    q.add_argument("--current", type=float, default=10.0, metavar="I", help="step current (default 10)")
+    q.add_argument("--output-dir", default="output", metavar="DIR", help="where the run folder goes (default output)")
+    q.set_defaults(func=cmd_izhikevich_types)
+    q = isub.add_parser(
+        "network",
+        help="Fig. 3: 800 excitatory and 200 inhibitory neurons, rhythms and rates",
+        description="Simulate the paper's Fig. 3 network and measure its mean rate and alpha/gamma rhythms.",
+    )
+    q.add_argument(
+        "--duration", type=positive_float, default=10000.0, metavar="MS", help="model time (default 10000 ms)"
+    )
+    q.add_argument("--seed", type=positive_int, default=1, help="seed of the parameters, weights and NEST (default 1)")
+    q.add_argument("--threads", type=positive_int, default=1, help="NEST threads (default 1)")
+    q.add_argument("--output-dir", default="output", metavar="DIR", help="where the run folder goes (default output)")
+    q.set_defaults(func=cmd_izhikevich_network)
+
+
+def cmd_check(args) -> int:
+    from datetime import datetime
+
+    from ..check import run_check
+
+    out = Path(args.out) if args.out else Path("output") / f"check-{datetime.now():%Y%m%d-%H%M%S}"
+    try:
+        caps, files = run_check(out)
+    except EngineUnavailableError as err:
+        print(f"spiking: NEST is not usable: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:
+        raise SpikingError(f"{out}: cannot write the check plots ({err.strerror or err})") from None
+    yes = {True: "yes", False: "no"}
+    print(
+        f"NEST {caps['version']}: threads {yes[caps['threads']]}, MPI {yes[caps['mpi']]}, "
+        f"HDF5 {yes[caps['hdf5']]}, GSL {yes[caps['gsl']]}; test network built with {caps['synapses']} synapses",
+        file=sys.stderr,
+    )
+    for f in files:
+        print(f)
+    return 0
+
+
+def cmd_izhikevich_types(args) -> int:
+    from ..io.runfolder import read_manifest
+    from ..izhikevich.core import format_check_table
+    from ..izhikevich.runs import run_types
+
+    folder, passed = run_types(args.output_dir, duration=args.duration, current=args.current)
+    m = read_manifest(folder)
+    from ..izhikevich.core import CheckRow
+
+    print(
+        format_check_table([CheckRow(r["name"], r["check"], r["measured"], r["passed"]) for r in m["checks"]]),
+        file=sys.stderr,
+    )
+    print(folder)
+    return 0
+
+
+def cmd_izhikevich_network(args) -> int:
+    from ..izhikevich.runs import run_network
+
+    folder, metrics = run_network(args.output_dir, duration=args.duration, seed=args.seed, threads=args.threads)
+    s = metrics.summary()
+    print(
+        f"mean rate {s['mean_rate_hz']:.2f} Hz; alpha peak {s['alpha_peak_hz']:.0f} Hz ({s['alpha_ratio']:.1f}x baseline), "
+        f"gamma peak {s['gamma_peak_hz']:.0f} Hz ({s['gamma_ratio']:.1f}x baseline): {'as in the paper' if s['passed'] else 'NOT as in the paper'}",
+        file=sys.stderr,
+    )
+    print(folder)
+    return 0
