@@ -125,16 +125,17 @@ def _asymmetric_image(tmp_path):
 
 
 def _relay_run(data, threads=1):
+    data = {**data, "retina": {**data.get("retina", {}), "source": "generators"}}
     eng, model = _engine(data, threads)
     eng.connect()
     spikes = {n: ([], []) for n in model.recorded}
-    for ep in model.schedule:
-        eng.apply_epoch(model.layer_rates(ep.pattern))
-        eng.advance(ep.stop - ep.start)
-        for n, (ids, ts) in eng.collect().items():
+
+    def on_chunk(t, chunk):
+        for n, (ids, ts) in chunk.items():
             spikes[n][0].append(ids)
             spikes[n][1].append(ts)
-    eng.finish()
+
+    eng.simulate(on_chunk, model.chunk)
     return model, {n: (np.concatenate(a), np.concatenate(b)) for n, (a, b) in spikes.items()}
 
 

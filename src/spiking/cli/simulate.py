@@ -119,7 +119,7 @@ def cmd_run(args) -> int:
         if not quiet_rank:
             print(f".env: {n}", file=sys.stderr)
     if launcher_size() > 1:
-        from ..engines.nest.engine import nest_has_mpi
+        from ..engines.nest.install import nest_has_mpi
 
         if not nest_has_mpi():
             raise EngineUnavailableError(

@@ -56,7 +56,7 @@ def register(sub) -> None:
 def cmd_check(args) -> int:
     from datetime import datetime
 
-    from ..check import run_check
+    from ..engines.nest.check import run_check
 
     out = Path(args.out) if args.out else Path("output") / f"check-{datetime.now():%Y%m%d-%H%M%S}"
     try:

@@ -171,6 +171,14 @@ def validate(cfg: Config) -> None:
         )
     if not cfg.stimulus.epochs and not cfg.stimulus.patterns:
         raise ConfigError("stimulus.patterns", "needs at least one pattern (or give stimulus.epochs)")
+    if cfg.retina.source == "trains":
+        for name in ("retina_on_to_lgn_on", "retina_off_to_lgn_off"):
+            if cfg.projections[name].mask != "one_to_one":
+                raise ConfigError(
+                    f"projections.{name}.mask",
+                    'must be "one_to_one" when retina.source = "trains" (each relay node repeats one retina pixel); '
+                    'use retina.source = "generators" for other wirings',
+                )
     res = cfg.run.resolution
     for name, p in cfg.projections.items():
         if p.delay < res:

@@ -1,37 +1,150 @@
-"""The interface every engine implements.
+"""The interface every engine implements, and the stepping loop most engines share.
 
-An engine takes a :class:`~spiking.model.network.Model` and offers a small
-interface: build the layers, connect the projections, apply a stimulus epoch,
-advance model time, collect the recorded spikes, and report counts and versions.
+An engine turns a :class:`~spiking.model.network.Model` into a running
+network: it builds the layers, connects the projections, takes the stimulus
+(rates for Poisson generators at each epoch, or pre-drawn trains window by
+window), advances model time and hands back the spikes it recorded, chunk
+after chunk. :meth:`Engine.simulate` takes the whole schedule at once: its
+default steps through it with the primitives below (NEST keeps it); an engine
+that compiles the whole run (Brian2's standalone mode) overrides it.
+
+Spikes cross the boundary as ``layer -> (node indices from 0, times in ms)``
+numpy arrays; connections as :class:`Edges`. Nothing here imports a simulator.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from ..model.network import Model
+from ..model.timegrid import EPS, before, floor_index, snap
 
-__all__ = ["Engine"]
+__all__ = ["Engine", "Edges", "Segment", "stepping_plan", "Spikes"]
+
+#: ``layer -> (node indices, times in ms)``
+Spikes = dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class Edges:
+    """Connections of one projection, as built: parallel arrays, one entry per synapse.
+
+    Attributes
+    ----------
+    sources, targets : ndarray of int64
+        Node index within the source and the target layer.
+    weights : ndarray of float64
+        mV (the jump of the target's membrane potential).
+    delays : ndarray of float64
+        ms.
+    """
+
+    sources: np.ndarray
+    targets: np.ndarray
+    weights: np.ndarray
+    delays: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.sources.size)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of model time the stepping loop simulates in one go.
+
+    Attributes
+    ----------
+    start, stop : float
+        ms.
+    epoch : int or None
+        Index of the stimulus epoch that begins at ``start`` (its rates are
+        set first), or None.
+    feed_until : float or None
+        When not None, the pre-drawn trains of ``(start, feed_until]`` are
+        handed to the engine first.
+    flush : bool
+        Collect the recorded spikes at ``stop``.
+    """
+
+    start: float
+    stop: float
+    epoch: int | None
+    feed_until: float | None
+    flush: bool
+
+
+def stepping_plan(model: Model, chunk: float, feed_window: float | None) -> list[Segment]:
+    """The segments of a run: cut at epoch changes, every ``chunk`` ms, and every ``feed_window`` ms of trains.
+
+    ``feed_window=None`` hands no trains over (a model without train layers).
+    """
+    h = model.resolution
+    total = model.simulation_time
+    cuts = {snap(e.start, h) for e in model.schedule} | {snap(total, h)}
+    cuts |= {snap(k * chunk, h) for k in range(1, floor_index(total, chunk) + 1)}
+    feeds: set[float] = set()
+    if feed_window is not None:
+        feeds = {snap(k * feed_window, h) for k in range(floor_index(total, feed_window) + 1)}
+        cuts |= feeds
+    cuts = sorted(t for t in cuts if t <= total + EPS * max(1.0, total))
+    starts = {snap(e.start, h): i for i, e in enumerate(model.schedule)}
+    out = []
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        if not before(a, b, h):
+            continue
+        feed_until = None
+        if a in feeds:
+            later = [t for t in sorted(feeds) if t > a + h / 2]
+            feed_until = min(later[0], total) if later else total
+        last = not before(b, total, h)
+        on_chunk = abs(b / chunk - round(b / chunk)) <= EPS * max(1.0, b / chunk)
+        out.append(Segment(a, b, starts.get(a), feed_until, flush=last or on_chunk))
+    return out
 
 
 class Engine(ABC):
-    """The interface every engine implements."""
+    """What every engine offers. Subclasses register in :data:`spiking.engines.ENGINE_MODULES`.
 
-    name: str = ""
+    Lifecycle: :meth:`setup`, :meth:`build`, :meth:`connect`, then
+    :meth:`simulate` (or the primitives it calls), then :meth:`info` and
+    :meth:`synapse_counts` for the record.
+    """
+
+    #: Name in the registry and in ``run.engine``.
+    name: ClassVar[str] = ""
+    #: Model time of pre-drawn trains handed over at once (ms); None: everything at once.
+    feed_window: ClassVar[float | None] = 1000.0
+
+    model: Model
 
     @abstractmethod
     def setup(self, model: Model, threads: int) -> None:
-        """Start a fresh kernel with the model's seed and resolution and ``threads`` threads."""
+        """Start afresh with the model's seed and resolution on ``threads`` threads."""
 
     @abstractmethod
     def build(self) -> dict[str, int]:
-        """Create every layer and the recorders; returns neurons per layer."""
+        """Create every layer and the recorders; returns nodes per layer."""
 
     @abstractmethod
-    def connect(self) -> dict[str, int]:
-        """Create every projection; returns synapses per projection held by this process."""
+    def connect(self) -> dict[str, int] | None:
+        """Create every projection; returns synapses per projection held by this process.
+
+        None when the engine makes its connections only when the simulation
+        starts (then :meth:`synapse_counts` has them afterwards).
+        """
+
+    def synapse_counts(self) -> dict[str, int]:
+        """Synapses per projection held by this process, once they exist."""
+        raise NotImplementedError
+
+    @abstractmethod
+    def edges(self, projection: str) -> Edges:
+        """This process's connections of one projection, as built."""
 
     @abstractmethod
     def incoming(self, target: str, targets: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -41,22 +154,51 @@ class Engine(ABC):
     def outgoing(self, source: str, node: int) -> dict[str, np.ndarray]:
         """This process's targets of node ``node`` of layer ``source``: target layer -> indices."""
 
-    @abstractmethod
-    def apply_epoch(self, rates: dict[str, np.ndarray]) -> None:
-        """Set the retina rates (Hz, node order) for the epoch that starts now."""
+    # -- the stepping primitives ------------------------------------------------
+    def set_rates(self, rates: dict[str, np.ndarray]) -> None:
+        """Set the Poisson layers' rates (Hz, node order) for the epoch that starts now."""
+        raise NotImplementedError
 
-    @abstractmethod
+    def feed(self, trains: Spikes) -> None:
+        """Hand over the pre-drawn spikes of the train layers for the window that starts now."""
+        raise NotImplementedError
+
     def advance(self, ms: float) -> None:
         """Simulate ``ms`` of model time."""
+        raise NotImplementedError
 
-    @abstractmethod
-    def collect(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """This process's spikes since the last call: layer -> (node ids from 0, times in ms); clears the recorders."""
+    def collect(self) -> Spikes:
+        """This process's spikes since the last call, by recorded layer (train layers excluded)."""
+        raise NotImplementedError
 
-    @abstractmethod
-    def finish(self) -> None:
-        """End the simulation (release what ``apply_epoch`` prepared)."""
+    def finish(self) -> None:  # noqa: B027 - nothing to release by default
+        """End the simulation (release what the primitives prepared)."""
+
+    # -- the whole schedule --------------------------------------------------------
+    def simulate(self, on_chunk: Callable[[float, Spikes], None], chunk: float) -> None:
+        """Simulate the model's whole schedule, calling ``on_chunk(t, spikes)`` every ``chunk`` ms and at the end.
+
+        ``spikes`` are this process's spikes since the previous call. The
+        default steps through :func:`stepping_plan` with the primitives.
+        """
+        model = self.model
+        trains = model.trains() if model.train_layers else None
+        try:
+            for seg in self.plan(chunk):
+                if seg.epoch is not None and "retina_on" in model.layers:
+                    self.set_rates(model.layer_rates(model.schedule[seg.epoch].pattern))
+                if seg.feed_until is not None and trains is not None:
+                    self.feed({layer: trains.window(layer, seg.start, seg.feed_until) for layer in model.train_layers})
+                self.advance(seg.stop - seg.start)
+                if seg.flush:
+                    on_chunk(seg.stop, self.collect())
+        finally:
+            self.finish()
+
+    def plan(self, chunk: float) -> Iterator[Segment]:
+        """The segments :meth:`simulate` steps through."""
+        return iter(stepping_plan(self.model, chunk, self.feed_window if self.model.train_layers else None))
 
     @abstractmethod
     def info(self) -> dict:
-        """Versions, build information, threads and processes."""
+        """Name, version, build facts, threads and processes: what the manifest records."""

@@ -16,6 +16,7 @@ from .cells import IzhikevichParams
 from .geometry import Sizes, derive_sizes, grid_positions, image_to_nodes
 from .retina import retina_rates
 from .stimulus import ScheduledEpoch, build_schedule, load_pattern, place_pattern
+from .trains import RetinaTrains
 
 __all__ = ["LayerSpec", "ProjectionSpec", "Stimulus", "Model", "build_model"]
 
@@ -27,8 +28,11 @@ class LayerSpec:
     Attributes
     ----------
     name : str
-    kind : {"poisson", "relay", "izhikevich"}
-        Poisson generators (retina), spike relays (LGN) or Izhikevich neurons (V1).
+    kind : {"poisson", "relay", "trains", "izhikevich"}
+        Poisson generators (retina), spike relays (LGN, repeating the retina's
+        spikes), spike sources replaying pre-drawn trains (LGN, when
+        ``retina.source = "trains"``: :mod:`spiking.model.trains`) or
+        Izhikevich neurons (V1).
     side : int
         Grid side; the layer has ``side**2`` nodes.
     extent : float
@@ -119,11 +123,29 @@ class Model:
     simulation_time: float
     chunk: float
     connect: bool
+    source: str = "generators"
+    relay_delays: dict = field(default_factory=lambda: {"lgn_on": 1.0, "lgn_off": 1.0})
 
     def layer_rates(self, pattern: str) -> dict[str, np.ndarray]:
         """Retina rates (Hz) of a pattern in node order, by layer name."""
         s = self.stimuli[pattern]
         return {"retina_on": image_to_nodes(s.rates_on), "retina_off": image_to_nodes(s.rates_off)}
+
+    def trains(self) -> RetinaTrains:
+        """The relay layers' spikes as pre-drawn Poisson trains (the same for any engine, threads, ranks)."""
+        rates = {p: self.layer_rates(p) for p in self.stimuli}
+        return RetinaTrains(self.schedule, rates, self.resolution, self.relay_delays, self.seed)
+
+    @property
+    def train_layers(self) -> tuple[str, ...]:
+        """Layers whose spikes are pre-drawn trains rather than simulated."""
+        return tuple(name for name, layer in self.layers.items() if layer.kind == "trains")
+
+    @property
+    def simulated_recorded(self) -> tuple[str, ...]:
+        """Recorded layers whose spikes the engine records (the others are pre-drawn trains)."""
+        trains = set(self.train_layers)
+        return tuple(name for name in self.recorded if name not in trains)
 
 
 def build_model(config: Config, stimuli: bool = True) -> Model:
@@ -133,11 +155,19 @@ def build_model(config: Config, stimuli: bool = True) -> Model:
     """
     sizes = derive_sizes(config.network)
     e = sizes.extent
-    layers = {
-        "retina_on": LayerSpec("retina_on", "poisson", sizes.retina_side, e),
-        "retina_off": LayerSpec("retina_off", "poisson", sizes.retina_side, e),
-        "lgn_on": LayerSpec("lgn_on", "relay", sizes.retina_side, e),
-        "lgn_off": LayerSpec("lgn_off", "relay", sizes.retina_side, e),
+    trains = config.retina.source == "trains"
+    layers = (
+        {}
+        if trains
+        else {
+            "retina_on": LayerSpec("retina_on", "poisson", sizes.retina_side, e),
+            "retina_off": LayerSpec("retina_off", "poisson", sizes.retina_side, e),
+        }
+    )
+    relay = "trains" if trains else "relay"
+    layers |= {
+        "lgn_on": LayerSpec("lgn_on", relay, sizes.retina_side, e),
+        "lgn_off": LayerSpec("lgn_off", relay, sizes.retina_side, e),
         "ex_on": LayerSpec("ex_on", "izhikevich", sizes.excitatory_side, e, config.neurons.excitatory.params()),
         "ex_off": LayerSpec("ex_off", "izhikevich", sizes.excitatory_side, e, config.neurons.excitatory.params()),
         "in_on": LayerSpec("in_on", "izhikevich", sizes.inhibitory_side, e, config.neurons.inhibitory.params()),
@@ -146,6 +176,8 @@ def build_model(config: Config, stimuli: bool = True) -> Model:
     projections = []
     for i, (name, src, tgt, _) in enumerate(PROJECTION_TABLE, 1):
         p = config.projections[name]
+        if src not in layers:
+            continue  # the retina -> relay projections, when the relay's spikes are pre-drawn trains
         recurrent = src.startswith(("ex", "in")) and src == tgt
         projections.append(
             ProjectionSpec(
@@ -185,6 +217,11 @@ def build_model(config: Config, stimuli: bool = True) -> Model:
         simulation_time=config.run.simulation_time,
         chunk=config.run.chunk,
         connect=config.run.connect,
+        source=config.retina.source,
+        relay_delays={
+            "lgn_on": config.projections["retina_on_to_lgn_on"].delay,
+            "lgn_off": config.projections["retina_off_to_lgn_off"].delay,
+        },
     )
 
 

@@ -1,20 +1,30 @@
-"""The NEST 3 engine: every ``nest`` call of a run lives here."""
+"""The NEST 3 engine: builds and runs a model on the NEST kernel, with threads and MPI.
+
+Every ``nest`` call of a pathway run lives here. Node positions and order come
+from the model's layers (NEST free layers with the model's positions), neuron
+parameters are translated from the model's names in :data:`IZHIKEVICH_NAMES`,
+and the retina's input is either Poisson generators relayed by parrot neurons
+or ``spike_train_injector`` nodes replaying the pre-drawn trains.
+"""
 
 from __future__ import annotations
 
-import importlib
-import os
-
 import numpy as np
 
-from ...errors import EngineUnavailableError
 from ...model.cells import IzhikevichParams
 from ...model.network import LayerSpec, Model, ProjectionSpec
-from ..base import Engine
+from ..base import Edges, Engine, Spikes
+from .install import import_nest
 
-__all__ = ["NestEngine", "import_nest", "nest_capabilities"]
+__all__ = ["NestEngine", "ENGINE", "IZHIKEVICH_NAMES", "izhikevich_params", "NEST_MODELS"]
 
-_NEST_MODELS = {"poisson": "poisson_generator", "relay": "parrot_neuron", "izhikevich": "izhikevich"}
+#: The model's layer kinds -> NEST models.
+NEST_MODELS = {
+    "poisson": "poisson_generator",
+    "relay": "parrot_neuron",
+    "trains": "spike_train_injector",
+    "izhikevich": "izhikevich",
+}
 #: The model's Izhikevich parameter names -> NEST's ``izhikevich`` names.
 IZHIKEVICH_NAMES = {
     "a": "a",
@@ -35,76 +45,19 @@ def izhikevich_params(cell: IzhikevichParams) -> dict:
     return out
 
 
-def import_nest(quiet: bool = True):
-    """Import NEST quietly, or raise :class:`EngineUnavailableError` with how to install it."""
-    if quiet:
-        os.environ.setdefault("PYNEST_QUIET", "1")
-    try:
-        nest = importlib.import_module("nest")
-    except Exception as err:  # ImportError, or a broken installation raising anything
-        raise EngineUnavailableError(
-            f"NEST cannot be imported ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}); "
-            "install it with `pip install nest-simulator` (or `make install`)"
-        ) from None
-    try:
-        nest.verbosity = nest.VerbosityLevel.ERROR
-    except AttributeError:  # older NEST 3
-        nest.set_verbosity("M_ERROR")
-    return nest
-
-
-def nest_capabilities() -> dict:
-    """What the installed NEST supports: version, threads, MPI, HDF5."""
-    nest = import_nest()
-    bi = nest.build_info
-    return {
-        "version": bi.get("version", ""),
-        "threads": bool(bi.get("have_threads")),
-        "mpi": bool(bi.get("have_mpi")),
-        "hdf5": bool(bi.get("have_hdf5")),
-        "gsl": bool(bi.get("have_gsl")),
-    }
-
-
-def nest_has_mpi() -> bool | None:
-    """Whether the installed NEST was built with MPI, found without importing it.
-
-    Importing a NEST without MPI under an MPI launcher aborts the process, so
-    the check reads NEST's installed ``config.h`` (or, failing that, looks for
-    ``libmpi`` in its compiled kernel). ``None`` when NEST is not installed.
-    """
-    import importlib.util
-    from pathlib import Path
-
-    spec = importlib.util.find_spec("nest")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    root = Path(list(spec.submodule_search_locations)[0])
-    for header in root.glob("include/nest/config.h"):
-        text = header.read_text(errors="replace")
-        if "#define HAVE_MPI" in text:
-            return True
-        if "HAVE_MPI" in text:
-            return False
-    for lib in list(root.glob("*.so")) + list(root.glob("lib/*.so*")):
-        try:
-            if b"libmpi" in lib.read_bytes():
-                return True
-        except OSError:
-            continue
-    return False
-
-
 class NestEngine(Engine):
-    """Builds and runs a :class:`~spiking.model.Model` on the NEST kernel."""
+    """Builds and runs a :class:`~spiking.model.network.Model` on the NEST kernel."""
 
     name = "nest"
+    #: Setting spike times costs about 12 us per node, so trains go over a second at a time.
+    feed_window = 1000.0
 
     def __init__(self):
         self.nest = import_nest()
         self.model: Model | None = None
         self.nodes: dict = {}
         self.first_id: dict[str, int] = {}
+        self.local: dict = {}
         self.recorders: dict = {}
         self._prepared = False
 
@@ -112,27 +65,19 @@ class NestEngine(Engine):
     def setup(self, model: Model, threads: int) -> None:
         nest = self.nest
         nest.ResetKernel()
-        try:
-            nest.verbosity = nest.VerbosityLevel.ERROR
-        except AttributeError:
-            nest.set_verbosity("M_ERROR")
+        nest.verbosity = nest.VerbosityLevel.ERROR
         nest.set(
             resolution=model.resolution, local_num_threads=int(threads), rng_seed=int(model.seed), print_time=False
         )
         self.model = model
-        self.nodes, self.first_id, self.recorders = {}, {}, {}
+        self.nodes, self.first_id, self.local, self.recorders = {}, {}, {}, {}
         self._prepared = False
 
     def _create(self, layer: LayerSpec):
         nest = self.nest
-        positions = nest.spatial.grid(
-            shape=[layer.side, layer.side], extent=[layer.extent, layer.extent], center=[0.0, 0.0]
-        )
-        params = None
-        if layer.kind == "izhikevich":
-            params = izhikevich_params(layer.cell)
-        nodes = nest.Create(_NEST_MODELS[layer.kind], params=params, positions=positions)
-        return nodes
+        positions = nest.spatial.free(layer.positions().tolist(), extent=[layer.extent, layer.extent])
+        params = izhikevich_params(layer.cell) if layer.kind == "izhikevich" else None
+        return nest.Create(NEST_MODELS[layer.kind], params=params, positions=positions)
 
     def build(self) -> dict[str, int]:
         nest = self.nest
@@ -142,9 +87,13 @@ class NestEngine(Engine):
             self.nodes[name] = nodes
             ids = nodes.tolist()
             self.first_id[name] = int(ids[0])
-            assert ids[-1] - ids[0] + 1 == len(ids) == layer.size
+            if not ids[-1] - ids[0] + 1 == len(ids) == layer.size:
+                raise RuntimeError(f"NEST created layer {name} with ids that are not contiguous")
             counts[name] = len(nodes)
-        for name in self.model.recorded:
+            if layer.kind == "trains":
+                local = nest.GetLocalNodeCollection(nodes)
+                self.local[name] = (local, np.asarray(local.tolist(), dtype=np.int64) - self.first_id[name])
+        for name in self.model.simulated_recorded:
             sr = nest.Create("spike_recorder", params={"record_to": "memory"})
             nest.Connect(self.nodes[name], sr)
             self.recorders[name] = sr
@@ -186,7 +135,25 @@ class NestEngine(Engine):
             conn, syn = self._conn_specs(p)
             nest.Connect(self.nodes[p.source], self.nodes[p.target], conn, syn)
             counts[p.name] = int(nest.num_connections - before)
+        self._counts = counts
         return counts
+
+    def synapse_counts(self) -> dict[str, int]:
+        return dict(self._counts)
+
+    def edges(self, projection: str) -> Edges:
+        p = next(q for q in self.model.projections if q.name == projection)
+        conns = self.nest.GetConnections(source=self.nodes[p.source], target=self.nodes[p.target])
+        if not len(conns):
+            empty = np.zeros(0, np.int64)
+            return Edges(empty, empty, np.zeros(0), np.zeros(0))
+        d = conns.get(["source", "target", "weight", "delay"])
+        return Edges(
+            np.asarray(d["source"], dtype=np.int64).ravel() - self.first_id[p.source],
+            np.asarray(d["target"], dtype=np.int64).ravel() - self.first_id[p.target],
+            np.asarray(d["weight"], dtype=np.float64).ravel(),
+            np.asarray(d["delay"], dtype=np.float64).ravel(),
+        )
 
     def _layer_of(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Layer number (index into self.nodes, -1 for none) and layer-local index of NEST ids."""
@@ -224,7 +191,7 @@ class NestEngine(Engine):
         return {names[k]: local[layer == k] for k in np.unique(layer[layer >= 0])}
 
     # -- simulation ----------------------------------------------------------
-    def apply_epoch(self, rates: dict[str, np.ndarray]) -> None:
+    def set_rates(self, rates: dict[str, np.ndarray]) -> None:
         nest = self.nest
         if self._prepared:
             # a poisson_generator ignores a rate set between Run calls of one Prepare
@@ -232,8 +199,17 @@ class NestEngine(Engine):
             self._prepared = False
         for name, r in rates.items():
             self.nodes[name].set(rate=np.asarray(r, dtype=float).tolist())
-        nest.Prepare()
-        self._prepared = True
+
+    def feed(self, trains: Spikes) -> None:
+        """Give each local injector its spike times of the coming window (times after now, sorted)."""
+        for name, (ids, times) in trains.items():
+            local, index = self.local[name]
+            if not len(local):
+                continue
+            order = np.argsort(ids, kind="stable")  # by node, times stay sorted within a node
+            ids, times = ids[order], times[order]
+            lo, hi = np.searchsorted(ids, index, side="left"), np.searchsorted(ids, index, side="right")
+            local.set([{"spike_times": times[a:b]} for a, b in zip(lo, hi)])
 
     def advance(self, ms: float) -> None:
         if not self._prepared:
@@ -241,7 +217,7 @@ class NestEngine(Engine):
             self._prepared = True
         self.nest.Run(ms)
 
-    def collect(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    def collect(self) -> Spikes:
         # recorders can only be cleared outside Prepare/Cleanup; the next advance prepares again
         self.finish()
         out = {}
@@ -280,6 +256,7 @@ class NestEngine(Engine):
             "processes": int(nest.NumProcesses()),
             "rank": int(nest.Rank()),
             "virtual_processes": int(nest.total_num_virtual_procs),
+            "same_spikes_need": "the same seed, config and number of virtual processes (threads x processes)",
         }
 
 

@@ -1,4 +1,4 @@
-"""``spiking check``: what the installed NEST supports, and the original's environment test plots."""
+"""``spiking check`` for NEST: what the installed NEST supports, and the original's environment test plots."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def run_check(folder) -> tuple[dict, list[Path]]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .engines.nest.engine import import_nest, nest_capabilities
+    from .install import import_nest, nest_capabilities
 
     nest = import_nest()
     caps = nest_capabilities()
