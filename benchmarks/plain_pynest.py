@@ -1,16 +1,18 @@
-"""The default model as a plain PyNEST script, to compare `spiking run` with on the same machine.
+"""The default model in the original formulation as a plain PyNEST script, to compare `spiking run` with.
 
-Builds the same eight layers and eighteen projections with direct NEST calls,
-records the four V1 layers in memory, and simulates the schedule with one
+Builds the same eight layers and eighteen projections with direct NEST calls
+(Poisson generators relayed by parrot neurons, NEST grid layers), records the
+four V1 layers in memory, and simulates the schedule with one
 ``nest.Simulate`` per epoch (no chunks, no files). The retina rates come from
-``spiking.model`` (pure numpy), so both simulate the same thing.
+``spiking.model`` (pure numpy), so both simulate the same model.
 
-    .venv/bin/python benchmarks/plain_pynest.py [--threads 2] [--time 1000]
+    .venv/bin/python benchmarks/plain_pynest.py [--threads 2] [--time 1000] [--seed 12345] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import time
 
@@ -19,12 +21,16 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--time", type=float, default=1000.0)
+    ap.add_argument("--seed", type=int, default=12345)
+    ap.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     args = ap.parse_args()
 
     from spiking.config import load_config
     from spiking.model.network import build_model
 
-    cfg, _ = load_config(overrides=[f"run.simulation_time={args.time}"])
+    cfg, _ = load_config(
+        overrides=[f"run.simulation_time={args.time}", "retina.source=generators", f"run.seed={args.seed}"]
+    )
     model = build_model(cfg)
 
     import os
@@ -39,8 +45,9 @@ def main() -> None:
     models = {"poisson": "poisson_generator", "relay": "parrot_neuron", "izhikevich": "izhikevich"}
     nodes = {}
     for name, layer in model.layers.items():
+        c = layer.cell
         params = (
-            {k: layer.params[k] for k in ("a", "b", "c", "d", "V_th", "V_m", "U_m", "I_e")} if layer.params else None
+            dict(a=c.a, b=c.b, c=c.c, d=c.d, V_th=c.v_peak, V_m=c.v_init, U_m=c.u_init, I_e=c.i_offset) if c else None
         )
         nodes[name] = nest.Create(
             models[layer.kind],
@@ -83,6 +90,11 @@ def main() -> None:
     t_sim = time.perf_counter() - t0
     n = {name: rec.get("n_events") for name, rec in recorders.items()}
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if args.json:
+        sizes = {name: model.layers[name].size for name in n}
+        rates = {name: n[name] / sizes[name] / (args.time / 1000) for name in n}
+        print(json.dumps({"build": t_build, "connect": t_connect, "simulate": t_sim, "peak_mb": peak, "rates": rates}))
+        return
     print(
         f"plain PyNEST, {args.threads} threads: build {t_build:.2f} s, connect {t_connect:.2f} s, "
         f"simulate {t_sim:.2f} s, synapses {nest.num_connections:,}, peak RSS {peak:.0f} MB, spikes {n}"

@@ -7,6 +7,8 @@ Usage (from the repository root, after `make install`; `mpi` also needs `make mp
     .venv/bin/python benchmarks/run_benchmarks.py mpi        # 1 rank x 2 threads against 2 ranks x 1 thread
     .venv/bin/python benchmarks/run_benchmarks.py render     # rendering against simulation, default model
     .venv/bin/python benchmarks/run_benchmarks.py estimate   # pre-flight estimate against built synapses
+    .venv/bin/python benchmarks/run_benchmarks.py trains     # pre-drawn trains against the plain PyNEST original
+    .venv/bin/python benchmarks/run_benchmarks.py sources    # V1 rates of both input formulations over seeds
 
 Each prints a Markdown table for docs/benchmarks.md. Every run is a real
 `spiking run` in a subprocess; peak memory is the child's maximum resident set
@@ -176,9 +178,76 @@ def bench_plain(tmp: Path) -> None:
     )
 
 
+def plain_pynest(seed: int = 12345) -> tuple[dict, float]:
+    """The plain PyNEST script of the original formulation: its figures and its process wall time."""
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [PY, str(ROOT / "benchmarks" / "plain_pynest.py"), "--json", "--seed", str(seed)],
+        capture_output=True,
+        text=True,
+    )
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(proc.stderr)
+    return json.loads(proc.stdout.strip().splitlines()[-1]), wall
+
+
+def bench_trains(tmp: Path) -> None:
+    """Default model: the plain PyNEST original, then `spiking run` (trains, rendering included), then generators."""
+    plain, plain_wall = plain_pynest()
+    m, wall, peak = spiking_run([], tmp)
+    g, gwall, gpeak = spiking_run(["--no-render", "--set", "retina.source=generators"], tmp)
+    t = m["timings_s"]
+    print(
+        "| run | wall, process (s) | build (s) | connect (s) | simulate (s) | peak RSS (MB) |\n|---|---|---|---|---|---|"
+    )
+    print(
+        f"| plain PyNEST, original formulation (generators) | {plain_wall:.1f} | {plain['build']:.1f} | "
+        f"{plain['connect']:.1f} | {plain['simulate']:.1f} | {plain['peak_mb']:.0f} |"
+    )
+    print(
+        f"| `spiking run` (trains), rendering included | {wall:.1f} | {t['build']:.1f} | {t['connect']:.1f} | "
+        f"{t['simulate']:.1f} | {m['memory_mb']['peak_rss']:.0f} |"
+    )
+    gt = g["timings_s"]
+    print(
+        f"| `spiking run --no-render`, retina.source = generators | {gwall:.1f} | {gt['build']:.1f} | "
+        f"{gt['connect']:.1f} | {gt['simulate']:.1f} | {g['memory_mb']['peak_rss']:.0f} |"
+    )
+    print(
+        f"\n`spiking run` (trains, rendered) / plain PyNEST: wall {wall / plain_wall:.2f}; simulate "
+        f"{t['simulate']:.1f} s against {plain['simulate']:.1f} s ({plain['simulate'] / t['simulate']:.1f}x faster); "
+        f"peak memory {m['memory_mb']['peak_rss']:.0f} MB against {g['memory_mb']['peak_rss']:.0f} MB with generators."
+    )
+    render = m.get("render", {}).get("timings_s", {})
+    if render:
+        print(f"Rendering took {render.get('total', 0):.1f} s of the {wall:.1f} s.")
+
+
+def bench_sources(tmp: Path, seeds: int = 3) -> None:
+    """V1 mean rates of the default model with trains and with generators, over seeds."""
+    from spiking.validate.compare import compare_rates
+
+    rates: dict = {"generators": {}, "trains": {}}
+    for source, by_layer in rates.items():
+        for seed in range(1, seeds + 1):
+            m, _, _ = spiking_run(["--no-render", "--set", f"retina.source={source}", "--set", f"run.seed={seed}"], tmp)
+            for layer, v in m["spikes"].items():
+                by_layer.setdefault(layer, []).append(v["mean_rate_hz"])
+    print(f"Default model, {seeds} seeds per formulation, mean rate over seeds (sd):\n")
+    print(
+        "| layer | generators (Hz) | trains (Hz) | difference (Hz) | tolerance (Hz) | agree |\n|---|---|---|---|---|---|"
+    )
+    for r in compare_rates(rates["generators"], rates["trains"]):
+        print(
+            f"| {r.layer} | {r.mean_a:.3f} ({r.sd_a:.3f}) | {r.mean_b:.3f} ({r.sd_b:.3f}) | {r.difference:+.3f} | "
+            f"{r.tolerance:.3f} | {'yes' if r.agree else 'NO'} |"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("which", choices=["default", "memory", "mpi", "render", "estimate", "plain"])
+    ap.add_argument("which", choices=["default", "memory", "mpi", "render", "estimate", "plain", "trains", "sources"])
     args = ap.parse_args()
     print(f"Machine: {machine()}\n")
     with tempfile.TemporaryDirectory() as tmp:

@@ -27,7 +27,8 @@ def _engine(data, threads=1):
 def built():
     # 1 hypercolumn of 3x3 minicolumns of 12 neurons: retina 11x11, ex 10x10, in 5x5;
     # radii shrunk so the masks do not cover whole layers, and one distance-dependent delay
-    data = tiny(network={"neurons_per_minicolumn": 12}, run={"seed": 3})
+    # the original's machinery (Poisson generators and parrot relays), so the relay's wiring is built too
+    data = tiny(network={"neurons_per_minicolumn": 12}, run={"seed": 3}, retina={"source": "generators"})
     data["projections"] = {
         "ex_on_to_ex_on": {"radius": 0.45, "sigma": 0.2, "delay_per_unit": 4.0},
         "in_on_to_ex_off": {"radius": 0.3},

@@ -51,10 +51,10 @@ def test_run_folder_holds_everything(small_run):
     assert m["versions"]["nest"].startswith("3.") and m["versions"]["spiking"]
     assert m["threads"] == 2 and m["processes"] == 1 and m["seed"] == 21
     assert set(m["timings_s"]) >= {"build", "connect", "simulate", "write", "total"}
-    assert (
-        m["neurons"]["ex_on"] == 49 * 49 and m["neurons"]["in_on"] == 25 * 25 and m["neurons"]["retina_on"] == 55 * 55
-    )
-    assert len(m["synapses"]) == 18 and m["synapses"]["retina_on_to_lgn_on"] == 55 * 55
+    assert m["neurons"]["ex_on"] == 49 * 49 and m["neurons"]["in_on"] == 25 * 25 and m["neurons"]["lgn_on"] == 55 * 55
+    # the relay's spikes are pre-drawn trains: no retina layers, no retina -> relay projections
+    assert m["retina_source"] == "trains" and "retina_on" not in m["neurons"]
+    assert len(m["synapses"]) == 16 and "retina_on_to_lgn_on" not in m["synapses"]
     spikes = load_spikes(folder / "spikes.h5")
     assert set(spikes) == {"ex_on", "ex_off", "in_on", "in_off"}
     for name, s in spikes.items():

@@ -103,7 +103,7 @@ class RetinaConfig:
     """Retina encoding: filtered image mapped linearly to Poisson rates."""
 
     source: str = _f(
-        "generators",
+        "trains",
         "",
         "trains: Poisson trains drawn with numpy and injected as the relay's spikes; generators: a Poisson generator per pixel relayed by parrot neurons (the original's machinery)",
         _one_of(*RETINA_SOURCES),

@@ -91,13 +91,22 @@ class NestEngine(Engine):
                 raise RuntimeError(f"NEST created layer {name} with ids that are not contiguous")
             counts[name] = len(nodes)
             if layer.kind == "trains":
-                local = nest.GetLocalNodeCollection(nodes)
-                self.local[name] = (local, np.asarray(local.tolist(), dtype=np.int64) - self.first_id[name])
+                self.local[name] = self._local(nodes)
         for name in self.model.simulated_recorded:
             sr = nest.Create("spike_recorder", params={"record_to": "memory"})
             nest.Connect(self.nodes[name], sr)
             self.recorders[name] = sr
         return counts
+
+    @staticmethod
+    def _local(nodes):
+        """The nodes of a collection that live on this process, and their indices in the layer."""
+        flags = np.atleast_1d(np.asarray(nodes.get("local"), dtype=bool))
+        index = np.nonzero(flags)[0]
+        if index.size == 0:
+            return None, index.astype(np.int64)
+        local = nodes if flags.all() else nodes[index.tolist()]
+        return local, index.astype(np.int64)
 
     # -- projections ---------------------------------------------------------
     def _conn_specs(self, p: ProjectionSpec):
@@ -204,7 +213,7 @@ class NestEngine(Engine):
         """Give each local injector its spike times of the coming window (times after now, sorted)."""
         for name, (ids, times) in trains.items():
             local, index = self.local[name]
-            if not len(local):
+            if local is None:
                 continue
             order = np.argsort(ids, kind="stable")  # by node, times stay sorted within a node
             ids, times = ids[order], times[order]
