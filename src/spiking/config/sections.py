@@ -11,7 +11,7 @@ from .fields import _at_least, _between, _f, _fraction, _non_negative, _one_of, 
 # ---- the tree -------------------------------------------------------------------
 
 #: Simulators a run can use (``run.engine``).
-ENGINES = ("nest",)
+ENGINES = ("nest", "brian2")
 #: How the retina's spikes are made (``retina.source``).
 RETINA_SOURCES = ("trains", "generators")
 

@@ -13,7 +13,7 @@ import importlib
 __all__ = ["ENGINE_MODULES", "engine_class", "get_engine"]
 
 #: Engine name -> module that defines its class (imported on demand).
-ENGINE_MODULES = {"nest": "spiking.engines.nest.engine"}
+ENGINE_MODULES = {"nest": "spiking.engines.nest.engine", "brian2": "spiking.engines.brian2.engine"}
 
 
 def engine_class(name: str):

@@ -174,6 +174,25 @@ class Engine(ABC):
     def finish(self) -> None:  # noqa: B027 - nothing to release by default
         """End the simulation (release what the primitives prepared)."""
 
+    def connect_only(self) -> None:  # noqa: B027 - connections are made by connect()
+        """Make the connections without simulating (``run.simulate = false``), for engines that connect late."""
+
+    def memory_mb(self) -> dict[str, float]:
+        """Memory used outside this process (e.g. by a compiled program), MB, for the manifest."""
+        return {}
+
+    def close(self) -> None:  # noqa: B027 - nothing to release by default
+        """Release the simulator for other users in this process (after the run is recorded)."""
+
+    def phase_times(self) -> dict[str, float]:
+        """Time spent inside the runner's phases that belongs to another one, s.
+
+        ``compile``: compiling code (within ``build``); ``connect``: making
+        connections within ``simulate``, for an engine that connects when the
+        simulation starts.
+        """
+        return {}
+
     # -- the whole schedule --------------------------------------------------------
     def simulate(self, on_chunk: Callable[[float, Spikes], None], chunk: float) -> None:
         """Simulate the model's whole schedule, calling ``on_chunk(t, spikes)`` every ``chunk`` ms and at the end.

@@ -154,16 +154,17 @@ def run(
             with signals.deferred(), phases("stimulus"):
                 write_inputs(folder, config, model, manifest)
         say(f"run folder {folder}")
-        engine = _build_and_connect(engine, config, model, parallel, manifest, phases, signals, folder, say)
+        if engine is None:
+            from ..engines import get_engine
+
+            engine = get_engine(config.run.engine)
+        _build_and_connect(engine, config, model, parallel, manifest, phases, signals, folder, say)
         sink = SpikeSink(folder, model, parallel, manifest, signals, progress and not quiet and config.run.simulate)
-        t0 = time.perf_counter()
-        if config.run.simulate:
-            engine.simulate(sink, model.chunk)
-        phases.add("simulate", time.perf_counter() - t0 - sink.seconds)
-        phases.add("record", sink.seconds)
-        if manifest.synapses is None:
+        _simulate(engine, model, config, sink, phases, say)
+        if manifest.synapses is None:  # an engine that connects when the simulation starts
             _count_synapses(engine, parallel, manifest)
-        say.phase("simulate", phases.times["simulate"], f"{manifest.t_reached_ms:g} ms of model time")
+            say.phase("connect", phases.times.get("connect", 0.0), f"{manifest.synapses_total:,} synapses")
+            _connectivity(engine, config, model, parallel, phases, signals, folder)
         status = "complete"
     except RunInterrupted as err:
         status = "interrupted"
@@ -174,10 +175,13 @@ def run(
         failure = err
     finally:
         signals.closing = True  # from here a first signal only waits; a second exits at once
+        if engine is not None:
+            manifest.memory_mb.update(engine.memory_mb())
+            engine.close()
         with phases("write"):
             status = _close(sink, status, manifest, model, parallel)
         manifest.timings_s = phases.rounded()
-        manifest.memory_mb["peak_rss"] = round(peak_rss_mb(), 1)
+        manifest.memory_mb["peak_rss"] = round(peak_rss_mb() + manifest.memory_mb.get("program_peak_rss", 0.0), 1)
         manifest.status = status
         manifest.finished = now_iso()
         if parallel.is_root:
@@ -191,10 +195,6 @@ def run(
 
 def _build_and_connect(engine, config, model, parallel, manifest, phases, signals, folder, say):
     """The engine's phases before the simulation: set-up and build, connect, and the connectivity sample."""
-    if engine is None:
-        from ..engines import get_engine
-
-        engine = get_engine(config.run.engine)
     rss_base = current_rss_mb()
     with phases("build"):
         engine.setup(model, config.run.threads)
@@ -214,19 +214,45 @@ def _build_and_connect(engine, config, model, parallel, manifest, phases, signal
         "network": round(rss_net - rss_base, 1),
         "after_connect": round(rss_net, 1),
     }
-    if config.render.plot_layers and model.connect:
-        from ..io.connectivity import write_connectivity
-        from .connectivity import collect_connectivity
-
-        with phases("connectivity"):
-            sample = collect_connectivity(engine, model, parallel)
-            if parallel.is_root:
-                with signals.deferred():
-                    write_connectivity(folder / "connectivity.h5", sample)
+    if local is not None:
+        _connectivity(engine, config, model, parallel, phases, signals, folder)
     if parallel.is_root:
         with signals.deferred():
             manifest.write(folder)
-    return engine
+
+
+def _simulate(engine, model: Model, config: Config, sink: SpikeSink, phases: Phases, say: Reporter) -> None:
+    """The simulation, with the time of writing spikes and of work the engine did inside it booked apart."""
+    t0 = time.perf_counter()
+    if config.run.simulate:
+        engine.simulate(sink, model.chunk)
+    else:
+        engine.connect_only()
+    spent = time.perf_counter() - t0 - sink.seconds
+    inside = engine.phase_times()
+    if "compile" in inside:
+        phases.add("compile", inside["compile"])
+        phases.add("build", -inside["compile"])
+    if "connect" in inside:
+        phases.add("connect", inside["connect"])
+        spent -= inside["connect"]
+    phases.add("simulate", spent)
+    phases.add("record", sink.seconds)
+    say.phase("simulate", phases.times["simulate"], f"{sink.manifest.t_reached_ms:g} ms of model time")
+
+
+def _connectivity(engine, config: Config, model: Model, parallel: Parallel, phases, signals, folder: Path) -> None:
+    """With ``render.plot_layers``: a sample of every projection as built, into ``connectivity.h5``."""
+    if not (config.render.plot_layers and model.connect):
+        return
+    from ..io.connectivity import write_connectivity
+    from .connectivity import collect_connectivity
+
+    with phases("connectivity"):
+        sample = collect_connectivity(engine, model, parallel)
+        if parallel.is_root:
+            with signals.deferred():
+                write_connectivity(folder / "connectivity.h5", sample)
 
 
 def _sum_synapses(local: dict, parallel: Parallel, manifest: Manifest) -> None:

@@ -90,7 +90,8 @@ class SpikeSink:
                     self.counts[name] += len(ids)
             self.manifest.t_reached_ms = t
         if self.bar is not None:
-            self.bar.update(t - self.t)
+            self.bar.n = max(self.bar.n, t)  # an engine may have moved the bar while it ran
+            self.bar.refresh()
         self.t = t
         self.seconds += time.perf_counter() - t0
 

@@ -1,0 +1,321 @@
+"""The visual pathway declared as Brian2 objects, with NEST's numerics and timing.
+
+What makes the two engines simulate the same model:
+
+* **Izhikevich neurons** with NEST's ``izhikevich`` update: forward Euler
+  from the old ``v`` and ``u`` (Brian2's ``euler``), the summed jumps of this
+  step's spikes added to ``v`` before the threshold test. Brian2 applies
+  ``on_pre`` after the threshold test by default; the pathways here run
+  ``before_thresholds``, which delivers a spike one step after it was pushed,
+  so every delay is one step shorter than the model's (NEST's 1 ms
+  neuron-to-neuron delay stays 1 ms).
+* **Time stamps**: NEST stamps a spike at the end of the step in which it
+  happens, Brian2 at the start. Recorded times get one step added; the
+  pre-drawn trains are handed to Brian2 one step early.
+* **Connections**: masks and kernels centred on the target, as on NEST:
+  every (source, target) pair within ``radius`` (``d <= radius``, positions
+  as in :mod:`spiking.model.geometry`) connects with probability ``p(d)``.
+  Each source only visits the targets in a square window around it, so the
+  cost grows with the synapses made, not with source x target.
+* **Input**: the pre-drawn trains (``retina.source = "trains"``) are the
+  relay layers' spikes, loaded from a file when the program starts, spikes
+  of one node in one step repeated as NEST's ``spike_train_injector``
+  repeats them; Poisson generators (``"generators"``) are a
+  ``PoissonGroup`` per retina layer whose rates follow the schedule, relayed
+  by the relay delay.
+
+Everything that changes from run to run (seed, trains, rates, model time)
+reaches the compiled program at run time, so the project compiles once per
+network shape (:mod:`.project`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ...model.network import LayerSpec, Model, ProjectionSpec
+from ...model.timegrid import n_steps
+
+__all__ = ["Declared", "declare", "train_loader_code", "rates_table", "connect_expression", "CONNECTED"]
+
+#: A step of slack on either side of a connection window, in target grid elements.
+_WINDOW_MARGIN = 1
+
+_STOP_CODE = """
+static inline double spiking_stop(const double t, const double dt, const double t_stop)
+{
+    // end of the step that reaches t_stop: the network leaves its loop before the next step
+    if (t + dt >= t_stop - 0.5 * dt) {
+        Network::_globally_stopped = true;
+        return 1.0;
+    }
+    return 0.0;
+}
+"""
+
+
+@dataclass
+class Declared:
+    """The Brian2 objects of a pathway, by role."""
+
+    control: object
+    groups: dict = field(default_factory=dict)
+    synapses: dict = field(default_factory=dict)
+    monitors: dict = field(default_factory=dict)
+    rates: dict = field(default_factory=dict)
+    #: relay layer -> the retina group whose spikes it repeats (generators)
+    relayed: dict = field(default_factory=dict)
+    #: extra delay (ms) of a relay layer's spikes over its retina group's (generators)
+    relay_delay: dict = field(default_factory=dict)
+
+    def objects(self) -> list:
+        return [
+            self.control,
+            *self.groups.values(),
+            *self.synapses.values(),
+            *self.monitors.values(),
+        ]
+
+
+def _stop_function(b2):
+    f = b2.Function(
+        lambda t, dt, t_stop: 0.0,
+        arg_units=[1, 1, 1],
+        return_unit=1,
+        arg_types=["float", "float", "float"],
+        return_type="float",
+        stateless=False,
+    )
+    f.implementations.add_implementation(
+        "cpp", code=_STOP_CODE, name="spiking_stop", compiler_kwds={"headers": ['"network.h"']}
+    )
+    return f
+
+
+def _neurons(b2, layer: LayerSpec):
+    c = layer.cell
+    eqs = f"""
+    dv/dt = (0.04*v**2 + 5*v + 140 - u + {c.i_offset!r}) / ms : 1
+    du/dt = ({c.a!r} * ({c.b!r} * v - u)) / ms : 1
+    """
+    g = b2.NeuronGroup(
+        layer.size,
+        eqs,
+        threshold=f"v >= {c.v_peak!r}",
+        reset=f"v = {c.c!r}; u += {c.d!r}",
+        method="euler",
+        name=layer.name,
+    )
+    g.v = c.v_init
+    g.u = c.u_init
+    return g
+
+
+def rates_table(model: Model) -> tuple[float, dict[str, np.ndarray]]:
+    """The retina rates over time for a ``TimedArray``: bin length (ms) and ``layer -> (bins, nodes)`` Hz.
+
+    Bins are the largest step that divides every epoch boundary.
+    """
+    h = model.resolution
+    edges = [n_steps(e.start, h) for e in model.schedule] + [n_steps(model.simulation_time, h)]
+    g = 0
+    for k in edges:
+        g = math.gcd(g, k)
+    g = max(1, g)
+    n_bins = edges[-1] // g
+    out = {}
+    for layer in ("retina_on", "retina_off"):
+        table = np.zeros((n_bins, model.layers[layer].size))
+        for e in model.schedule:
+            a, b = n_steps(e.start, h) // g, n_steps(e.stop, h) // g
+            table[a:b] = model.layer_rates(e.pattern)[layer]
+        out[layer] = table
+    return g * h, out
+
+
+def _sources(b2, model: Model, declared: Declared, compiled_ms: float) -> None:
+    """The layers that make spikes without integrating anything: trains or Poisson generators."""
+    for name, layer in model.layers.items():
+        if layer.kind == "trains":
+            # one dummy spike after the end; the real trains are loaded when the program starts
+            declared.groups[name] = b2.SpikeGeneratorGroup(
+                layer.size, [0], [(compiled_ms + 1000.0) * 1e-3] * b2.second, name=name
+            )
+        elif layer.kind == "poisson":
+            bin_ms, tables = rates_table(model)
+            ta = b2.TimedArray(tables[name] * b2.Hz, dt=bin_ms * b2.ms, name=f"rates_{name}")
+            declared.rates[name] = ta
+            declared.groups[name] = b2.PoissonGroup(layer.size, rates=f"rates_{name}(t, i)", name=name)
+    for p in model.projections:
+        if model.layers[p.target].kind == "relay":  # generators: the relay repeats its retina layer
+            declared.relayed[p.target] = p.source
+            declared.relay_delay[p.target] = p.delay
+
+
+def _position(index: str, side: int, extent: float) -> tuple[str, str]:
+    """C++-ready expressions of a grid node's x and y, as :func:`spiking.model.geometry.grid_positions`."""
+    step = extent / side
+    x = f"(-{extent / 2!r} + ({index} // {side} + 0.5) * {step!r})"
+    y = f"({extent / 2!r} - ({index} % {side} + 0.5) * {step!r})"
+    return x, y
+
+
+def connect_expression(p: ProjectionSpec, source: LayerSpec, target: LayerSpec) -> str:
+    """Brian2's generator syntax for one projection: each source visits the target grid around it.
+
+    ``j`` runs over a square window of target elements centred on the source's
+    position; a pair connects when it lies in the grid, within ``radius``
+    (``d <= radius``) and a uniform draw falls below ``p(d)``.
+    """
+    st, e = target.side, target.extent
+    step_t = e / st
+    xs, ys = _position("i", source.side, source.extent)
+    ct = f"int(({xs} + {e / 2!r}) / {step_t!r})"
+    rt = f"int(({e / 2!r} - {ys}) / {step_t!r})"
+    w = math.ceil(p.radius / step_t) + _WINDOW_MARGIN
+    width = 2 * w + 1
+    col = f"({ct} + k // {width} - {w})"
+    row = f"({rt} + k % {width} - {w})"
+    j = f"({col} * {st} + {row})"
+    dx = f"((-{e / 2!r} + ({col} + 0.5) * {step_t!r}) - {xs})"
+    dy = f"(({e / 2!r} - ({row} + 0.5) * {step_t!r}) - {ys})"
+    d = f"sqrt({dx}**2 + {dy}**2)"
+    cond = [f"{col} >= 0", f"{col} < {st}", f"{row} >= 0", f"{row} < {st}", f"{d} <= {p.radius!r}"]
+    if p.source == p.target and not p.allow_autapses:
+        cond.append(f"{j} != i")
+    if p.kernel == "gaussian":
+        cond.append(f"rand() < {p.p_center!r} * exp(-({d})**2 / {2 * p.sigma**2!r})")
+    elif p.p_center < 1.0:
+        cond.append(f"rand() < {p.p_center!r}")
+    return f"{j} for k in range({width * width}) if " + " and ".join(cond)
+
+
+def delay_expression(p: ProjectionSpec, source: LayerSpec, target: LayerSpec, h: float, extra: float) -> str:
+    """Per-synapse delay (ms, Brian2's: one step shorter) of a distance-dependent projection."""
+    xs, ys = _position("i", source.side, source.extent)
+    xt, yt = _position("j", target.side, target.extent)
+    d = f"sqrt(({xt} - {xs})**2 + ({yt} - {ys})**2)"
+    return f"(floor(({p.delay + extra!r} + {p.delay_per_unit!r} * {d}) / {h!r} + 0.5) - 1) * {h!r}"
+
+
+def _projections(b2, model: Model, declared: Declared) -> None:
+    h = model.resolution
+    for p in model.projections:
+        if model.layers[p.target].kind == "relay":
+            continue  # the relay is its retina layer, delayed (see _sources)
+        source_name, extra = p.source, 0.0
+        if p.source in declared.relayed:
+            source_name, extra = declared.relayed[p.source], declared.relay_delay[p.source]
+        source, target = model.layers[p.source], model.layers[p.target]
+        homogeneous = p.delay_per_unit == 0
+        kwargs = {}
+        if homogeneous:
+            kwargs["delay"] = (n_steps(p.delay + extra, h) - 1) * h * b2.ms
+        s = b2.Synapses(
+            declared.groups[source_name],
+            declared.groups[p.target],
+            on_pre=f"v_post += {p.weight!r}",
+            name=f"p{p.index:02d}_{p.name}",
+            **kwargs,
+        )
+        s.connect(j=connect_expression(p, source, target), skip_if_invalid=True)
+        if not homogeneous:
+            s.delay = delay_expression(p, source, target, h, extra) + " * ms"
+        s.pre.when = "before_thresholds"
+        declared.synapses[p.name] = s
+
+
+#: What the program prints when its connections are made: ``<tag> <seconds>``.
+CONNECTED = "spiking-connected"
+
+
+def declare(b2, device, model: Model, compiled_ms: float) -> Declared:
+    """Declare the model's network on Brian2's standalone ``device``, for up to ``compiled_ms`` of model time.
+
+    The program reads its arguments (seed, model time, rates) first, seeds its
+    random numbers from ``control.rng_seed``, makes the connections and says
+    how long that took (:data:`CONNECTED`). Returns the objects; the caller
+    adds them to a ``Network``.
+    """
+    b2.defaultclock.dt = model.resolution * b2.ms
+    control = b2.NeuronGroup(
+        1,
+        """rng_seed : integer (constant)
+        t_stop : 1 (constant)
+        stopped : 1""",
+        namespace={"spiking_stop": _stop_function(b2)},
+        name="control",
+    )
+    control.run_regularly("stopped = spiking_stop(t / ms, dt / ms, t_stop)", when="end", name="control_stop")
+    declared = Declared(control=control)
+    device.apply_run_args()
+    if "<chrono>" not in device.headers:
+        device.headers.append("<chrono>")
+    seed = device.get_array_name(control.variables["rng_seed"])
+    threads = max(1, b2.prefs.devices.cpp_standalone.openmp_threads)
+    device.insert_code(
+        "main",
+        f"for (int _k = 0; _k < {threads}; _k++) brian::_random_generators[_k].seed(brian::{seed}[0] + _k);\n"
+        "const auto _spiking_t0 = std::chrono::steady_clock::now();",
+    )
+    for name, layer in model.layers.items():
+        if layer.kind == "izhikevich":
+            declared.groups[name] = _neurons(b2, layer)
+    _sources(b2, model, declared, compiled_ms)
+    if model.connect:
+        _projections(b2, model, declared)
+    device.insert_code(
+        "main",
+        f'std::cout << "{CONNECTED} " << std::chrono::duration<double>(std::chrono::steady_clock::now() - '
+        "_spiking_t0).count() << std::endl << std::flush;",
+    )
+    for name in model.simulated_recorded:
+        group = declared.relayed.get(name, name)
+        declared.monitors[name] = b2.SpikeMonitor(declared.groups[group], name=f"spikes_{name}")
+    return declared
+
+
+def train_loader_code(device, declared: Declared) -> str:
+    """C++ run before the network starts: each train layer's spikes from the file ``$SPIKING_TRAINS_<layer>``.
+
+    The file holds ``int64 n``, ``n int32`` node indices and ``n float64``
+    times (s, Brian2's stamps), sorted by time; several spikes of one node in
+    one step are kept, as NEST keeps them.
+    """
+    blocks = []
+    for name, g in declared.groups.items():
+        if type(g).__name__ != "SpikeGeneratorGroup":
+            continue
+        v = g.variables
+        idx = device.get_array_name(v["neuron_index"], access_data=False)
+        times = device.get_array_name(v["spike_time"], access_data=False)
+        bins = device.get_array_name(v["_timebins"], access_data=False)
+        last = device.get_array_name(v["_lastindex"])
+        blocks.append(
+            f"""
+    {{
+        const char* _path = std::getenv("SPIKING_TRAINS_{name.upper()}");
+        if (_path == NULL) {{ std::cerr << "SPIKING_TRAINS_{name.upper()} is not set" << std::endl; exit(3); }}
+        FILE* _f = fopen(_path, "rb");
+        if (_f == NULL) {{ std::cerr << "cannot open " << _path << std::endl; exit(3); }}
+        int64_t _n = 0;
+        size_t _ok = fread(&_n, sizeof(int64_t), 1, _f);
+        brian::{idx}.resize(_n);
+        brian::{times}.resize(_n);
+        brian::{bins}.resize(_n);
+        if (_n > 0) {{
+            _ok += fread(&brian::{idx}[0], sizeof(int32_t), _n, _f);
+            _ok += fread(&brian::{times}[0], sizeof(double), _n, _f);
+        }}
+        fclose(_f);
+        if ((int64_t)_ok != 1 + 2 * _n) {{ std::cerr << "short file " << _path << std::endl; exit(3); }}
+        const double _dt = brian::{device.get_array_name(declared.control.clock.variables["dt"])}[0];
+        for (int64_t _k = 0; _k < _n; _k++)
+            brian::{bins}[_k] = (int32_t)((brian::{times}[_k] + 1e-3 * _dt) / _dt);
+        brian::{last}[0] = 0;
+    }}"""
+        )
+    return "\n".join(blocks)
