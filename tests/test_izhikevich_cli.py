@@ -1,47 +1,133 @@
-"""`spiking izhikevich types|network` leave run folders like any other run."""
+"""`spiking izhikevich types|network` leave run folders like any other run, on either engine, and exit 1 when a check fails."""
 
 import json
 from pathlib import Path
 
+import numpy as np
+import pytest
 from PIL import Image
 
 from conftest import run_cli
 from spiking.io.spikefile import load_spikes
 
+CLASSES = ["RS", "IB", "CH", "FS", "LTS", "TC", "RZ"]
 
-def _folder(proc):
-    assert proc.returncode == 0, proc.stderr
+
+def _folder(proc, code=0):
+    assert proc.returncode == code, proc.stderr
     return Path(proc.stdout.strip().splitlines()[-1])
 
 
-def test_types_run_folder(tmp_path):
-    folder = _folder(run_cli("izhikevich", "types", "--output-dir", tmp_path, cwd=tmp_path))
+def _one_line_error(proc, text):
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("spiking: error: "), proc.stderr
+    assert text in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.fixture(scope="module")
+def types_folders(tmp_path_factory):
+    """`spiking izhikevich types` on NEST and on Brian2."""
+    out = tmp_path_factory.mktemp("types")
+    return {
+        engine: _folder(run_cli("izhikevich", "types", "--engine", engine, "--output-dir", out, cwd=out))
+        for engine in ("nest", "brian2")
+    }
+
+
+@pytest.mark.nest
+def test_types_run_folder(types_folders):
+    folder = types_folders["nest"]
     m = json.loads((folder / "manifest.json").read_text())
     assert m["status"] == "complete" and m["passed"] is True
-    assert [c["name"] for c in m["checks"]] == ["RS", "IB", "CH", "FS", "LTS", "TC", "RZ"]
+    assert [c["name"] for c in m["checks"]] == CLASSES
     spikes = load_spikes(folder / "spikes.h5")
-    assert set(spikes) == {"RS", "IB", "CH", "FS", "LTS", "TC", "RZ"}
+    assert set(spikes) == set(CLASSES)
     assert all(m["spikes"][k]["count"] == len(v.times) > 5 for k, v in spikes.items())
     assert (folder / "checks.csv").read_text().count("\n") == 8
     with Image.open(folder / "types.png") as im:
         assert im.size[0] > 300 and im.size[1] > 300
-    assert "[types]" in (folder / "config.toml").read_text()
+    assert "[types]" in (folder / "izhikevich.toml").read_text()
+    assert not (folder / "config.toml").exists()  # that name is a pathway config's
+    assert m["engine"]["name"] == "nest" and m["engine"]["version"] and m["versions"]["nest"]
 
 
+@pytest.mark.brian2
+def test_types_on_brian2_equal_nest(types_folders):
+    folder = types_folders["brian2"]
+    m = json.loads((folder / "manifest.json").read_text())
+    assert m["status"] == "complete" and m["passed"] is True and m["parameters"]["engine"] == "brian2"
+    assert m["engine"]["name"] == "brian2" and m["engine"]["codegen_target"] == "numpy" and m["engine"]["version"]
+    b2, nest = load_spikes(folder / "spikes.h5"), load_spikes(types_folders["nest"] / "spikes.h5")
+    for name in CLASSES:
+        # every spike in the same 0.1 ms step (tolerance half a step)
+        assert len(b2[name].times) == len(nest[name].times) > 5
+        assert np.max(np.abs(b2[name].times - nest[name].times)) < 0.05
+
+
+@pytest.mark.nest
 def test_network_run_folder_short(tmp_path):
-    # 2 s keeps the test short; the 10 s acceptance check is in test_izhikevich.py
+    # 2 s (3 Welch segments, the least the check accepts) keeps the test short;
+    # the 10 s acceptance check is in test_izhikevich_network.py
     folder = _folder(
         run_cli("izhikevich", "network", "--duration", "2000", "--seed", "3", "--output-dir", tmp_path, cwd=tmp_path)
     )
     m = json.loads((folder / "manifest.json").read_text())
+    assert m["passed"] is True and m["metrics"]["segments"] == 3
     spikes = load_spikes(folder / "spikes.h5")
     assert spikes["excitatory"].n_nodes == 800 and spikes["inhibitory"].n_nodes == 200
     n = len(spikes["excitatory"].times) + len(spikes["inhibitory"].times)
-    assert m["metrics"]["mean_rate_hz"] == __import__("pytest").approx(n / 1000 / 2.0, rel=0.02)
+    assert m["metrics"]["mean_rate_hz"] == pytest.approx(n / 1000 / 2.0, rel=0.02)
     for f in ("raster.png", "population_rate.png", "spectrum.png"):
         assert (folder / f).stat().st_size > 1000
+    assert m["engine"] == {**m["engine"], "name": "nest", "threads": 1}
+    assert "seed" in m["engine"]["same_spikes_need"]
+
+
+@pytest.mark.nest
+def test_types_exit_1_when_a_class_fails(tmp_path):
+    # 40 ms of step: RS fires twice, too few spikes to show adaptation
+    proc = run_cli("izhikevich", "types", "--duration", "60", "--output-dir", tmp_path, cwd=tmp_path)
+    folder = _folder(proc, code=1)
+    assert "not as in the paper" in proc.stderr and "RS" in proc.stderr
+    m = json.loads((folder / "manifest.json").read_text())
+    assert m["status"] == "complete" and m["passed"] is False
+    assert not next(c for c in m["checks"] if c["name"] == "RS")["passed"]
+
+
+@pytest.mark.nest
+def test_network_exit_1_when_the_rhythm_check_fails(tmp_path):
+    # 1 s is one Welch segment: too short to tell a rhythm from noise
+    proc = run_cli("izhikevich", "network", "--duration", "1000", "--output-dir", tmp_path, cwd=tmp_path)
+    folder = _folder(proc, code=1)
+    assert "network check failed: segments" in proc.stderr
+    m = json.loads((folder / "manifest.json").read_text())
+    assert m["passed"] is False and m["metrics"]["segments"] == 1 and m["metrics"]["segments_ok"] is False
+
+
+@pytest.mark.nest
+def test_render_refuses_an_izhikevich_folder(types_folders):
+    proc = run_cli("render", types_folders["nest"])
+    _one_line_error(proc, "a `spiking izhikevich types` run has no pathway to render")
 
 
 def test_bad_arguments_exit_2(tmp_path):
     proc = run_cli("izhikevich", "network", "--duration", "-5", cwd=tmp_path)
     assert proc.returncode == 2 and "must be a finite number > 0" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_bad_engine_exit_2(tmp_path):
+    proc = run_cli("izhikevich", "types", "--engine", "neuron", "--output-dir", tmp_path, cwd=tmp_path)
+    _one_line_error(proc, "engine: must be one of nest, brian2, got 'neuron'")
+    assert list(tmp_path.iterdir()) == []  # no run folder
+
+
+@pytest.mark.brian2
+def test_brian2_threads_exit_2(tmp_path):
+    proc = run_cli("izhikevich", "network", "--engine", "brian2", "--threads", "2", "--output-dir", tmp_path)
+    _one_line_error(proc, "threads: the brian2 engine runs on one thread, got 2")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_fractional_duration_exit_2(tmp_path):
+    proc = run_cli("izhikevich", "network", "--duration", "10.5", "--output-dir", tmp_path, cwd=tmp_path)
+    _one_line_error(proc, "duration: must be a non-negative multiple of the resolution 1 ms, got 10.5")

@@ -68,12 +68,19 @@ def render_folder(folder: Path, quiet: bool = False, open_report: bool = False, 
     import time
 
     from ..config import from_mapping, read_toml
+    from ..errors import RunFolderError
     from ..io.runfolder import read_manifest, write_manifest
+    from ..izhikevich.runs import KIND_PREFIX
     from ..model.network import build_model
     from ..render import render_run
     from ..render.connectivity import plot_connectivity
 
-    read_manifest(folder)  # a run folder at all?
+    kind = str(read_manifest(folder).get("kind", ""))  # a run folder at all?
+    if kind.startswith(KIND_PREFIX):
+        raise RunFolderError(
+            f"{folder}: a `spiking izhikevich {kind[len(KIND_PREFIX) :]}` run has no pathway to render; "
+            "its figures were drawn when it ran"
+        )
     t0 = time.perf_counter()
     try:
         cfg = from_mapping(read_toml(folder / "config.toml"), base_dir=folder)

@@ -1,1 +1,7 @@
-"""The Brian2 engine: C++ standalone with OpenMP threads, one machine; every ``brian2`` call of the package lives here."""
+"""The Brian2 engine: every ``brian2`` call of the package lives in this subpackage.
+
+:mod:`.engine` runs the visual pathway in C++ standalone mode with OpenMP
+threads (:mod:`.pathway` declares it, :mod:`.project` compiles and caches it,
+:mod:`.install` finds Brian2 and a compiler); :mod:`.izhikevich` runs the
+Izhikevich (2003) reproductions.
+"""
