@@ -6,8 +6,8 @@ import signal
 import sys
 from pathlib import Path
 
-from ..errors import EngineUnavailableError, SpikingError
-from .common import config_args, load, positive_float, render_folder
+from ..errors import ConfigError, EngineUnavailableError, SpikingError
+from .common import config_args, load, positive_float, positive_int, render_folder
 
 __all__ = ["register"]
 
@@ -31,7 +31,21 @@ def register(sub) -> None:
         help="write no plots, movies or report (draw them later with `spiking render`)",
     )
     p.add_argument("--open", action="store_true", help="open the report in a browser when done")
+    p.add_argument("--engine", metavar="{nest,brian2}", help="simulator (sets run.engine; default nest)")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "validate",
+        help="run one config on NEST and Brian2 over several seeds and compare (exit 1 when they differ)",
+        description="Run one config on both engines for seeds 1..N and compare per-layer mean rates (10%% or 3 "
+        "standard errors), synapses per projection (1%%) and connection distances (KS test); write the tables "
+        "and a figure to output/<time>-validate-nest-brian2/. Without a config: the default model at one "
+        "hypercolumn. Exit 0 when the engines agree, 1 when they do not.",
+    )
+    config_args(p)
+    p.add_argument("--seeds", type=positive_int, default=6, metavar="N", help="seeds per engine (default 6)")
+    p.add_argument("--quiet", "-q", action="store_true", help="print only the folder")
+    p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser(
         "render",
@@ -109,10 +123,40 @@ def cmd_preview(args) -> int:
     return 0
 
 
+def cmd_validate(args) -> int:
+    from ..validate.runs import validate_engines
+
+    if (
+        args.config is None
+        and args.preset is None
+        and not any(o.startswith("network.hypercolumns") for o in args.overrides)
+    ):
+        args.overrides = ["network.hypercolumns=1", *args.overrides]
+    cfg, _ = load(args)
+    say = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    v = validate_engines(cfg, seeds=args.seeds, output_dir=cfg.run.output_dir, say=say)
+    if not args.quiet:
+        for r in v.rates:
+            print(
+                f"{r.layer:7s} nest {r.mean_a:7.3f} Hz  brian2 {r.mean_b:7.3f} Hz  difference {r.difference:+.3f} "
+                f"(tolerance {r.tolerance:.3f}): {'agree' if r.agree else 'DIFFER'}",
+                file=sys.stderr,
+            )
+        bad = [c.projection for c in v.counts if not c.agree] + [d.projection for d in v.distances if not d.agree]
+        print(
+            f"synapses and distances: {'agree' if not bad else 'DIFFER in ' + ', '.join(sorted(set(bad)))}",
+            file=sys.stderr,
+        )
+    print(v.folder)
+    return 0 if v.agree else 1
+
+
 def cmd_run(args) -> int:
     from ..run.orchestrate import run
     from ..run.parallel import Parallel, launcher_rank, launcher_size
 
+    if args.engine is not None:
+        args.overrides = [*args.overrides, f"run.engine={args.engine}"]
     cfg, notes = load(args)
     quiet_rank = launcher_rank() != 0
     for n in notes:
@@ -121,6 +165,11 @@ def cmd_run(args) -> int:
     if launcher_size() > 1:
         from ..engines.nest.install import nest_has_mpi
 
+        if cfg.run.engine != "nest":
+            raise ConfigError(
+                "run.engine",
+                f'{cfg.run.engine!r} runs on one machine only; under an MPI launcher use run.engine = "nest"',
+            )
         if not nest_has_mpi():
             raise EngineUnavailableError(
                 f"started by an MPI launcher with {launcher_size()} processes, but the installed NEST has no MPI; "

@@ -15,10 +15,15 @@ def register(sub) -> None:
     """Add the commands to the ``spiking`` parser's subparsers."""
     p = sub.add_parser(
         "check",
-        help="check the NEST installation and draw the test network",
-        description="Print what the installed NEST supports and draw the original's test network (test0.png, test1.png). Exit 1 when NEST is missing or broken.",
+        help="check the simulators: NEST (and the test network plots), Brian2 (compiler, OpenMP, a small build)",
+        description="Print what the installed NEST supports and draw the original's test network (test0.png, "
+        "test1.png); print Brian2's version, the C++ compiler, OpenMP and the time of a small standalone build. "
+        "Exit 1 when an engine checked is missing or broken.",
     )
     p.add_argument("--out", metavar="DIR", help="folder for test0.png and test1.png (default: output/check-<time>)")
+    p.add_argument(
+        "--engine", choices=["nest", "brian2", "all"], default="all", help="which engine to check (default all)"
+    )
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser(
@@ -60,28 +65,56 @@ def _engine_arg(q) -> None:
     q.add_argument("--engine", default="nest", metavar="{nest,brian2}", help="simulator (default nest)")
 
 
-def cmd_check(args) -> int:
-    from datetime import datetime
+_YES = {True: "yes", False: "no"}
 
+
+def _check_nest(out: Path) -> bool:
     from ..engines.nest.check import run_check
 
-    out = Path(args.out) if args.out else Path("output") / f"check-{datetime.now():%Y%m%d-%H%M%S}"
     try:
         caps, files = run_check(out)
     except EngineUnavailableError as err:
         print(f"spiking: NEST is not usable: {err}", file=sys.stderr)
-        return 1
+        return False
     except OSError as err:
         raise SpikingError(f"{out}: cannot write the check plots ({err.strerror or err})") from None
-    yes = {True: "yes", False: "no"}
     print(
-        f"NEST {caps['version']}: threads {yes[caps['threads']]}, MPI {yes[caps['mpi']]}, "
-        f"HDF5 {yes[caps['hdf5']]}, GSL {yes[caps['gsl']]}; test network built with {caps['synapses']} synapses",
+        f"NEST {caps['version']}: threads {_YES[caps['threads']]}, MPI {_YES[caps['mpi']]}, "
+        f"HDF5 {_YES[caps['hdf5']]}, GSL {_YES[caps['gsl']]}; test network built with {caps['synapses']} synapses",
         file=sys.stderr,
     )
     for f in files:
         print(f)
-    return 0
+    return True
+
+
+def _check_brian2() -> bool:
+    from ..engines.brian2.check import run_check
+
+    try:
+        caps = run_check()
+    except EngineUnavailableError as err:
+        print(f"spiking: Brian2 is not usable: {err}", file=sys.stderr)
+        return False
+    print(
+        f"Brian2 {caps['version']}: compiler {caps['compiler_version'] or caps['compiler']}, OpenMP "
+        f"{_YES[caps['openmp']]}; a small standalone build took {caps['build_s']:.1f} s "
+        f"({caps['spikes']} spikes); compiled networks are cached in {caps['cache']}",
+        file=sys.stderr,
+    )
+    return True
+
+
+def cmd_check(args) -> int:
+    from datetime import datetime
+
+    out = Path(args.out) if args.out else Path("output") / f"check-{datetime.now():%Y%m%d-%H%M%S}"
+    ok = True
+    if args.engine in ("nest", "all"):
+        ok = _check_nest(out) and ok
+    if args.engine in ("brian2", "all"):
+        ok = _check_brian2() and ok
+    return 0 if ok else 1
 
 
 def cmd_izhikevich_types(args) -> int:

@@ -84,7 +84,13 @@ def compare_rates(a: dict[str, list[float]], b: dict[str, list[float]]) -> list[
 
 @dataclass(frozen=True)
 class CountComparison:
-    """Realised synapses of one projection on two sides (summed over seeds), and whether they agree within ``tolerance``."""
+    """Realised synapses of one projection on two sides (summed over seeds).
+
+    They agree when they differ by at most ``tolerance`` (1%) of the first, or
+    by 3 standard deviations of the difference of two independent sums of
+    Bernoulli trials (at most ``sqrt(count_a + count_b)``), whichever is
+    larger: the 1% rule decides for big projections, chance for small ones.
+    """
 
     projection: str
     count_a: int
@@ -96,12 +102,17 @@ class CountComparison:
         return (self.count_b - self.count_a) / max(1, self.count_a)
 
     @property
+    def allowed(self) -> float:
+        """Largest difference that still agrees, synapses."""
+        return max(self.tolerance * self.count_a, STANDARD_ERRORS * math.sqrt(self.count_a + self.count_b))
+
+    @property
     def agree(self) -> bool:
-        return abs(self.relative_difference) <= self.tolerance
+        return abs(self.count_b - self.count_a) <= self.allowed
 
 
 def compare_counts(a: dict[str, int], b: dict[str, int], tolerance: float = 0.01) -> list[CountComparison]:
-    """Compare synapse counts per projection (relative ``tolerance``, 1% by default)."""
+    """Compare synapse counts per projection (1%, or chance for small counts)."""
     return [CountComparison(name, int(a[name]), int(b.get(name, 0)), tolerance) for name in a]
 
 

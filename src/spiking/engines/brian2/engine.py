@@ -93,7 +93,7 @@ class Brian2Engine(Engine):
         if not self.project.exists:
             self.project.build(device, jobs=usable_cpus())
             self.times["compile"] = self.project.compile_s
-        return {name: layer.size for name, layer in model.layers.items() if layer.kind != "relay"}
+        return {name: layer.size for name, layer in model.layers.items()}
 
     def connect(self) -> None:
         return None  # the compiled program connects when it starts
@@ -141,6 +141,7 @@ class Brian2Engine(Engine):
         model = self.model
         t_stop = model.simulation_time if t_stop is None else t_stop
         scratch = self.project.scratch()
+        self._scratch = scratch  # the results stay readable (connections) until close()
         interrupted = None
         try:
             env = {"OMP_WAIT_POLICY": "PASSIVE", **self._trains_files(scratch)}
@@ -160,8 +161,10 @@ class Brian2Engine(Engine):
             reached = self._read_results(scratch, t_stop if interrupted is None else None)
             if reached > 0:
                 self._hand_over(on_chunk, chunk, reached)
-        finally:
+        except BaseException:
             self.project.clean(scratch)
+            self._scratch = None
+            raise
         if interrupted is not None:
             raise interrupted
 
@@ -185,7 +188,12 @@ class Brian2Engine(Engine):
                 times = times + self.declared.relay_delay[name]
             keep = times <= reached + h / 2
             self._spikes[name] = (ids[keep], times[keep])
-        self._counts = {name: int(len(s)) for name, s in self.declared.synapses.items()}
+        self._counts = {}
+        for p in self.model.projections:  # in the model's order; a relay's one-to-one wiring is implied
+            if p.name in self.declared.synapses:
+                self._counts[p.name] = int(len(self.declared.synapses[p.name]))
+            elif p.target in self.declared.relayed:
+                self._counts[p.name] = self.model.layers[p.target].size
         return reached
 
     def _hand_over(self, on_chunk, chunk: float, reached: float) -> None:
@@ -207,8 +215,12 @@ class Brian2Engine(Engine):
         if self._counts is None:
             raise RuntimeError("the connections exist once the Brian2 program has run")
         p = next(q for q in self.model.projections if q.name == projection)
-        s = self.declared.synapses[projection]
         h = self.model.resolution
+        if p.target in self.declared.relayed:  # the relay repeats its retina node: one to one
+            n = self.model.layers[p.target].size
+            ids = np.arange(n, dtype=np.int64)
+            return Edges(ids, ids.copy(), np.full(n, p.weight), np.full(n, n_steps(p.delay, h) * h))
+        s = self.declared.synapses[projection]
         extra = self.declared.relay_delay.get(p.source, 0.0)
         delay = np.asarray(s.delay_[:], dtype=float) * 1000.0 + h - extra
         n = len(s)
@@ -225,7 +237,7 @@ class Brian2Engine(Engine):
         want = np.unique(targets)
         out = {}
         for p in self.model.projections:
-            if p.target != target or p.name not in self.declared.synapses:
+            if p.target != target or p.name not in self._counts:
                 continue
             e = self.edges(p.name)
             m = np.isin(e.targets, want)
@@ -235,7 +247,7 @@ class Brian2Engine(Engine):
     def outgoing(self, source: str, node: int) -> dict[str, np.ndarray]:
         out = {}
         for p in self.model.projections:
-            if p.source != source or p.name not in self.declared.synapses:
+            if p.source != source or p.name not in self._counts:
                 continue
             e = self.edges(p.name)
             out[p.target] = e.targets[e.sources == node]
@@ -249,7 +261,10 @@ class Brian2Engine(Engine):
         return {"program_peak_rss": round(self.project.peak_rss_mb, 1)} if self.project else {}
 
     def close(self) -> None:
-        """Give Brian2 back its runtime device (another caller in this process may need it)."""
+        """Remove the program's results and give Brian2 back its runtime device (another caller may need it)."""
+        if getattr(self, "_scratch", None) is not None:
+            self.project.clean(self._scratch)
+            self._scratch = None
         device = self.b2.get_device()
         device.reinit()
         self.b2.set_device("runtime")

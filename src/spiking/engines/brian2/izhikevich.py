@@ -34,12 +34,12 @@ protocols stamp the end, ``(k + 1) h``: every time handed back is shifted by
 from __future__ import annotations
 
 import contextlib
-import importlib
 
 import numpy as np
 
 from ...errors import ConfigError, EngineUnavailableError
 from ...izhikevich.protocols import CurrentSteps, NetworkProtocol, NetworkSpikes, NeuronTrace, frozen
+from .install import import_brian2
 
 __all__ = ["simulate_current_steps", "simulate_network", "info", "update_code", "CODEGEN_TARGET"]
 
@@ -57,17 +57,6 @@ d : 1 (constant)
 I_e : 1
 w_in : 1
 """
-
-
-def _import_brian2():
-    """Import Brian2, or raise :class:`EngineUnavailableError` with how to install it."""
-    try:
-        return importlib.import_module("brian2")
-    except Exception as err:  # ImportError, or a broken installation raising anything
-        raise EngineUnavailableError(
-            f"Brian2 cannot be imported ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}); "
-            "install it with `pip install brian2`"
-        ) from None
 
 
 @contextlib.contextmanager
@@ -194,7 +183,7 @@ def simulate_current_steps(protocol: CurrentSteps) -> list[NeuronTrace]:
     list of NeuronTrace
         One per neuron, in the protocol's order.
     """
-    b2 = _import_brian2()
+    b2 = import_brian2()
     h = protocol.resolution
     namespace = {"h": h, "hh": h * 0.5, "v_peak": protocol.v_peak}
     with _runtime(b2):
@@ -252,7 +241,7 @@ def simulate_network(protocol: NetworkProtocol, threads: int = 1) -> NetworkSpik
         If ``threads`` is not 1.
     """
     _one_thread(threads)
-    b2 = _import_brian2()
+    b2 = import_brian2()
     h = protocol.resolution
     n = protocol.n_neurons
     with _runtime(b2):
@@ -299,7 +288,7 @@ def info(threads: int = 1) -> dict:
         If ``threads`` is not 1.
     """
     _one_thread(threads)
-    b2 = _import_brian2()
+    b2 = import_brian2()
     return {
         "name": "brian2",
         "version": str(b2.__version__),

@@ -148,7 +148,9 @@ def _sources(b2, model: Model, declared: Declared, compiled_ms: float) -> None:
             bin_ms, tables = rates_table(model)
             ta = b2.TimedArray(tables[name] * b2.Hz, dt=bin_ms * b2.ms, name=f"rates_{name}")
             declared.rates[name] = ta
-            declared.groups[name] = b2.PoissonGroup(layer.size, rates=f"rates_{name}(t, i)", name=name)
+            declared.groups[name] = b2.PoissonGroup(
+                layer.size, rates=f"rates_{name}(t, i)", namespace={f"rates_{name}": ta}, name=name
+            )
     for p in model.projections:
         if model.layers[p.target].kind == "relay":  # generators: the relay repeats its retina layer
             declared.relayed[p.target] = p.source

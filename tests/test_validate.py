@@ -1,0 +1,62 @@
+"""``spiking validate``: the comparison rules (pure numpy) and the command on both engines (tiny network)."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from spiking.config import from_mapping, to_toml
+from spiking.validate.compare import compare_counts, compare_distances, compare_rates
+from test_engines import net_data
+
+
+def test_rates_agree_within_ten_percent_or_three_standard_errors():
+    rng = np.random.default_rng(0)
+    a = {"ex": list(rng.normal(10.0, 0.1, 6))}
+    # 5% apart, spread tiny: inside the 10% floor
+    assert compare_rates(a, {"ex": list(rng.normal(10.5, 0.1, 6))})[0].agree
+    # 30% apart with a tiny spread: outside both
+    r = compare_rates(a, {"ex": list(rng.normal(13.0, 0.1, 6))})[0]
+    assert not r.agree and r.tolerance == pytest.approx(0.1 * r.mean_b, rel=1e-9)
+    # 30% apart but with a huge spread over seeds: 3 standard errors cover it
+    wide = compare_rates({"ex": [5.0, 15.0, 8.0, 12.0]}, {"ex": [20.0, 6.0, 16.0, 10.0]})[0]
+    assert wide.agree and wide.tolerance > 0.1 * max(wide.mean_a, wide.mean_b)
+
+
+def test_counts_agree_within_one_percent_or_chance():
+    assert compare_counts({"p": 1_000_000}, {"p": 1_009_000})[0].agree
+    assert not compare_counts({"p": 1_000_000}, {"p": 1_020_000})[0].agree
+    # small projections: 3 standard deviations of chance (sqrt(1000 + 1060) = 45) allow more than 1%
+    assert compare_counts({"p": 1000}, {"p": 1060})[0].agree
+    assert not compare_counts({"p": 1000}, {"p": 1200})[0].agree
+
+
+def test_distances_disagree_when_their_distributions_do():
+    rng = np.random.default_rng(1)
+    same = compare_distances("p", rng.uniform(0, 1, 3000), rng.uniform(0, 1, 3000))
+    moved = compare_distances("p", rng.uniform(0, 1, 3000), rng.uniform(0.05, 1.05, 3000))
+    assert same.agree and not moved.agree
+
+
+@pytest.mark.nest
+@pytest.mark.brian2
+def test_validate_command_compares_both_engines(cli, tmp_path):
+    """On a tiny network (three seeds): the folder holds the tables and the figure, and the exit status says agree."""
+    cfg = tmp_path / "tiny.toml"
+    cfg.write_text(to_toml(from_mapping(net_data(run={"simulation_time": 100.0, "threads": 2}))))
+    proc = cli("validate", cfg, "--seeds", "3", "--set", f"run.output_dir='{tmp_path / 'out'}'", timeout=1500)
+    assert proc.returncode in (0, 1), proc.stderr
+    folder = tmp_path / "out" / proc.stdout.strip().splitlines()[-1].split("/")[-1]
+    assert folder.is_dir()
+    m = json.loads((folder / "manifest.json").read_text())
+    assert m["engines"] == ["nest", "brian2"] and m["seeds"] == [1, 2, 3]
+    rows = list(csv.DictReader(open(folder / "rates_compared.csv")))
+    assert {r["layer"] for r in rows} == {"ex_on", "ex_off", "in_on", "in_off"}
+    syn = list(csv.DictReader(open(folder / "synapses_compared.csv")))
+    assert len(syn) == 16 and all(int(r["nest_synapses"]) > 0 for r in syn)
+    assert (folder / "validate.png").stat().st_size > 10000
+    agree = all(r["agree"] == "True" for r in rows) and all(r["agree"] == "True" for r in syn)
+    agree = agree and all(r["agree"] == "True" for r in csv.DictReader(open(folder / "distances_compared.csv")))
+    assert proc.returncode == (0 if agree else 1) and m["agree"] == agree
+    assert agree, proc.stderr  # the engines are one model: on this network they must agree
