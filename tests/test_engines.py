@@ -85,10 +85,10 @@ def test_every_projection_matches_mask_and_kernel(built):
         assert counts[p.name] == len(e), p.name
         sp, tp = src_layer.positions(), tgt_layer.positions()
         d = np.linalg.norm(sp[e.sources] - tp[e.targets], axis=1)
-        assert d.max() <= p.radius + 1e-9, f"{p.name}: a connection outside the mask"
+        assert np.all(p.inside(d)), f"{p.name}: a connection outside the mask"
         assert np.all(e.weights == p.weight)
         dist = np.linalg.norm(tp[:, None, :] - sp[None, :, :], axis=2)
-        inside = dist <= p.radius
+        inside = p.inside(dist)
         if not p.allow_autapses and p.source == p.target:
             np.fill_diagonal(inside, False)
             assert not np.any(e.sources == e.targets), f"{p.name}: an autapse"
@@ -246,7 +246,8 @@ def _deterministic_data():
             "in_off_to_in_on",
         )
     }
-    data["projections"]["ex_on_to_ex_on"] = {"kernel": "constant", "radius": 0.25, "weight": 0.5, "delay_per_unit": 3.0}
+    # ex layers are 30 x 30 over 1 unit: radius 0.2 is exactly 6 elements, so pairs lie on the circle
+    data["projections"]["ex_on_to_ex_on"] = {"kernel": "constant", "radius": 0.2, "weight": 0.5, "delay_per_unit": 3.0}
     data["projections"]["in_on_to_ex_on"] = {"kernel": "constant", "radius": 0.2, "weight": -1.0}
     for name in ("lgn_on_to_ex_on", "lgn_on_to_in_on", "lgn_off_to_ex_off", "lgn_off_to_in_off"):
         data["projections"][name] = {"weight": 4.0, "radius": 0.12}
@@ -269,7 +270,12 @@ def test_nest_and_brian2_give_identical_spikes_where_nothing_is_left_to_chance()
         out[engine], counts[engine] = simulate(eng, model)
         eng.close()
     assert counts["nest"] == counts["brian2"]
-    assert counts["nest"]["ex_on_to_ex_on"] > 10000 and counts["nest"]["ex_off_to_ex_off"] == 0
+    assert counts["nest"]["ex_off_to_ex_off"] == 0
+    # the mask's boundary: grid pairs at exactly 6 elements are inside on both engines (d <= radius)
+    side = 30
+    dc, dr = np.meshgrid(np.arange(-side + 1, side), np.arange(-side + 1, side))
+    weight = (side - np.abs(dc)) * (side - np.abs(dr))  # ordered pairs at that offset
+    assert counts["nest"]["ex_on_to_ex_on"] == int(weight[dc**2 + dr**2 <= 36].sum())
     for name in out["nest"]:
         a = sorted(zip(out["nest"][name][0], np.round(out["nest"][name][1], 6)))
         b = sorted(zip(out["brian2"][name][0], np.round(out["brian2"][name][1], 6)))

@@ -89,7 +89,7 @@ def expected_synapses(
         c1 = min(src.side - 1, int(np.ceil((t[0] + p.radius + src.extent / 2) / h - 0.5)))
         cand = spos[c0 * src.side : (c1 + 1) * src.side]
         d = np.linalg.norm(cand - t, axis=1)
-        inside = d <= p.radius
+        inside = p.inside(d)
         prob = p.probability(d[inside])
         if not p.allow_autapses and p.source == p.target:
             prob = prob[d[inside] > 1e-12]

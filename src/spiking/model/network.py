@@ -16,6 +16,7 @@ from .cells import IzhikevichParams
 from .geometry import Sizes, derive_sizes, grid_positions, image_to_nodes
 from .retina import retina_rates
 from .stimulus import ScheduledEpoch, build_schedule, load_pattern, place_pattern
+from .timegrid import EPS
 from .trains import RetinaTrains
 
 __all__ = ["LayerSpec", "ProjectionSpec", "Stimulus", "Model", "build_model"]
@@ -62,7 +63,7 @@ class ProjectionSpec:
 
     ``p(r) = p_center`` (constant) or ``p_center * exp(-r^2 / (2 sigma^2))``
     (gaussian) inside the mask (``one_to_one``: the grid element at the same
-    place; ``circle``: distance < radius). Delay ``delay + delay_per_unit * r`` (ms),
+    place; ``circle``: distance ``d <= radius``, see :meth:`inside`). Delay ``delay + delay_per_unit * r`` (ms),
     weight in mV.
     """
 
@@ -79,6 +80,21 @@ class ProjectionSpec:
     delay: float
     delay_per_unit: float
     allow_autapses: bool
+
+    @property
+    def mask_radius(self) -> float:
+        """The radius every engine, the estimate and the plots test distances against: ``d <= mask_radius``.
+
+        ``radius`` widened by a relative :data:`~spiking.model.timegrid.EPS`, so
+        that points on the circle (at exactly ``radius`` from the target on
+        the grid, e.g. 49 elements of 1/49 unit away) are inside whatever the
+        rounding of the positions.
+        """
+        return self.radius * (1.0 + EPS)
+
+    def inside(self, d: np.ndarray) -> np.ndarray:
+        """Whether distances ``d`` are inside the mask (one rule everywhere: ``d <= mask_radius``)."""
+        return np.asarray(d) <= self.mask_radius
 
     def probability(self, r: np.ndarray) -> np.ndarray:
         """Connection probability at distances ``r`` (inside the mask)."""

@@ -43,7 +43,7 @@ def _targets_figure(plt, p, model: Model, d: dict, path: Path) -> Path:
         g = np.linspace(-p.radius, p.radius, 121)
         xx, yy = np.meshgrid(g, g)
         r = np.hypot(xx, yy)
-        k = np.where(r <= p.radius, p.probability(r), np.nan)
+        k = np.where(p.inside(r), p.probability(r), np.nan)
         ax.imshow(
             k,
             extent=[centre[0] - p.radius, centre[0] + p.radius, centre[1] - p.radius, centre[1] + p.radius],
@@ -93,7 +93,7 @@ def _check_figure(plt, p, model: Model, d: dict, path: Path) -> Path:
         cand = np.zeros(len(edges) - 1)
         for k in d["targets_all"]:
             dist = np.linalg.norm(spos - tpos[k], axis=1)
-            cand += np.histogram(dist[dist <= p.radius], edges)[0]
+            cand += np.histogram(dist[p.inside(dist)], edges)[0]
         real = np.histogram(np.linalg.norm(spos[d["sources"]] - tpos[d["targets"]], axis=1), edges)[0]
         mid = (edges[:-1] + edges[1:]) / 2
         ok = cand > 0

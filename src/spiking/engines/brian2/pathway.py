@@ -170,7 +170,10 @@ def connect_expression(p: ProjectionSpec, source: LayerSpec, target: LayerSpec) 
 
     ``j`` runs over a square window of target elements centred on the source's
     position; a pair connects when it lies in the grid, within ``radius``
-    (``d <= radius``) and a uniform draw falls below ``p(d)``.
+    (``d <= mask_radius``, the rule of every engine) and a uniform draw falls
+    below ``p(d)``. The expressions go through sympy, which regroups them:
+    positions are not the same doubles as in numpy, which the tolerance of
+    ``mask_radius`` makes harmless.
     """
     st, e = target.side, target.extent
     step_t = e / st
@@ -184,12 +187,12 @@ def connect_expression(p: ProjectionSpec, source: LayerSpec, target: LayerSpec) 
     j = f"({col} * {st} + {row})"
     dx = f"((-{e / 2!r} + ({col} + 0.5) * {step_t!r}) - {xs})"
     dy = f"(({e / 2!r} - ({row} + 0.5) * {step_t!r}) - {ys})"
-    d = f"sqrt({dx}**2 + {dy}**2)"
-    cond = [f"{col} >= 0", f"{col} < {st}", f"{row} >= 0", f"{row} < {st}", f"{d} <= {p.radius!r}"]
+    d2 = f"({dx}**2 + {dy}**2)"
+    cond = [f"{col} >= 0", f"{col} < {st}", f"{row} >= 0", f"{row} < {st}", f"{d2} <= {p.mask_radius**2!r}"]
     if p.source == p.target and not p.allow_autapses:
         cond.append(f"{j} != i")
     if p.kernel == "gaussian":
-        cond.append(f"rand() < {p.p_center!r} * exp(-({d})**2 / {2 * p.sigma**2!r})")
+        cond.append(f"rand() < {p.p_center!r} * exp(-{d2} / {2 * p.sigma**2!r})")
     elif p.p_center < 1.0:
         cond.append(f"rand() < {p.p_center!r}")
     return f"{j} for k in range({width * width}) if " + " and ".join(cond)

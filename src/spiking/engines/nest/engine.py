@@ -128,7 +128,7 @@ class NestEngine(Engine):
         conn = {
             "rule": "pairwise_bernoulli",
             "p": prob,
-            "mask": {"circular": {"radius": p.radius}},
+            "mask": {"circular": {"radius": p.mask_radius}},
             "use_on_source": True,
             "allow_autapses": p.allow_autapses,
         }
