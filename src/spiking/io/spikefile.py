@@ -5,15 +5,18 @@ Layout of ``spikes.h5``::
     /spikes                      attrs: magic (SONATA), version
     /spikes/<layer>/node_ids     uint64, node index in the layer (0 .. side**2 - 1)
     /spikes/<layer>/timestamps   float64, ms (attr units = "ms"), sorted by time
-                                 (group attr sorting = "by_time")
+                                 (group attr sorting: SONATA's enum {none, by_id,
+                                 by_time}, int8, = by_time)
     /nodes/<layer>/positions     float64 (n, 2): x, y of each node in model units
     /nodes/<layer>/row, col      int32 (n,): grid row (0 = top) and column of each node
                                  (group attrs: n_nodes, side, extent; populations
                                  without a grid have only n_nodes)
     /                            attrs: status ("partial" while written), t_stop (ms)
 
-Readable with plain ``h5py``; :func:`load_spikes` returns numpy arrays, and
-:class:`SpikeBlocks` reads a layer forward in blocks for files of any size.
+Readable with plain ``h5py`` and with SONATA readers (``libsonata.SpikeReader``
+opens every layer as a spike population); :func:`load_spikes` returns numpy
+arrays, and :class:`SpikeBlocks` reads a layer forward in blocks for files of
+any size.
 Spikes are appended chunk by chunk (in time order), so memory stays bounded by
 a chunk, and the file is written under a temporary name and renamed into place.
 """
@@ -41,10 +44,15 @@ __all__ = [
     "layer_infos",
     "SpikeBlocks",
     "SONATA_MAGIC",
+    "SORTING",
+    "sorting_of",
     "BLOCK",
 ]
 
 SONATA_MAGIC = 0x0A7A
+#: SONATA's ``sorting`` attribute of a spike population: an HDF5 enum on int8
+#: (libsonata reads it as ``enum class Sorting : char {none, by_id, by_time}``).
+SORTING = h5py.enum_dtype({"none": 0, "by_id": 1, "by_time": 2}, basetype="i1")
 _GROW = 1 << 16
 
 
@@ -72,7 +80,7 @@ class SpikeWriter:
         self.n = {}
         for name, spec in layers.items():
             g = sp.create_group(name)
-            g.attrs["sorting"] = "by_time"
+            g.attrs.create("sorting", 2, dtype=SORTING)
             g.create_dataset("node_ids", shape=(0,), maxshape=(None,), dtype=np.uint64, chunks=(_GROW,))
             ts = g.create_dataset("timestamps", shape=(0,), maxshape=(None,), dtype=np.float64, chunks=(_GROW,))
             ts.attrs["units"] = "ms"
@@ -163,6 +171,20 @@ class LayerInfo:
     n_nodes: int
     side: int
     n_spikes: int
+
+
+def sorting_of(group: h5py.Group) -> str:
+    """The ``sorting`` of a spike population: ``none``, ``by_id`` or ``by_time``.
+
+    Reads SONATA's enum and, from files written before it, a plain string.
+    """
+    if "sorting" not in group.attrs:
+        return "none"
+    value = group.attrs["sorting"]
+    if isinstance(value, (bytes, str)):
+        return value.decode() if isinstance(value, bytes) else value
+    names = {v: k for k, v in h5py.check_enum_dtype(group.attrs.get_id("sorting").dtype).items()}
+    return names.get(int(value), "none")
 
 
 def open_spikes(path) -> h5py.File:
