@@ -40,6 +40,7 @@ __all__ = [
     "LayerSpikes",
     "LayerInfo",
     "load_spikes",
+    "read_layer",
     "open_spikes",
     "layer_infos",
     "SpikeBlocks",
@@ -136,6 +137,8 @@ class LayerSpikes:
     extent : float
     positions : ndarray, shape (side**2, 2)
     row, col : ndarray of int, shape (side**2,)
+    n_nodes : int
+        Nodes in the layer (silent ones included).
     """
 
     node_ids: np.ndarray
@@ -147,6 +150,19 @@ class LayerSpikes:
     col: np.ndarray
 
     n_nodes: int = 0
+
+    def by_node(self) -> list[np.ndarray]:
+        """The spike times of each node, in node order.
+
+        Returns
+        -------
+        list of ndarray of float64
+            ``n_nodes`` arrays (ms, sorted; empty for a silent node).
+        """
+        order = np.argsort(self.node_ids, kind="stable")  # times stay sorted within a node
+        bounds = np.searchsorted(self.node_ids[order], np.arange(self.n_nodes + 1))
+        times = self.times[order]
+        return [times[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 #: Spikes read from the file at a time (two arrays of 8 bytes each: 4 MB).
@@ -268,26 +284,28 @@ class SpikeBlocks:
                 last = t[-1]
 
 
+def read_layer(h5: h5py.File, info: LayerInfo) -> LayerSpikes:
+    """Read one layer of an open spike file into numpy arrays."""
+    g, ng = h5["spikes"][info.name], h5["nodes"][info.name]
+    grid = info.side > 0
+    empty = np.zeros(0, dtype=np.int32)
+    return LayerSpikes(
+        node_ids=g["node_ids"][()].astype(np.int64),
+        times=g["timestamps"][()],
+        side=info.side,
+        extent=float(ng.attrs["extent"]) if grid else 0.0,
+        positions=ng["positions"][()] if grid else np.zeros((0, 2)),
+        row=ng["row"][()] if grid else empty,
+        col=ng["col"][()] if grid else empty,
+        n_nodes=info.n_nodes,
+    )
+
+
 def load_spikes(path) -> dict[str, LayerSpikes]:
     """Read a whole spike file into numpy arrays, by layer (for files that fit in memory).
 
     Raises :class:`~spiking.errors.RunFolderError` in one line for a missing or
     malformed file.
     """
-    out = {}
     with open_spikes(path) as h5:
-        for info in layer_infos(h5):
-            g, ng = h5["spikes"][info.name], h5["nodes"][info.name]
-            grid = info.side > 0
-            empty = np.zeros(0, dtype=np.int32)
-            out[info.name] = LayerSpikes(
-                node_ids=g["node_ids"][()].astype(np.int64),
-                times=g["timestamps"][()],
-                side=info.side,
-                extent=float(ng.attrs["extent"]) if grid else 0.0,
-                positions=ng["positions"][()] if grid else np.zeros((0, 2)),
-                row=ng["row"][()] if grid else empty,
-                col=ng["col"][()] if grid else empty,
-                n_nodes=info.n_nodes,
-            )
-    return out
+        return {info.name: read_layer(h5, info) for info in layer_infos(h5)}
