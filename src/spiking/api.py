@@ -26,13 +26,7 @@ from .io.runfolder import read_run
 from .io.spikefile import LayerInfo, LayerSpikes, layer_infos, open_spikes, read_layer
 from .model.stimulus import ScheduledEpoch
 
-__all__ = ["Run", "RunSpikes", "open_run", "RETINA_SOURCES_TEXT"]
-
-#: What each ``retina_source`` of a manifest means.
-RETINA_SOURCES_TEXT = {
-    "trains": "pre-drawn Poisson trains injected as the LGN relay's spikes",
-    "generators": "Poisson generators relayed by parrot neurons",
-}
+__all__ = ["Run", "RunSpikes", "open_run"]
 
 
 class RunSpikes(Mapping):
@@ -119,7 +113,7 @@ class Run:
 
     @property
     def retina_source(self) -> str:
-        """``trains`` or ``generators``: how the retina's spikes were made (:data:`RETINA_SOURCES_TEXT`)."""
+        """``trains`` or ``generators``: how the retina's spikes were made (:data:`spiking.config.RETINA_SOURCE_TEXT`)."""
         return str(self.manifest.get("retina_source", self.config.retina.source))
 
     @property

@@ -14,6 +14,7 @@ Files written, relative to the run folder::
     rates/raster.png                        raster of a sample of each layer
     rates/rates_by_pattern.csv              mean rate per layer and pattern
     rates/ratemap-<layer>-<pattern>.png     per-neuron rate map per layer and pattern
+    rates/spike_statistics.csv, .png        ISI CV, Fano factor, pairwise correlations (Elephant)
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from pathlib import Path
 
 from .frames import bin_frames, colorize, frame_count, frame_images, scale_counts
 from .movies import movie_size, write_movies
-from .rates import write_rates
+from .rates import RATES_DIR, write_rates
 from .report import MOVIES_DIR, write_report
 from .source import load_run
+from .statistics import write_statistics
 
 __all__ = [
     "render_run",
@@ -72,7 +74,7 @@ def render_run(
     dict
         ``folder`` (Path), ``files`` (paths relative to the folder, str, sorted),
         ``index`` (Path of ``index.html``), ``timings_s`` (wall time of
-        ``movies``, ``rates``, ``report`` and ``total``, s), ``frames``,
+        ``movies``, ``rates``, ``statistics``, ``report`` and ``total``, s), ``frames``,
         ``frame_ms``, ``fps``, ``movie_format``, ``t_end_ms`` and ``status``.
 
     Raises
@@ -101,9 +103,12 @@ def render_run(
         t = time.perf_counter()
         try:
             rates_box["result"] = write_rates(src, progress=False)
+            rates_box["time"] = time.perf_counter() - t
+            t = time.perf_counter()
+            rates_box["statistics"] = write_statistics(src, rates_box["result"], src.folder / RATES_DIR)
+            rates_box["statistics_time"] = time.perf_counter() - t
         except BaseException as err:  # noqa: BLE001 - re-raised below
             rates_box["error"] = err
-        rates_box["time"] = time.perf_counter() - t
 
     worker = threading.Thread(target=_rates, name="render rates", daemon=True)
     worker.start()
@@ -128,11 +133,15 @@ def render_run(
     if "error" in rates_box:
         raise rates_box["error"]
     rates = rates_box["result"]
-    files += rates["files"]
+    stats = rates_box["statistics"]
+    files += rates["files"] + stats["files"]
     timings["rates"] = rates_box["time"]
+    timings["statistics"] = rates_box["statistics_time"]
 
     t0 = time.perf_counter()
-    index = write_report(src, movie_info=movie_info, rates_info=rates, render_timings=dict(timings))
+    index = write_report(
+        src, movie_info=movie_info, rates_info=rates, render_timings=dict(timings), statistics=stats["rows"]
+    )
     files.append(index)
     timings["report"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - t_all

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..analysis.layers import epoch_pattern_index
 from ..io.atomic import atomic_write_bytes, atomic_write_text
 from ..model.geometry import nodes_to_image
 from .frames import frame_count, frame_index
@@ -78,17 +79,6 @@ def rate_bin_ms(t_end: float, resolution: float = 0.1) -> float:
     if resolution > 0:
         b = math.ceil(b / resolution - 1e-9) * resolution
     return float(b)
-
-
-def epoch_pattern_index(times: np.ndarray, starts: np.ndarray, t_end: float) -> np.ndarray:
-    """Index of the epoch each spike time falls in (``[start, next start)``), -1 before the first.
-
-    A spike exactly at ``t_end`` belongs to the epoch that ends there, not to one starting there.
-    """
-    e = np.searchsorted(starts, times, side="right") - 1
-    at_end = (e >= 1) & (starts[np.maximum(e, 0)] >= t_end - 1e-9 * max(1.0, abs(t_end)))
-    e[at_end] -= 1
-    return e
 
 
 def pattern_times(src: RunSource, patterns: list[str]) -> np.ndarray:
@@ -277,13 +267,13 @@ def plot_raster(src: RunSource, results: list[LayerRates], path: Path, patterns:
 
 
 def _nice_ticks(vmax: float, n: int = 4) -> list[float]:
-    """Round tick values from 0 to ``vmax`` (steps of 1, 2, 2.5 or 5 times a power of ten)."""
+    """Round tick values from 0 to ``vmax``: matplotlib's ``MaxNLocator`` (steps of 1, 2, 2.5 or 5 times a power of ten)."""
     if not vmax > 0:
         return [0.0]
-    raw = vmax / n
-    mag = 10 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
-    return [k * step for k in range(int(vmax / step + 1e-9) + 1)]
+    from matplotlib.ticker import MaxNLocator
+
+    ticks = MaxNLocator(nbins=n, steps=[1, 2, 2.5, 5, 10]).tick_values(0.0, vmax)
+    return [float(t) for t in ticks if -1e-12 <= t <= vmax * (1 + 1e-9)]
 
 
 def _tick_text(v: float) -> str:
@@ -409,7 +399,9 @@ def write_rates(src: RunSource, *, folder: Path | None = None, progress: bool = 
     -------
     dict
         ``files`` (list of Path), ``rows`` (list of :class:`RateRow`), ``bin_ms``,
-        ``ratemaps`` (``(layer, pattern) -> Path``), ``labels`` (pattern -> file label).
+        ``ratemaps`` (``(layer, pattern) -> Path``), ``labels`` (pattern -> file label),
+        ``layers`` (LayerInfo of each layer), ``counts`` (layer -> spikes per
+        pattern and node, ``(n_patterns, n_nodes)``), ``patterns``.
     """
     out_dir = Path(folder) if folder is not None else src.folder / RATES_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -475,4 +467,6 @@ def write_rates(src: RunSource, *, folder: Path | None = None, progress: bool = 
         "ratemaps": ratemaps,
         "labels": labels,
         "layers": [r.info for r in results],
+        "counts": {r.info.name: r.by_pattern for r in results},
+        "patterns": patterns,
     }
