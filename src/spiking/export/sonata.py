@@ -273,6 +273,7 @@ def export_network(run, out_dir=None, say=lambda text: None) -> dict:
     written = {}
     try:
         model, engine = _rebuild(run, say)
+        expected = run.manifest.get("synapses") or {}
         t_rebuild = time.perf_counter() - t_all
         t0 = time.perf_counter()
         simulated, virtual = _components(tmp, model, run.config.run.engine)
@@ -287,6 +288,10 @@ def export_network(run, out_dir=None, say=lambda text: None) -> dict:
                 for p in model.projections:
                     t = time.perf_counter()
                     edges = engine.edges(p.name)
+                    if len(edges) != expected.get(p.name):
+                        raise RunFolderError(
+                            f"{run.folder}: the engine gave {len(edges)} edges of {p.name}, the run built {expected.get(p.name)}"
+                        )
                     write_edges(h5, p, edges, model.layers[p.source].size, model.layers[p.target].size)
                     written[p.name] = len(edges)
                     say(f"  {p.name:22s} {len(edges):>11,} edges  {time.perf_counter() - t:6.2f} s")
