@@ -17,14 +17,18 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from .config import Config
 from .io.runfolder import read_run
 from .io.spikefile import LayerInfo, LayerSpikes, layer_infos, open_spikes, read_layer
 from .model.stimulus import ScheduledEpoch
+from .model.timegrid import EPS
 
 __all__ = ["Run", "RunSpikes", "open_run"]
 
@@ -33,13 +37,15 @@ class RunSpikes(Mapping):
     """The spikes of a run by layer, each read from ``spikes.h5`` when first asked for.
 
     A read-only mapping ``layer -> LayerSpikes`` in the order of
-    :data:`spiking.config.RECORDABLE_LAYERS`; ``infos`` has each layer's
-    node and spike counts without reading the spikes.
+    :data:`spiking.config.RECORDABLE_LAYERS`, with the spikes up to ``t_stop``
+    (ms; as rendering reads them); ``infos`` has each layer's node and spike
+    counts (in the file) without reading the spikes.
     """
 
-    def __init__(self, path: Path, infos: list[LayerInfo]):
+    def __init__(self, path: Path, infos: list[LayerInfo], t_stop: float = np.inf):
         self.path = Path(path)
         self.infos = {i.name: i for i in infos}
+        self.t_stop = float(t_stop)
         self._cache: dict[str, LayerSpikes] = {}
 
     def __getitem__(self, layer: str) -> LayerSpikes:
@@ -47,7 +53,11 @@ class RunSpikes(Mapping):
             raise KeyError(f"{layer!r} is not recorded in {self.path}; recorded: {', '.join(self.infos) or 'none'}")
         if layer not in self._cache:
             with open_spikes(self.path) as h5:
-                self._cache[layer] = read_layer(h5, self.infos[layer])
+                s = read_layer(h5, self.infos[layer])
+            keep = s.times <= self.t_stop + EPS * max(1.0, abs(self.t_stop))
+            if not keep.all():  # an interrupted run: what the manifest says was reached
+                s = dataclasses.replace(s, node_ids=s.node_ids[keep], times=s.times[keep])
+            self._cache[layer] = s
         return self._cache[layer]
 
     def __iter__(self) -> Iterator[str]:
@@ -81,7 +91,7 @@ class Run:
         ``complete``, ``interrupted``, ``failed``, ``running`` or ``died``.
     spikes : RunSpikes
         ``layer -> LayerSpikes`` (``node_ids``, ``times`` in ms, ``positions``,
-        ``row``, ``col``, ``side``, ``n_nodes``), read on first use.
+        ``row``, ``col``, ``side``, ``n_nodes``) up to ``t_stop``, read on first use.
     """
 
     folder: Path
@@ -184,5 +194,5 @@ def open_run(folder) -> Run:
         schedule=tuple(rec.schedule),
         t_stop=rec.t_end,
         status=rec.status,
-        spikes=RunSpikes(rec.spikes_path, infos),
+        spikes=RunSpikes(rec.spikes_path, infos, rec.t_end),
     )
