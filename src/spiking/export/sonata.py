@@ -302,6 +302,9 @@ def export_network(run, out_dir=None, say=lambda text: None) -> dict:
         config = _circuit_config(model, [r[4] for r in virtual], list(written))
         atomic_write_text(tmp / "circuit_config.json", json.dumps(config, indent=2) + "\n")
         _replace_dir(tmp, final)
+    except RunFolderError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     except OSError as err:
         shutil.rmtree(tmp, ignore_errors=True)
         raise RunFolderError(f"{final}: cannot be written ({err.strerror or str(err).splitlines()[0]})") from None
