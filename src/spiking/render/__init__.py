@@ -28,7 +28,7 @@ from .movies import movie_size, write_movies
 from .rates import RATES_DIR, write_rates
 from .report import MOVIES_DIR, write_report
 from .source import load_run
-from .statistics import write_statistics
+from .statistics import preload_elephant, write_statistics
 
 __all__ = [
     "render_run",
@@ -110,6 +110,8 @@ def render_run(
         except BaseException as err:  # noqa: BLE001 - re-raised below
             rates_box["error"] = err
 
+    # Elephant takes a second or two to import: it is imported while the rates are counted
+    threading.Thread(target=preload_elephant, name="import elephant", daemon=True).start()
     worker = threading.Thread(target=_rates, name="render rates", daemon=True)
     worker.start()
     t0 = time.perf_counter()

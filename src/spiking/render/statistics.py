@@ -36,11 +36,22 @@ __all__ = [
     "write_statistics",
     "read_statistics_rows",
     "statistics_html",
+    "preload_elephant",
 ]
 
 STATISTICS_CSV = "spike_statistics.csv"
 STATISTICS_PNG = "spike_statistics.png"
 _HEAD = ["layer", "statistic", "pattern", "n", "mean", "sd", "median", "q25", "q75"]
+
+
+def preload_elephant() -> None:
+    """Import Elephant (about 1.5 s: it imports scikit-learn) ahead of :func:`write_statistics`; errors surface there."""
+    try:
+        import elephant.conversion  # noqa: F401
+        import elephant.spike_train_correlation  # noqa: F401
+        import elephant.statistics  # noqa: F401
+    except Exception:  # noqa: BLE001 - write_statistics imports it again and says what is wrong
+        pass
 
 
 def _layer_spikes(h5, layer: str, n: int, nodes: np.ndarray, t_end: float) -> dict[int, np.ndarray]:
