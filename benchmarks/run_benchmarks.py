@@ -71,7 +71,7 @@ def bench_default(tmp: Path) -> None:
     nest_s = t["build"] + t["connect"] + t["simulate"]
     ours = t["total"] - nest_s
     print(
-        f"Model ({m['neurons_total']:,} nodes, {m['synapses_total']:,} synapses, {m['threads']} threads), "
+        f"Default model ({m['neurons_total']:,} nodes, {m['synapses_total']:,} synapses, {m['threads']} threads), "
         f"`spiking run`: the run's phases (the process time also includes rendering):\n"
     )
     print("| phase | wall time (s) |\n|---|---|")
