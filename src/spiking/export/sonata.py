@@ -236,6 +236,38 @@ def _replace_dir(tmp: Path, final: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def _write_network(out: Path, run, model, engine, say) -> dict[str, int]:
+    """Every file of the network into ``out``, projection after projection; edges written per projection."""
+    expected = run.manifest.get("synapses") or {}
+    simulated, virtual = _components(out, model, run.config.run.engine)
+    header = ["node_type_id", "model_type", "model_template", "dynamics_params", "pop_name"]
+    type_ids = {row[4]: row[0] for row in simulated + virtual}
+    for rows, stem in ((simulated, "nodes"), (virtual, "virtual_nodes")):
+        if rows:
+            write_nodes(out / f"{stem}.h5", [model.layers[r[4]] for r in rows], type_ids)
+            atomic_write_text(out / f"{stem.removesuffix('s')}_types.csv", _csv([header, *rows]))
+    written: dict[str, int] = {}
+    if model.projections and model.connect:
+        with h5py.File(out / "edges.h5", "w") as h5:
+            for p in model.projections:
+                t = time.perf_counter()
+                edges = engine.edges(p.name)
+                if len(edges) != expected.get(p.name):
+                    raise RunFolderError(
+                        f"{run.folder}: the engine gave {len(edges)} edges of {p.name}, the run built {expected.get(p.name)}"
+                    )
+                write_edges(h5, p, edges, model.layers[p.source].size, model.layers[p.target].size)
+                written[p.name] = len(edges)
+                say(f"  {p.name:22s} {len(edges):>11,} edges  {time.perf_counter() - t:6.2f} s")
+                del edges
+        types = [["edge_type_id", "model_template", "dynamics_params", "pop_name"]]
+        types += [[p.index, "static_synapse", "static_synapse.json", p.name] for p in model.projections]
+        atomic_write_text(out / "edge_types.csv", _csv(types))
+    config = _circuit_config(model, [r[4] for r in virtual], list(written))
+    atomic_write_text(out / "circuit_config.json", json.dumps(config, indent=2) + "\n")
+    return written
+
+
 def export_network(run, out_dir=None, say=lambda text: None) -> dict:
     """Rebuild a complete run's network and write it as a SONATA circuit into ``<out_dir>/network/``.
 
@@ -270,37 +302,11 @@ def export_network(run, out_dir=None, say=lambda text: None) -> dict:
         tmp.mkdir(parents=True)  # fails at once on a folder that cannot be written
     except OSError as err:
         raise RunFolderError(f"{final}: cannot be written ({err.strerror or str(err).splitlines()[0]})") from None
-    written = {}
     try:
         model, engine = _rebuild(run, say)
-        expected = run.manifest.get("synapses") or {}
         t_rebuild = time.perf_counter() - t_all
         t0 = time.perf_counter()
-        simulated, virtual = _components(tmp, model, run.config.run.engine)
-        header = ["node_type_id", "model_type", "model_template", "dynamics_params", "pop_name"]
-        type_ids = {row[4]: row[0] for row in simulated + virtual}
-        for rows, stem in ((simulated, "nodes"), (virtual, "virtual_nodes")):
-            if rows:
-                write_nodes(tmp / f"{stem}.h5", [model.layers[r[4]] for r in rows], type_ids)
-                atomic_write_text(tmp / f"{stem.removesuffix('s')}_types.csv", _csv([header, *rows]))
-        if model.projections and model.connect:
-            with h5py.File(tmp / "edges.h5", "w") as h5:
-                for p in model.projections:
-                    t = time.perf_counter()
-                    edges = engine.edges(p.name)
-                    if len(edges) != expected.get(p.name):
-                        raise RunFolderError(
-                            f"{run.folder}: the engine gave {len(edges)} edges of {p.name}, the run built {expected.get(p.name)}"
-                        )
-                    write_edges(h5, p, edges, model.layers[p.source].size, model.layers[p.target].size)
-                    written[p.name] = len(edges)
-                    say(f"  {p.name:22s} {len(edges):>11,} edges  {time.perf_counter() - t:6.2f} s")
-                    del edges
-            types = [["edge_type_id", "model_template", "dynamics_params", "pop_name"]]
-            types += [[p.index, "static_synapse", "static_synapse.json", p.name] for p in model.projections]
-            atomic_write_text(tmp / "edge_types.csv", _csv(types))
-        config = _circuit_config(model, [r[4] for r in virtual], list(written))
-        atomic_write_text(tmp / "circuit_config.json", json.dumps(config, indent=2) + "\n")
+        written = _write_network(tmp, run, model, engine, say)
         _replace_dir(tmp, final)
     except RunFolderError:
         shutil.rmtree(tmp, ignore_errors=True)

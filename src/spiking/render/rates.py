@@ -26,6 +26,7 @@ __all__ = [
     "epoch_pattern_index",
     "pattern_times",
     "collect_rates",
+    "rate_rows",
     "write_rates",
     "ratemap_image",
 ]
@@ -385,6 +386,28 @@ def plot_ratemaps(
 # ---- all of it ------------------------------------------------------------------------
 
 
+def rate_rows(results: list[LayerRates], patterns: list[str], times: np.ndarray) -> list[RateRow]:
+    """Each layer's mean rate under each pattern shown (``times`` ms per pattern)."""
+    rows = []
+    for r in results:
+        for i, p in enumerate(patterns):
+            if times[i] <= 0:
+                continue
+            spikes = int(r.by_pattern[i].sum())
+            rate = spikes / (max(1, r.info.n_nodes) * times[i] / 1000.0)
+            rows.append(RateRow(r.info.name, p, float(rate), spikes, float(times[i])))
+    return rows
+
+
+def _write_csv(path: Path, head: list[str], rows: list[list]) -> Path:
+    """A CSV file with a header row, written atomically."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(head)
+    w.writerows(rows)
+    return atomic_write_text(path, buf.getvalue())
+
+
 def write_rates(src: RunSource, *, folder: Path | None = None, progress: bool = False) -> dict:
     """Write the rate plots and tables of a run into ``<run>/rates/``.
 
@@ -421,31 +444,21 @@ def write_rates(src: RunSource, *, folder: Path | None = None, progress: bool = 
     finally:
         h5.close()
     files = []
-    rows = []
-    for r in results:
-        for i, p in enumerate(patterns):
-            if times[i] <= 0:
-                continue
-            spikes = int(r.by_pattern[i].sum())
-            rate = spikes / (max(1, r.info.n_nodes) * times[i] / 1000.0)
-            rows.append(RateRow(r.info.name, p, float(rate), spikes, float(times[i])))
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["layer", "pattern", "mean_rate_hz", "spikes", "time_ms"])
-    for row in rows:
-        w.writerow([row.layer, row.pattern, f"{row.mean_rate_hz:.6g}", row.spikes, f"{row.time_ms:g}"])
-    files.append(atomic_write_text(out_dir / "rates_by_pattern.csv", buf.getvalue()))
+    rows = rate_rows(results, patterns, times)
+    rows_csv = [[r.layer, r.pattern, f"{r.mean_rate_hz:.6g}", r.spikes, f"{r.time_ms:g}"] for r in rows]
+    files.append(
+        _write_csv(
+            out_dir / "rates_by_pattern.csv", ["layer", "pattern", "mean_rate_hz", "spikes", "time_ms"], rows_csv
+        )
+    )
 
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["time_ms"] + [f"{r.info.name}_hz" for r in results])
     n_bins = results[0].population.size if results else 0
     edges = np.arange(n_bins + 1) * bin_ms
     widths = np.minimum(edges[1:], src.t_end) - edges[:-1]
     cols = [r.population / (max(1, r.info.n_nodes) * np.maximum(widths, 1e-12) / 1000.0) for r in results]
-    for k in range(n_bins):
-        w.writerow([f"{edges[k]:g}"] + [f"{c[k]:.6g}" for c in cols])
-    files.append(atomic_write_text(out_dir / "population_rates.csv", buf.getvalue()))
+    head = ["time_ms"] + [f"{r.info.name}_hz" for r in results]
+    table = [[f"{edges[k]:g}"] + [f"{c[k]:.6g}" for c in cols] for k in range(n_bins)]
+    files.append(_write_csv(out_dir / "population_rates.csv", head, table))
 
     files.append(plot_population(src, results, bin_ms, out_dir / "population_rates.png", patterns, labels))
     files.append(plot_raster(src, results, out_dir / "raster.png", patterns, labels))
