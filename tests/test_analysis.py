@@ -201,7 +201,7 @@ def test_report_statistics_equal_the_api_and_show_poisson_where_it_is(rendered):
 def test_report_says_engine_retina_input_and_statistics(rendered):
     m = json.loads((rendered / "manifest.json").read_text())
     page = (rendered / "index.html").read_text()
-    assert f'<span id="engine">nest {m["engine"]["version"]} (2 threads x 1 processes)</span>' in page
+    assert f'<span id="engine">nest {m["engine"]["version"]} (2 threads x 1 process)</span>' in page
     assert '<span id="retina-source">generators: Poisson generators relayed by parrot neurons</span>' in page
     assert '<section id="statistics">' in page and "spike_statistics.png" in page
     assert (rendered / "rates" / "spike_statistics.png").stat().st_size > 10_000

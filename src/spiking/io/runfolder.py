@@ -18,11 +18,15 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import RunFolderError
 from .atomic import atomic_write_text
+
+if TYPE_CHECKING:  # the config imports nothing from here; only the annotation needs it
+    from ..config import Config
 
 __all__ = [
     "create_run_folder",
@@ -156,7 +160,7 @@ class RunRecord:
     folder: Path
     manifest: dict
     data: dict
-    config: object
+    config: Config
     schedule: list
     t_end: float
     status: str

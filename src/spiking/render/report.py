@@ -68,7 +68,8 @@ def engine_text(src: RunSource) -> str:
     name = e.get("engine", src.config.run.engine)
     text = f"{name} {e.get('version', '')}".strip()
     if e.get("threads") is not None:
-        text += f" ({e['threads']} threads x {e.get('processes', 1)} processes)"
+        t, p = int(e["threads"]), int(e.get("processes", 1))
+        text += f" ({t} thread{'s' * (t != 1)} x {p} process{'es' * (p != 1)})"
     return text
 
 

@@ -219,7 +219,7 @@ def statistics_html(src: RunSource, rows: list[list] | None = None) -> str:
         body.append(line)
     head = ["layer", "ISI CV"] + [f"Fano factor: {p}" for p in patterns] + [f"correlation: {p}" for p in patterns]
     text = (
-        '<p>Computed with <a href="https://elephant.readthedocs.io">Elephant</a> on a sample of each layer '
+        "<p>Computed with Elephant (the spike-train analysis library) on a sample of each layer "
         f"(mean ± standard deviation; n neurons or pairs). <strong>ISI CV</strong>: the coefficient of variation of "
         f"each neuron's inter-spike intervals over the run, for up to {SAMPLE_NEURONS} neurons drawn among those "
         f"with at least {MIN_SPIKES} spikes (1 for a Poisson process, 0 for a clock). <strong>Fano factor</strong>: "
