@@ -9,6 +9,7 @@ Usage (from the repository root, after `make install`; `mpi` also needs `make mp
     .venv/bin/python benchmarks/run_benchmarks.py estimate   # pre-flight estimate against built synapses
     .venv/bin/python benchmarks/run_benchmarks.py trains     # pre-drawn trains against the plain PyNEST original
     .venv/bin/python benchmarks/run_benchmarks.py sources    # V1 rates of both input formulations over seeds
+    .venv/bin/python benchmarks/run_benchmarks.py export     # render, Neo, NWB and SONATA network against simulation
 
 Each prints a Markdown table for docs/benchmarks.md. Every run is a real
 `spiking run` in a subprocess; peak memory is the child's maximum resident set
@@ -163,6 +164,63 @@ def bench_estimate(tmp: Path) -> None:
         )
 
 
+def _timed(cmd: list[str]) -> tuple[float, float]:
+    """Run a command; (wall seconds, its own peak resident memory in MB)."""
+    with tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([str(c) for c in cmd], stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            err.seek(0)
+            raise SystemExit(f"failed: {' '.join(map(str, cmd))}\n{err.read().decode(errors='replace')}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def bench_export(tmp: Path, preset: str | None = None) -> None:
+    """One default run (no render), then: render, open_run + to_neo, the NWB export, the SONATA network export."""
+    m, _, run_peak = spiking_run(["--no-render"] + (["--preset", preset] if preset else []), tmp)
+    folder = Path(m["_folder"])
+    sim = m["timings_s"]["simulate"]
+    render_wall, _ = _timed([PY, "-m", "spiking", "render", folder])
+    neo_code = (
+        "import sys, time, spiking; t = time.perf_counter(); r = spiking.open_run(sys.argv[1]); "
+        "b = r.to_neo(); print(time.perf_counter() - t, len(b.segments[0].spiketrains))"
+    )
+    proc = subprocess.run([PY, "-c", neo_code, str(folder)], capture_output=True, text=True)
+    neo_s, neo_trains = (float(x) for x in proc.stdout.split())
+    nwb_wall, _ = _timed([PY, "-m", "spiking", "export", folder, "--nwb", "-q"])
+    sonata_wall, sonata_peak = _timed([PY, "-m", "spiking", "export", folder, "--sonata-network", "-q"])
+    after = json.loads((folder / "manifest.json").read_text())
+    r, nwb, net = after["render"]["timings_s"], after["exports"]["nwb"], after["exports"]["sonata_network"]
+    print(
+        f"Model ({m['neurons_total']:,} nodes, {m['synapses_total']:,} synapses, {m['threads']} threads), "
+        f"{m['simulation_time_ms']:g} ms; simulate {sim:.2f} s (run peak RSS {run_peak:.0f} MB).\n"
+    )
+    print("| step | wall time (s) | / simulate |\n|---|---|---|")
+    rows = [
+        ("render: rates", r["rates"]),
+        ("render: spike statistics (Elephant)", r["statistics"]),
+        ("render: movies (in parallel with the two above)", r["movies"]),
+        ("render total", r["total"]),
+        ("`spiking render`, process start to end", render_wall),
+        (f"`open_run(...).to_neo()`, {int(neo_trains):,} spike trains", neo_s),
+        ("NWB export (`export --nwb`, in the process)", nwb["seconds"]),
+        ("`spiking export --nwb`, process start to end", nwb_wall),
+        ("SONATA network: rebuild (build + connect)", net["seconds"]["rebuild"]),
+        ("SONATA network: read and write the edges", net["seconds"]["write"]),
+        ("`spiking export --sonata-network`, process start to end", sonata_wall),
+    ]
+    for label, v in rows:
+        print(f"| {label} | {v:.2f} | {v / sim:.3f} |")
+    print(
+        f"\nNWB file: {nwb['bytes'] / 1e6:.1f} MB. SONATA network: {net['edges']:,} edges, "
+        f"{net['bytes'] / 1e9:.2f} GB ({net['bytes'] / max(1, net['edges']):.0f} bytes per edge); "
+        f"peak resident memory of the SONATA export {sonata_peak:.0f} MB (the run's: {run_peak:.0f} MB)."
+    )
+
+
 def bench_plain(tmp: Path) -> None:
     """The same model as a plain PyNEST script (one Simulate per epoch, no files) and as `spiking run --no-render`."""
     proc = subprocess.run([PY, str(ROOT / "benchmarks" / "plain_pynest.py")], capture_output=True, text=True)
@@ -247,11 +305,17 @@ def bench_sources(tmp: Path, seeds: int = 3) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("which", choices=["default", "memory", "mpi", "render", "estimate", "plain", "trains", "sources"])
+    ap.add_argument(
+        "which", choices=["default", "memory", "mpi", "render", "estimate", "plain", "trains", "sources", "export"]
+    )
+    ap.add_argument("--preset", help="export only: run this preset instead of the default model (to try it quickly)")
     args = ap.parse_args()
     print(f"Machine: {machine()}\n")
     with tempfile.TemporaryDirectory() as tmp:
-        globals()[f"bench_{args.which}"](Path(tmp))
+        if args.which == "export":
+            bench_export(Path(tmp), args.preset)
+        else:
+            globals()[f"bench_{args.which}"](Path(tmp))
 
 
 if __name__ == "__main__":

@@ -448,6 +448,8 @@ EXPECTED = {
     "rates/population_rates.csv",
     "rates/raster.png",
     "rates/rates_by_pattern.csv",
+    "rates/spike_statistics.csv",
+    "rates/spike_statistics.png",
     *(f"rates/ratemap-{ln}-{p}.png" for ln in ("ex_on", "ex_off", "in_on", "in_off") for p in ("pattern0", "pattern1")),
 }
 
@@ -469,7 +471,7 @@ def test_render_run_reproduces_files_without_nest(run_folder, tmp_path):
     out = _render_in_subprocess(run_folder)
     assert out["nest"] is False
     assert set(out["files"]) == EXPECTED == _rendered(run_folder)
-    assert set(out["timings"]) == {"movies", "rates", "report", "total"}
+    assert set(out["timings"]) == {"movies", "rates", "statistics", "report", "total"}
     # a copy, its rendering removed, renders to the same set of files (and re-rendering in place too)
     copy = tmp_path / "copy"
     shutil.copytree(run_folder, copy)
@@ -479,9 +481,8 @@ def test_render_run_reproduces_files_without_nest(run_folder, tmp_path):
     again = _render_in_subprocess(copy)
     assert set(again["files"]) == EXPECTED == _rendered(copy)
     assert set(render_run(copy)["files"]) == EXPECTED == _rendered(copy)
-    assert (copy / "rates" / "rates_by_pattern.csv").read_text() == (
-        run_folder / "rates" / "rates_by_pattern.csv"
-    ).read_text()
+    for name in ("rates_by_pattern.csv", "spike_statistics.csv"):  # the statistics' samples are seeded
+        assert (copy / "rates" / name).read_text() == (run_folder / "rates" / name).read_text()
 
 
 def test_no_module_of_render_imports_nest():

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import run_cli, tiny
 from spiking.config import from_mapping, to_toml
-from spiking.io.spikefile import load_spikes
+from spiking.io.spikefile import load_spikes, sorting_of
 from spiking.model.network import build_model
 
 
@@ -65,7 +65,7 @@ def test_run_folder_holds_everything(small_run):
         assert s.node_ids.max(initial=0) < s.n_nodes
     with h5py.File(folder / "spikes.h5") as h5:  # plain h5py, SONATA layout
         g = h5["spikes/ex_on"]
-        assert g.attrs["sorting"] == "by_time" and g["timestamps"].attrs["units"] == "ms"
+        assert sorting_of(g) == "by_time" and g["timestamps"].attrs["units"] == "ms"
         assert h5["nodes/ex_on/positions"].shape == (49 * 49, 2)
     sched = (folder / "schedule.csv").read_text().splitlines()
     assert sched[0] == "start_ms,stop_ms,pattern" and sched[1] == "0,100,pattern0" and len(sched) == 5

@@ -4,8 +4,25 @@ A picture drives ON- and OFF-centre retina layers of Poisson generators, relayed
 by an LGN layer of parrot neurons to excitatory and inhibitory Izhikevich layers
 of V1 wired by distance. See the README for the model and ``docs/`` for the
 config keys and the run folder.
+
+``spiking.open_run(folder)`` reads a run folder (:mod:`spiking.api`); it is
+imported on first use, so ``import spiking`` stays light.
 """
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "open_run", "Run"]
+
+_LAZY = {"open_run": "spiking.api", "Run": "spiking.api"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'spiking' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_LAZY))

@@ -5,7 +5,9 @@ Exit status: 0 done, 2 bad input (one line on stderr, no traceback),
 that did not pass.
 
 Each module registers its commands: :mod:`.simulate` (run, render, preview,
-config) and :mod:`.tools` (check, izhikevich); :mod:`.common` holds what they share.
+config), :mod:`.export` (export) and :mod:`.tools` (check, izhikevich);
+:mod:`.common` holds what they share. A usage error (an unknown option, a
+missing argument) is one line too.
 """
 
 from __future__ import annotations
@@ -15,18 +17,25 @@ import sys
 
 from .. import __version__
 from ..errors import SpikingError
-from . import simulate, tools
+from . import export, simulate, tools
 
 __all__ = ["main", "build_parser"]
 
 EXIT_USAGE = 2
 
 #: Modules whose ``register(subparsers)`` adds commands, in the order ``--help`` lists them.
-COMMAND_MODULES = (simulate, tools)
+COMMAND_MODULES = (simulate, export, tools)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line, ``spiking: error: ...``, exit status 2."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"spiking: error: {message} (see `{self.prog} --help`)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="spiking",
         description="The early visual pathway (retina, LGN, V1) with spiking neurons on NEST and Brian2.",
     )

@@ -14,6 +14,11 @@ from .fields import _at_least, _between, _f, _fraction, _non_negative, _one_of, 
 ENGINES = ("nest", "brian2")
 #: How the retina's spikes are made (``retina.source``).
 RETINA_SOURCES = ("trains", "generators")
+#: What each retina source means, in words (the report and the exports say it).
+RETINA_SOURCE_TEXT = {
+    "trains": "pre-drawn Poisson trains injected as the LGN relay's spikes",
+    "generators": "Poisson generators relayed by parrot neurons",
+}
 
 
 @dataclass(frozen=True)

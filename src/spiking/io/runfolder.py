@@ -5,6 +5,7 @@ shared, even by runs started in the same second); every file in it is written
 to a temporary name and renamed into place, so no reader sees a truncated file.
 The manifest's ``status`` is ``running`` until the run ends as ``complete``,
 ``interrupted`` or ``failed``; a run killed hard stays ``running``.
+:func:`read_run` reads a folder back (what rendering and :func:`spiking.open_run` start from).
 """
 
 from __future__ import annotations
@@ -12,14 +13,20 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import RunFolderError
 from .atomic import atomic_write_text
+
+if TYPE_CHECKING:  # the config imports nothing from here; only the annotation needs it
+    from ..config import Config
 
 __all__ = [
     "create_run_folder",
@@ -29,6 +36,8 @@ __all__ = [
     "write_schedule",
     "read_schedule",
     "run_status",
+    "RunRecord",
+    "read_run",
 ]
 
 
@@ -123,3 +132,106 @@ def read_schedule(folder) -> list[tuple[float, float, str]]:
     """Read ``schedule.csv`` back as ``(start_ms, stop_ms, pattern)`` rows."""
     with open(Path(folder) / "schedule.csv", newline="", encoding="utf-8") as fh:
         return [(float(r["start_ms"]), float(r["stop_ms"]), r["pattern"]) for r in csv.DictReader(fh)]
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A run folder as read, before anything is drawn or converted.
+
+    Attributes
+    ----------
+    folder : Path
+    manifest : dict
+        ``manifest.json``.
+    data : dict
+        ``config.toml`` as plain data.
+    config : Config
+        ``config.toml``, validated.
+    schedule : list of ScheduledEpoch
+        From ``schedule.csv`` (or the config when the file is missing), by start.
+    t_end : float
+        Model time the spikes cover, ms: the manifest's ``t_reached_ms`` (the
+        spike file's ``t_stop``, or ``run.simulation_time``, when it is missing).
+    status : str
+        ``complete``, ``interrupted``, ``failed``, ``running`` or ``died``.
+    spikes_path : Path
+    """
+
+    folder: Path
+    manifest: dict
+    data: dict
+    config: Config
+    schedule: list
+    t_end: float
+    status: str
+    spikes_path: Path
+
+
+def read_run(folder) -> RunRecord:
+    """Read a run folder: manifest, config, schedule, time reached and status; check ``spikes.h5`` opens.
+
+    Raises
+    ------
+    RunFolderError
+        Not a run folder, or no readable ``spikes.h5`` (one line).
+    ConfigError
+        The folder's ``config.toml`` is invalid.
+    """
+    from ..config import from_mapping, read_toml
+    from ..model.stimulus import ScheduledEpoch, build_schedule
+    from .spikefile import open_spikes
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise RunFolderError(f"{folder}: not a run folder (no such folder)")
+    manifest = read_manifest(folder)
+    if not isinstance(manifest, dict):
+        raise RunFolderError(f"{folder / 'manifest.json'}: not a run manifest (not a JSON object)")
+    cfg_path = folder / "config.toml"
+    if not cfg_path.is_file():
+        raise RunFolderError(f"{folder}: not a run folder (no config.toml)")
+    spikes_path = folder / "spikes.h5"
+    open_spikes(spikes_path).close()
+    data = read_toml(cfg_path)
+    config = from_mapping(data, base_dir=str(folder))
+    if (folder / "schedule.csv").is_file():
+        try:
+            rows = read_schedule(folder)
+        except (OSError, KeyError, ValueError) as err:
+            raise RunFolderError(f"{folder / 'schedule.csv'}: cannot be read ({err})") from None
+        schedule = [ScheduledEpoch(float(a), float(b), str(p)) for a, b, p in rows]
+    else:
+        schedule = list(build_schedule(config))
+    schedule.sort(key=lambda e: e.start)
+    try:
+        status = run_status(folder)
+    except RunFolderError:
+        status = str(manifest.get("status", "unknown"))
+    return RunRecord(
+        folder=folder,
+        manifest=manifest,
+        data=data,
+        config=config,
+        schedule=schedule,
+        t_end=_t_end(manifest, spikes_path, config.run.simulation_time),
+        status=status,
+        spikes_path=spikes_path,
+    )
+
+
+def _t_end(manifest: dict, spikes_path: Path, simulation_time: float) -> float:
+    t = manifest.get("t_reached_ms")
+    if isinstance(t, (int, float)) and not isinstance(t, bool) and math.isfinite(t) and t > 0:
+        return float(t)
+    try:
+        import h5py
+
+        with h5py.File(spikes_path, "r") as h5:
+            t = float(h5.attrs.get("t_stop", 0.0))
+        if math.isfinite(t) and t > 0:
+            return t
+    except (OSError, ValueError, TypeError):
+        pass
+    if "t_reached_ms" in manifest:
+        return 0.0  # the run stopped before any spikes were written
+    return float(simulation_time)

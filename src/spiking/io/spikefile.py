@@ -5,15 +5,18 @@ Layout of ``spikes.h5``::
     /spikes                      attrs: magic (SONATA), version
     /spikes/<layer>/node_ids     uint64, node index in the layer (0 .. side**2 - 1)
     /spikes/<layer>/timestamps   float64, ms (attr units = "ms"), sorted by time
-                                 (group attr sorting = "by_time")
+                                 (group attr sorting: SONATA's enum {none, by_id,
+                                 by_time}, int8, = by_time)
     /nodes/<layer>/positions     float64 (n, 2): x, y of each node in model units
     /nodes/<layer>/row, col      int32 (n,): grid row (0 = top) and column of each node
                                  (group attrs: n_nodes, side, extent; populations
                                  without a grid have only n_nodes)
     /                            attrs: status ("partial" while written), t_stop (ms)
 
-Readable with plain ``h5py``; :func:`load_spikes` returns numpy arrays, and
-:class:`SpikeBlocks` reads a layer forward in blocks for files of any size.
+Readable with plain ``h5py`` and with SONATA readers (``libsonata.SpikeReader``
+opens every layer as a spike population); :func:`load_spikes` returns numpy
+arrays, and :class:`SpikeBlocks` reads a layer forward in blocks for files of
+any size.
 Spikes are appended chunk by chunk (in time order), so memory stays bounded by
 a chunk, and the file is written under a temporary name and renamed into place.
 """
@@ -37,14 +40,20 @@ __all__ = [
     "LayerSpikes",
     "LayerInfo",
     "load_spikes",
+    "read_layer",
     "open_spikes",
     "layer_infos",
     "SpikeBlocks",
     "SONATA_MAGIC",
+    "SORTING",
+    "sorting_of",
     "BLOCK",
 ]
 
 SONATA_MAGIC = 0x0A7A
+#: SONATA's ``sorting`` attribute of a spike population: an HDF5 enum on int8
+#: (libsonata reads it as ``enum class Sorting : char {none, by_id, by_time}``).
+SORTING = h5py.enum_dtype({"none": 0, "by_id": 1, "by_time": 2}, basetype="i1")
 _GROW = 1 << 16
 
 
@@ -72,7 +81,7 @@ class SpikeWriter:
         self.n = {}
         for name, spec in layers.items():
             g = sp.create_group(name)
-            g.attrs["sorting"] = "by_time"
+            g.attrs.create("sorting", 2, dtype=SORTING)
             g.create_dataset("node_ids", shape=(0,), maxshape=(None,), dtype=np.uint64, chunks=(_GROW,))
             ts = g.create_dataset("timestamps", shape=(0,), maxshape=(None,), dtype=np.float64, chunks=(_GROW,))
             ts.attrs["units"] = "ms"
@@ -128,6 +137,8 @@ class LayerSpikes:
     extent : float
     positions : ndarray, shape (side**2, 2)
     row, col : ndarray of int, shape (side**2,)
+    n_nodes : int
+        Nodes in the layer (silent ones included).
     """
 
     node_ids: np.ndarray
@@ -139,6 +150,19 @@ class LayerSpikes:
     col: np.ndarray
 
     n_nodes: int = 0
+
+    def by_node(self) -> list[np.ndarray]:
+        """The spike times of each node, in node order.
+
+        Returns
+        -------
+        list of ndarray of float64
+            ``n_nodes`` arrays (ms, sorted; empty for a silent node).
+        """
+        order = np.argsort(self.node_ids, kind="stable")  # times stay sorted within a node
+        bounds = np.searchsorted(self.node_ids[order], np.arange(self.n_nodes + 1))
+        times = self.times[order]
+        return [times[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 #: Spikes read from the file at a time (two arrays of 8 bytes each: 4 MB).
@@ -163,6 +187,20 @@ class LayerInfo:
     n_nodes: int
     side: int
     n_spikes: int
+
+
+def sorting_of(group: h5py.Group) -> str:
+    """The ``sorting`` of a spike population: ``none``, ``by_id`` or ``by_time``.
+
+    Reads SONATA's enum and, from files written before it, a plain string.
+    """
+    if "sorting" not in group.attrs:
+        return "none"
+    value = group.attrs["sorting"]
+    if isinstance(value, (bytes, str)):
+        return value.decode() if isinstance(value, bytes) else value
+    names = {v: k for k, v in h5py.check_enum_dtype(group.attrs.get_id("sorting").dtype).items()}
+    return names.get(int(value), "none")
 
 
 def open_spikes(path) -> h5py.File:
@@ -246,26 +284,28 @@ class SpikeBlocks:
                 last = t[-1]
 
 
+def read_layer(h5: h5py.File, info: LayerInfo) -> LayerSpikes:
+    """Read one layer of an open spike file into numpy arrays."""
+    g, ng = h5["spikes"][info.name], h5["nodes"][info.name]
+    grid = info.side > 0
+    empty = np.zeros(0, dtype=np.int32)
+    return LayerSpikes(
+        node_ids=g["node_ids"][()].astype(np.int64),
+        times=g["timestamps"][()],
+        side=info.side,
+        extent=float(ng.attrs["extent"]) if grid else 0.0,
+        positions=ng["positions"][()] if grid else np.zeros((0, 2)),
+        row=ng["row"][()] if grid else empty,
+        col=ng["col"][()] if grid else empty,
+        n_nodes=info.n_nodes,
+    )
+
+
 def load_spikes(path) -> dict[str, LayerSpikes]:
     """Read a whole spike file into numpy arrays, by layer (for files that fit in memory).
 
     Raises :class:`~spiking.errors.RunFolderError` in one line for a missing or
     malformed file.
     """
-    out = {}
     with open_spikes(path) as h5:
-        for info in layer_infos(h5):
-            g, ng = h5["spikes"][info.name], h5["nodes"][info.name]
-            grid = info.side > 0
-            empty = np.zeros(0, dtype=np.int32)
-            out[info.name] = LayerSpikes(
-                node_ids=g["node_ids"][()].astype(np.int64),
-                times=g["timestamps"][()],
-                side=info.side,
-                extent=float(ng.attrs["extent"]) if grid else 0.0,
-                positions=ng["positions"][()] if grid else np.zeros((0, 2)),
-                row=ng["row"][()] if grid else empty,
-                col=ng["col"][()] if grid else empty,
-                n_nodes=info.n_nodes,
-            )
-    return out
+        return {info.name: read_layer(h5, info) for info in layer_infos(h5)}

@@ -14,6 +14,7 @@ Files written, relative to the run folder::
     rates/raster.png                        raster of a sample of each layer
     rates/rates_by_pattern.csv              mean rate per layer and pattern
     rates/ratemap-<layer>-<pattern>.png     per-neuron rate map per layer and pattern
+    rates/spike_statistics.csv, .png        ISI CV, Fano factor, pairwise correlations (Elephant)
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from pathlib import Path
 
 from .frames import bin_frames, colorize, frame_count, frame_images, scale_counts
 from .movies import movie_size, write_movies
-from .rates import write_rates
+from .rates import RATES_DIR, write_rates
 from .report import MOVIES_DIR, write_report
 from .source import load_run
+from .statistics import preload_elephant, write_statistics
 
 __all__ = [
     "render_run",
@@ -70,10 +72,9 @@ def render_run(
     Returns
     -------
     dict
-        ``folder`` (Path), ``files`` (paths relative to the folder, str, sorted),
-        ``index`` (Path of ``index.html``), ``timings_s`` (wall time of
-        ``movies``, ``rates``, ``report`` and ``total``, s), ``frames``,
-        ``frame_ms``, ``fps``, ``movie_format``, ``t_end_ms`` and ``status``.
+        ``folder`` (Path), ``files`` (relative to the folder, sorted), ``index`` (``index.html``),
+        ``timings_s`` (wall time of ``movies``, ``rates``, ``statistics``, ``report`` and ``total``,
+        s), ``frames``, ``frame_ms``, ``fps``, ``movie_format``, ``t_end_ms`` and ``status``.
 
     Raises
     ------
@@ -83,56 +84,32 @@ def render_run(
         An override is invalid (``frame_ms`` below ``run.resolution``, an unknown format).
     """
     t_all = time.perf_counter()
-    overrides = {
-        "frame_ms": None if frame_ms is None else float(frame_ms),
-        "movie_format": movie_format,
-        "movies": movies,
-    }
-    src = load_run(folder, overrides)
+    frame_ms = None if frame_ms is None else float(frame_ms)
+    src = load_run(folder, {"frame_ms": frame_ms, "movie_format": movie_format, "movies": movies})
     r = src.config.render
     timings: dict[str, float] = {}
     files: list[Path] = []
 
-    # The rate plots (numpy and matplotlib in this process) are drawn in a thread while the
-    # movies are encoded (ffmpeg in other processes): each part's wall time is its own.
-    rates_box: dict = {}
-
-    def _rates():
-        t = time.perf_counter()
-        try:
-            rates_box["result"] = write_rates(src, progress=False)
-        except BaseException as err:  # noqa: BLE001 - re-raised below
-            rates_box["error"] = err
-        rates_box["time"] = time.perf_counter() - t
-
-    worker = threading.Thread(target=_rates, name="render rates", daemon=True)
+    # The rate plots and statistics (numpy, Elephant and matplotlib in this process) are drawn in a
+    # thread while the movies are encoded (ffmpeg in other processes): each part's wall time is its own.
+    worker = _RatesWorker(src)
     worker.start()
-    t0 = time.perf_counter()
-    movie_info = None
     try:
-        if r.movies:
-            res = write_movies(
-                src,
-                frame_ms=r.frame_ms,
-                fps=r.fps,
-                fmt=r.movie_format,
-                folder=src.folder / MOVIES_DIR,
-                progress=progress,
-            )
-            files += res["files"]
-            movie_info = {"format": r.movie_format, "frame_ms": r.frame_ms, "fps": r.fps, "frames": res["frames"]}
-            _drop_other_format(src.folder / MOVIES_DIR, res["files"], r.movie_format)
+        t0 = time.perf_counter()
+        movie_info = _movies(src, files, progress)
         timings["movies"] = time.perf_counter() - t0
     finally:
         worker.join()
-    if "error" in rates_box:
-        raise rates_box["error"]
-    rates = rates_box["result"]
-    files += rates["files"]
-    timings["rates"] = rates_box["time"]
+    if worker.error is not None:
+        raise worker.error
+    rates, stats = worker.rates, worker.statistics
+    files += rates["files"] + stats["files"]
+    timings.update(worker.timings)
 
     t0 = time.perf_counter()
-    index = write_report(src, movie_info=movie_info, rates_info=rates, render_timings=dict(timings))
+    index = write_report(
+        src, movie_info=movie_info, rates_info=rates, render_timings=dict(timings), statistics=stats["rows"]
+    )
     files.append(index)
     timings["report"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - t_all
@@ -148,6 +125,46 @@ def render_run(
         "t_end_ms": src.t_end,
         "status": src.status,
     }
+
+
+class _RatesWorker(threading.Thread):
+    """Rates, then spike statistics, in a thread; Elephant is imported in another while the rates are counted."""
+
+    def __init__(self, src):
+        super().__init__(name="render rates", daemon=True)
+        self.src = src
+        self.rates: dict = {}
+        self.statistics: dict = {}
+        self.timings: dict[str, float] = {}
+        self.error: BaseException | None = None
+
+    def start(self) -> None:
+        threading.Thread(target=preload_elephant, name="import elephant", daemon=True).start()
+        super().start()
+
+    def run(self) -> None:
+        try:
+            t = time.perf_counter()
+            self.rates = write_rates(self.src, progress=False)
+            self.timings["rates"] = time.perf_counter() - t
+            t = time.perf_counter()
+            self.statistics = write_statistics(self.src, self.rates, self.src.folder / RATES_DIR)
+            self.timings["statistics"] = time.perf_counter() - t
+        except BaseException as err:  # noqa: BLE001 - re-raised by render_run
+            self.error = err
+
+
+def _movies(src, files: list, progress: bool) -> dict | None:
+    """Draw the movies the config asks for; what the report says of them (None: none drawn)."""
+    r = src.config.render
+    if not r.movies:
+        return None
+    res = write_movies(
+        src, frame_ms=r.frame_ms, fps=r.fps, fmt=r.movie_format, folder=src.folder / MOVIES_DIR, progress=progress
+    )
+    files += res["files"]
+    _drop_other_format(src.folder / MOVIES_DIR, res["files"], r.movie_format)
+    return {"format": r.movie_format, "frame_ms": r.frame_ms, "fps": r.fps, "frames": res["frames"]}
 
 
 def _drop_other_format(folder: Path, written: list[Path], fmt: str) -> None:

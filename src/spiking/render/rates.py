@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..analysis.layers import epoch_pattern_index
 from ..io.atomic import atomic_write_bytes, atomic_write_text
 from ..model.geometry import nodes_to_image
 from .frames import frame_count, frame_index
@@ -25,6 +26,7 @@ __all__ = [
     "epoch_pattern_index",
     "pattern_times",
     "collect_rates",
+    "rate_rows",
     "write_rates",
     "ratemap_image",
 ]
@@ -78,17 +80,6 @@ def rate_bin_ms(t_end: float, resolution: float = 0.1) -> float:
     if resolution > 0:
         b = math.ceil(b / resolution - 1e-9) * resolution
     return float(b)
-
-
-def epoch_pattern_index(times: np.ndarray, starts: np.ndarray, t_end: float) -> np.ndarray:
-    """Index of the epoch each spike time falls in (``[start, next start)``), -1 before the first.
-
-    A spike exactly at ``t_end`` belongs to the epoch that ends there, not to one starting there.
-    """
-    e = np.searchsorted(starts, times, side="right") - 1
-    at_end = (e >= 1) & (starts[np.maximum(e, 0)] >= t_end - 1e-9 * max(1.0, abs(t_end)))
-    e[at_end] -= 1
-    return e
 
 
 def pattern_times(src: RunSource, patterns: list[str]) -> np.ndarray:
@@ -277,13 +268,13 @@ def plot_raster(src: RunSource, results: list[LayerRates], path: Path, patterns:
 
 
 def _nice_ticks(vmax: float, n: int = 4) -> list[float]:
-    """Round tick values from 0 to ``vmax`` (steps of 1, 2, 2.5 or 5 times a power of ten)."""
+    """Round tick values from 0 to ``vmax``: matplotlib's ``MaxNLocator`` (steps of 1, 2, 2.5 or 5 times a power of ten)."""
     if not vmax > 0:
         return [0.0]
-    raw = vmax / n
-    mag = 10 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
-    return [k * step for k in range(int(vmax / step + 1e-9) + 1)]
+    from matplotlib.ticker import MaxNLocator
+
+    ticks = MaxNLocator(nbins=n, steps=[1, 2, 2.5, 5, 10]).tick_values(0.0, vmax)
+    return [float(t) for t in ticks if -1e-12 <= t <= vmax * (1 + 1e-9)]
 
 
 def _tick_text(v: float) -> str:
@@ -395,6 +386,28 @@ def plot_ratemaps(
 # ---- all of it ------------------------------------------------------------------------
 
 
+def rate_rows(results: list[LayerRates], patterns: list[str], times: np.ndarray) -> list[RateRow]:
+    """Each layer's mean rate under each pattern shown (``times`` ms per pattern)."""
+    rows = []
+    for r in results:
+        for i, p in enumerate(patterns):
+            if times[i] <= 0:
+                continue
+            spikes = int(r.by_pattern[i].sum())
+            rate = spikes / (max(1, r.info.n_nodes) * times[i] / 1000.0)
+            rows.append(RateRow(r.info.name, p, float(rate), spikes, float(times[i])))
+    return rows
+
+
+def _write_csv(path: Path, head: list[str], rows: list[list]) -> Path:
+    """A CSV file with a header row, written atomically."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(head)
+    w.writerows(rows)
+    return atomic_write_text(path, buf.getvalue())
+
+
 def write_rates(src: RunSource, *, folder: Path | None = None, progress: bool = False) -> dict:
     """Write the rate plots and tables of a run into ``<run>/rates/``.
 
@@ -409,7 +422,9 @@ def write_rates(src: RunSource, *, folder: Path | None = None, progress: bool = 
     -------
     dict
         ``files`` (list of Path), ``rows`` (list of :class:`RateRow`), ``bin_ms``,
-        ``ratemaps`` (``(layer, pattern) -> Path``), ``labels`` (pattern -> file label).
+        ``ratemaps`` (``(layer, pattern) -> Path``), ``labels`` (pattern -> file label),
+        ``layers`` (LayerInfo of each layer), ``counts`` (layer -> spikes per
+        pattern and node, ``(n_patterns, n_nodes)``), ``patterns``.
     """
     out_dir = Path(folder) if folder is not None else src.folder / RATES_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -429,31 +444,21 @@ def write_rates(src: RunSource, *, folder: Path | None = None, progress: bool = 
     finally:
         h5.close()
     files = []
-    rows = []
-    for r in results:
-        for i, p in enumerate(patterns):
-            if times[i] <= 0:
-                continue
-            spikes = int(r.by_pattern[i].sum())
-            rate = spikes / (max(1, r.info.n_nodes) * times[i] / 1000.0)
-            rows.append(RateRow(r.info.name, p, float(rate), spikes, float(times[i])))
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["layer", "pattern", "mean_rate_hz", "spikes", "time_ms"])
-    for row in rows:
-        w.writerow([row.layer, row.pattern, f"{row.mean_rate_hz:.6g}", row.spikes, f"{row.time_ms:g}"])
-    files.append(atomic_write_text(out_dir / "rates_by_pattern.csv", buf.getvalue()))
+    rows = rate_rows(results, patterns, times)
+    rows_csv = [[r.layer, r.pattern, f"{r.mean_rate_hz:.6g}", r.spikes, f"{r.time_ms:g}"] for r in rows]
+    files.append(
+        _write_csv(
+            out_dir / "rates_by_pattern.csv", ["layer", "pattern", "mean_rate_hz", "spikes", "time_ms"], rows_csv
+        )
+    )
 
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["time_ms"] + [f"{r.info.name}_hz" for r in results])
     n_bins = results[0].population.size if results else 0
     edges = np.arange(n_bins + 1) * bin_ms
     widths = np.minimum(edges[1:], src.t_end) - edges[:-1]
     cols = [r.population / (max(1, r.info.n_nodes) * np.maximum(widths, 1e-12) / 1000.0) for r in results]
-    for k in range(n_bins):
-        w.writerow([f"{edges[k]:g}"] + [f"{c[k]:.6g}" for c in cols])
-    files.append(atomic_write_text(out_dir / "population_rates.csv", buf.getvalue()))
+    head = ["time_ms"] + [f"{r.info.name}_hz" for r in results]
+    table = [[f"{edges[k]:g}"] + [f"{c[k]:.6g}" for c in cols] for k in range(n_bins)]
+    files.append(_write_csv(out_dir / "population_rates.csv", head, table))
 
     files.append(plot_population(src, results, bin_ms, out_dir / "population_rates.png", patterns, labels))
     files.append(plot_raster(src, results, out_dir / "raster.png", patterns, labels))
@@ -475,4 +480,6 @@ def write_rates(src: RunSource, *, folder: Path | None = None, progress: bool = 
         "ratemaps": ratemaps,
         "labels": labels,
         "layers": [r.info for r in results],
+        "counts": {r.info.name: r.by_pattern for r in results},
+        "patterns": patterns,
     }

@@ -3,77 +3,23 @@
 from __future__ import annotations
 
 import csv
-import html
-import json
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import quote
 
 from .. import __version__
-from ..config import PROJECTION_TABLE, RECORDABLE_LAYERS, diff_from_defaults
+from ..config import PROJECTION_TABLE, RECORDABLE_LAYERS, RETINA_SOURCE_TEXT, diff_from_defaults
 from ..io.atomic import atomic_write_text
+from .html import esc, img, kv, movie, num, section, table, url, value
 from .rates import RATES_DIR
 from .source import RunSource, pattern_labels
+from .statistics import statistics_html
 
-__all__ = ["REPORT_NAME", "MOVIES_DIR", "write_report", "status_banner"]
+__all__ = ["REPORT_NAME", "MOVIES_DIR", "write_report", "status_banner", "engine_text", "retina_text"]
 
 REPORT_NAME = "index.html"
 #: Sub-folder of the run folder that holds the movies.
 MOVIES_DIR = "movies"
 _CONNECTIVITY_DIRS = ("connectivity", "layers")
-
-
-def _e(value) -> str:
-    """HTML-escaped text (quotes too) of any value."""
-    return html.escape(str(value), quote=True)
-
-
-def _url(rel: str) -> str:
-    """A relative URL of a file in the run folder, percent-encoded and escaped for an attribute."""
-    return html.escape(quote(rel, safe="/"), quote=True)
-
-
-def _num(v, unit: str = "") -> str:
-    """A number with thousands separators and its unit, escaped; empty for None."""
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return _e(v)
-    if isinstance(v, int):
-        s = f"{v:,}"
-    elif isinstance(v, float):
-        s = f"{v:,.4g}" if abs(v) < 1e6 else f"{v:,.0f}"
-    else:
-        s = str(v)
-    return _e(f"{s} {unit}".strip())
-
-
-def _value(v) -> str:
-    """A config value as short text (TOML-like)."""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float):
-        return f"{v:g}"
-    if isinstance(v, (list, dict)):
-        return json.dumps(v, ensure_ascii=False)
-    return str(v)
-
-
-def _table(head: list[str], rows: list[list[str]], cls: str = "") -> str:
-    """A table; ``head`` is plain text, ``rows`` cells are already HTML."""
-    c = f' class="{cls}"' if cls else ""
-    th = "".join(f"<th>{_e(h)}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in r) + "</tr>" for r in rows)
-    return f"<table{c}><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _kv(rows: list[tuple[str, str]]) -> str:
-    """A two-column table of (plain label, HTML value)."""
-    return (
-        '<table class="kv"><tbody>'
-        + "".join(f"<tr><th>{_e(k)}</th><td>{v}</td></tr>" for k, v in rows)
-        + "</tbody></table>"
-    )
 
 
 def status_banner(src: RunSource) -> str:
@@ -83,7 +29,7 @@ def status_banner(src: RunSource) -> str:
     reached = m.get("t_reached_ms")
     total = m.get("simulation_time_ms", src.config.run.simulation_time)
     part = (
-        f"Model time reached: {_num(reached, 'ms')} of {_num(total, 'ms')}; the plots and movies show that part."
+        f"Model time reached: {num(reached, 'ms')} of {num(total, 'ms')}; the plots and movies show that part."
         if reached is not None
         else ""
     )
@@ -91,93 +37,90 @@ def status_banner(src: RunSource) -> str:
         return ""
     if st == "interrupted":
         sig = m.get("signal")
-        text = f"<strong>Interrupted</strong>{' by ' + _e(sig) if sig else ''}. {part}"
+        text = f"<strong>Interrupted</strong>{' by ' + esc(sig) if sig else ''}. {part}"
         if m.get("note"):
-            text += f" {_e(m['note'])}"
+            text += f" {esc(m['note'])}"
         cls = "warn"
     elif st == "failed":
-        text = f"<strong>Failed</strong>: {_e(m.get('error', 'no error recorded'))}. {part}"
+        text = f"<strong>Failed</strong>: {esc(m.get('error', 'no error recorded'))}. {part}"
         cls = "bad"
     elif st == "died":
         text = (
-            f"<strong>Died</strong>: the manifest still says running, but process {_e(m.get('pid', '?'))} is gone "
+            f"<strong>Died</strong>: the manifest still says running, but process {esc(m.get('pid', '?'))} is gone "
             f"(killed, or the machine stopped). {part}"
         )
         cls = "bad"
     elif st == "running":
         text = (
             f"<strong>Running, or died without saying so</strong>: the manifest says running "
-            f"(process {_e(m.get('pid', '?'))}). {part}"
+            f"(process {esc(m.get('pid', '?'))}). {part}"
         )
         cls = "warn"
     else:
-        text = f"<strong>Status {_e(st)}</strong>: the run did not complete. {part}"
+        text = f"<strong>Status {esc(st)}</strong>: the run did not complete. {part}"
         cls = "bad"
     return f'<div class="banner {cls}" id="status-banner">{text}</div>'
 
 
-def _rel(folder: Path, p: Path) -> str:
-    return p.relative_to(folder).as_posix()
+def engine_text(src: RunSource) -> str:
+    """Which engine ran the run, its version and threads/processes, as plain text."""
+    e = src.manifest.get("engine") or {}
+    name = e.get("engine", src.config.run.engine)
+    text = f"{name} {e.get('version', '')}".strip()
+    if e.get("threads") is not None:
+        t, p = int(e["threads"]), int(e.get("processes", 1))
+        text += f" ({t} thread{'s' * (t != 1)} x {p} process{'es' * (p != 1)})"
+    return text
 
 
-def _img(folder: Path, p: Path, alt: str, cls: str = "") -> str:
-    c = f' class="{cls}"' if cls else ""
-    return f'<img src="{_url(_rel(folder, p))}" alt="{_e(alt)}"{c}>'
-
-
-def _movie(folder: Path, p: Path, label: str) -> str:
-    rel = _url(_rel(folder, p))
-    if p.suffix == ".gif":
-        return f'<figure><img src="{rel}" alt="{_e(label)}" class="movie"><figcaption>{_e(label)}</figcaption></figure>'
-    return (
-        f'<figure><video src="{rel}" controls loop muted autoplay playsinline preload="auto" class="movie">'
-        f'<a href="{rel}">{_e(p.name)}</a></video><figcaption>{_e(label)} (<a href="{rel}">{_e(p.name)}</a>)</figcaption></figure>'
-    )
-
-
-def _section(id_: str, title: str, body: str) -> str:
-    return f'<section id="{id_}"><h2>{_e(title)}</h2>{body}</section>'
+def retina_text(src: RunSource) -> str:
+    """Which retina input the run used, and what that means, as plain text."""
+    source = src.manifest.get("retina_source", src.config.retina.source)
+    meaning = RETINA_SOURCE_TEXT.get(source)
+    return f"{source}: {meaning}" if meaning else str(source)
 
 
 def _summary(src: RunSource) -> str:
     m = src.manifest
     rows = [
-        ("status", f'<span class="st-{_e(src.status)}">{_e(src.status)}</span>'),
-        ("run id", _e(m.get("run_id", src.folder.name))),
-        ("started", _e(m.get("started", ""))),
-        ("finished", _e(m.get("finished", ""))),
+        ("status", f'<span class="st-{esc(src.status)}">{esc(src.status)}</span>'),
+        ("engine", esc(engine_text(src))),
+        ("retina input", esc(retina_text(src))),
+        ("run id", esc(m.get("run_id", src.folder.name))),
+        ("started", esc(m.get("started", ""))),
+        ("finished", esc(m.get("finished", ""))),
         (
             "command",
-            f"<code>{_e(' '.join(map(str, m.get('command', []))) if isinstance(m.get('command'), list) else m.get('command', ''))}</code>",
+            f"<code>{esc(' '.join(map(str, m.get('command', []))) if isinstance(m.get('command'), list) else m.get('command', ''))}</code>",
         ),
-        ("seed", _num(m.get("seed"))),
-        ("threads per process", _num(m.get("threads"))),
-        ("processes", _num(m.get("processes"))),
-        ("simulation time", _num(m.get("simulation_time_ms"), "ms")),
-        ("model time reached", _num(m.get("t_reached_ms"), "ms")),
-        ("resolution", _num(m.get("resolution_ms"), "ms")),
-        ("platform", _e(m.get("platform", ""))),
+        ("seed", num(m.get("seed"))),
+        ("threads per process", num(m.get("threads"))),
+        ("processes", num(m.get("processes"))),
+        ("simulation time", num(m.get("simulation_time_ms"), "ms")),
+        ("model time reached", num(m.get("t_reached_ms"), "ms")),
+        ("resolution", num(m.get("resolution_ms"), "ms")),
+        ("platform", esc(m.get("platform", ""))),
     ]
     for k, v in (m.get("versions") or {}).items():
-        rows.append((f"version: {k}", _e(v)))
+        rows.append((f"version: {k}", esc(v)))
     sizes = m.get("sizes") or {}
     for k, v in sizes.items():
-        rows.append((f"size: {k}", _num(v)))
-    return _kv(rows)
+        rows.append((f"size: {k}", num(v)))
+    return kv(rows)
 
 
 def _timings(src: RunSource, render_timings: dict | None) -> str:
     m = src.manifest
     t = m.get("timings_s") or {}
-    rows = [[_e(k), _num(float(v) if isinstance(v, (int, float)) else v, "s")] for k, v in t.items()]
+    rows = [[esc(k), num(float(v) if isinstance(v, (int, float)) else v, "s")] for k, v in t.items()]
     for k, v in (render_timings or {}).items():
-        rows.append([_e(f"render: {k}"), _num(float(v), "s")])
-    out = _table(["phase", "wall time"], rows, "num")
+        rows.append([esc(f"render: {k}"), num(float(v), "s")])
+    out = table(["phase", "wall time"], rows, "num")
     mem = m.get("memory_mb") or {}
     if mem:
-        out += _table(
+        out += table(
             ["memory", "MB"],
-            [[_e(k), _num(float(v) if isinstance(v, (int, float)) else v)] for k, v in mem.items()],
+            [[esc(k), num(float(v) if isinstance(v, (int, float)) else v)] for k, v in mem.items()],
             "num",
         )
     return out
@@ -190,32 +133,32 @@ def _network(src: RunSource) -> str:
     rows = []
     for k, v in neurons.items():
         s = spikes.get(k) or {}
-        rows.append([_e(k), _num(v), _num(s.get("count")) if s else "", _num(s.get("mean_rate_hz"), "Hz") if s else ""])
+        rows.append([esc(k), num(v), num(s.get("count")) if s else "", num(s.get("mean_rate_hz"), "Hz") if s else ""])
     if neurons:
         rows.append(
             [
                 "<strong>total</strong>",
-                _num(m.get("neurons_total", sum(v for v in neurons.values() if isinstance(v, int)))),
+                num(m.get("neurons_total", sum(v for v in neurons.values() if isinstance(v, int)))),
                 "",
                 "",
             ]
         )
     out = "<h3>Neurons per layer</h3>" + (
-        _table(["layer", "neurons", "spikes recorded", "mean rate"], rows, "num") if rows else "<p>none recorded</p>"
+        table(["layer", "neurons", "spikes recorded", "mean rate"], rows, "num") if rows else "<p>none recorded</p>"
     )
     syn = m.get("synapses") or {}
     ends = {name: (a, b) for name, a, b, _ in PROJECTION_TABLE}
-    rows = [[_e(k), _e(" → ".join(ends[k])) if k in ends else "", _num(v)] for k, v in syn.items()]
+    rows = [[esc(k), esc(" → ".join(ends[k])) if k in ends else "", num(v)] for k, v in syn.items()]
     if syn:
         rows.append(
             [
                 "<strong>total</strong>",
                 "",
-                _num(m.get("synapses_total", sum(v for v in syn.values() if isinstance(v, int)))),
+                num(m.get("synapses_total", sum(v for v in syn.values() if isinstance(v, int)))),
             ]
         )
     out += "<h3>Synapses per projection</h3>" + (
-        _table(["projection", "source → target", "synapses"], rows, "num") if rows else "<p>no projections built</p>"
+        table(["projection", "source → target", "synapses"], rows, "num") if rows else "<p>no projections built</p>"
     )
     return out
 
@@ -225,10 +168,10 @@ def _config(src: RunSource) -> str:
     diff = diff_from_defaults(cfg)
     if diff:
         rows = [
-            [f"<code>{_e(k)}</code>", f"<code>{_e(_value(v))}</code>", f"<code>{_e(_value(d))}</code>"]
+            [f"<code>{esc(k)}</code>", f"<code>{esc(value(v))}</code>", f"<code>{esc(value(d))}</code>"]
             for k, v, d in diff
         ]
-        out = "<p>Keys that differ from the defaults (the original model's):</p>" + _table(
+        out = "<p>Keys that differ from the defaults (the original model's):</p>" + table(
             ["key", "value", "default"], rows
         )
     else:
@@ -236,20 +179,20 @@ def _config(src: RunSource) -> str:
     if src.overrides:
         out += (
             "<p>Rendered with: "
-            + ", ".join(f"<code>render.{_e(k)} = {_e(_value(v))}</code>" for k, v in src.overrides.items())
+            + ", ".join(f"<code>render.{esc(k)} = {esc(value(v))}</code>" for k, v in src.overrides.items())
             + "</p>"
         )
     try:
         text = (src.folder / "config.toml").read_text(encoding="utf-8")
     except OSError:
         text = "(config.toml cannot be read)"
-    out += f"<details><summary>Full config.toml</summary><pre>{_e(text)}</pre></details>"
+    out += f"<details><summary>Full config.toml</summary><pre>{esc(text)}</pre></details>"
     return out
 
 
 def _schedule(src: RunSource) -> str:
-    rows = [[_num(e.start, "ms"), _num(e.stop, "ms"), _e(e.pattern)] for e in src.schedule]
-    body = _table(["start", "stop", "pattern"], rows, "num")
+    rows = [[num(e.start, "ms"), num(e.stop, "ms"), esc(e.pattern)] for e in src.schedule]
+    body = table(["start", "stop", "pattern"], rows, "num")
     if len(rows) > 12:
         return f"<details><summary>{len(rows)} epochs</summary>{body}</details>"
     return body
@@ -267,18 +210,18 @@ def _retina(src: RunSource) -> str:
             pattern = next((e.pattern for e in src.schedule if abs(e.start - start) < 1e-6), "")
         except ValueError:
             start, pattern = stem, ""
-        cells = [_num(start, "ms") if isinstance(start, float) else _e(start), _e(pattern)]
+        cells = [num(start, "ms") if isinstance(start, float) else esc(start), esc(pattern)]
         for kind in ("stimulus", "on", "off"):
             p = d / f"{stem}-{kind}.png"
-            cells.append(_img(src.folder, p, f"{kind} at {stem}", "pix") if p.is_file() else "")
+            cells.append(img(src.folder, p, f"{kind} at {stem}", "pix") if p.is_file() else "")
         rows.append(cells)
     if not rows:
         return "<p>No retina snapshots in this folder.</p>"
     lo, hi = src.config.retina.min_rate, src.config.retina.max_rate
     return (
         f"<p>At each pattern change: the placed stimulus (black 0 to white 1) and the retina's ON and OFF rates "
-        f"(black {_e(f'{lo:g}')} Hz to white {_e(f'{hi:g}')} Hz).</p>"
-        + _table(["from", "pattern", "stimulus", "retina ON", "retina OFF"], rows, "imgs")
+        f"(black {esc(f'{lo:g}')} Hz to white {esc(f'{hi:g}')} Hz).</p>"
+        + table(["from", "pattern", "stimulus", "retina ON", "retina OFF"], rows, "imgs")
     )
 
 
@@ -298,9 +241,9 @@ def _movies(src: RunSource, movie_info: dict | None) -> str:
     fps = (movie_info or {}).get("fps", src.config.render.fps)
     frames = (movie_info or {}).get("frames")
     intro = (
-        f"<p>One frame per {_e(f'{frame_ms:g}')} ms of model time, played at {_e(fps)} frames per second"
-        + (f" ({_e(frames)} frames)" if frames else "")
-        + f". Colour: viridis, the original's scale (a neuron firing at {_e(f'{src.config.retina.max_rate:g}')} Hz over a frame is full scale).</p>"
+        f"<p>One frame per {esc(f'{frame_ms:g}')} ms of model time, played at {esc(fps)} frames per second"
+        + (f" ({esc(frames)} frames)" if frames else "")
+        + f". Colour: viridis, the original's scale (a neuron firing at {esc(f'{src.config.retina.max_rate:g}')} Hz over a frame is full scale).</p>"
     )
     combined = [p for p in found if p.stem == "activity"]
     order = {name: i for i, name in enumerate(RECORDABLE_LAYERS)}
@@ -308,10 +251,10 @@ def _movies(src: RunSource, movie_info: dict | None) -> str:
     out = intro
     for p in combined:
         out += (
-            '<div class="combined">' + _movie(src.folder, p, "stimulus, retina and recorded layers, in sync") + "</div>"
+            '<div class="combined">' + movie(src.folder, p, "stimulus, retina and recorded layers, in sync") + "</div>"
         )
     if layers:
-        out += '<div class="grid">' + "".join(_movie(src.folder, p, p.stem) for p in layers) + "</div>"
+        out += '<div class="grid">' + "".join(movie(src.folder, p, p.stem) for p in layers) + "</div>"
     return out
 
 
@@ -334,7 +277,7 @@ def _rates(src: RunSource, rates_info: dict | None) -> str:
     ):
         p = d / name
         if p.is_file():
-            out += f"<figure>{_img(src.folder, p, alt, 'plot')}</figure>"
+            out += f"<figure>{img(src.folder, p, alt, 'plot')}</figure>"
     rows = _read_rate_rows(d / "rates_by_pattern.csv")
     if rows:
         layers = list(dict.fromkeys(r["layer"] for r in rows))
@@ -342,23 +285,23 @@ def _rates(src: RunSource, rates_info: dict | None) -> str:
         cell = {(r["layer"], r["pattern"]): r for r in rows}
         body = []
         for layer in layers:
-            line = [_e(layer)]
+            line = [esc(layer)]
             for p in patterns:
                 r = cell.get((layer, p))
                 line.append(
-                    _num(float(r["mean_rate_hz"]), "Hz") + f"<br><small>{_num(int(r['spikes']))} spikes</small>"
+                    num(float(r["mean_rate_hz"]), "Hz") + f"<br><small>{num(int(r['spikes']))} spikes</small>"
                     if r
                     else ""
                 )
             body.append(line)
         times = ", ".join(
-            f"{_e(p)}: {_num(float(cell[(layers[0], p)]['time_ms']), 'ms')}" for p in patterns if (layers[0], p) in cell
+            f"{esc(p)}: {num(float(cell[(layers[0], p)]['time_ms']), 'ms')}" for p in patterns if (layers[0], p) in cell
         )
         out += (
             "<h3>Mean rate per layer and pattern</h3><p>Spikes per neuron per second over all epochs of each pattern "
-            f'(time shown: {times}). <a href="{_url(RATES_DIR + "/rates_by_pattern.csv")}">rates_by_pattern.csv</a></p>'
+            f'(time shown: {times}). <a href="{url(RATES_DIR + "/rates_by_pattern.csv")}">rates_by_pattern.csv</a></p>'
         )
-        out += _table(["layer"] + patterns, body, "num rates")
+        out += table(["layer"] + patterns, body, "num rates")
     maps = sorted(d.glob("ratemap-*.png"))
     if maps:
         labels = pattern_labels(src.patterns)
@@ -367,12 +310,12 @@ def _rates(src: RunSource, rates_info: dict | None) -> str:
         )
         grid_rows = []
         for layer in layers:
-            cells = [_e(layer)]
+            cells = [esc(layer)]
             any_map = False
             for p in src.patterns:
                 f = d / f"ratemap-{layer}-{labels[p]}.png"
                 if f.is_file():
-                    cells.append(_img(src.folder, f, f"rate map of {layer} under {p}", "map"))
+                    cells.append(img(src.folder, f, f"rate map of {layer} under {p}", "map"))
                     any_map = True
                 else:
                     cells.append("")
@@ -380,7 +323,7 @@ def _rates(src: RunSource, rates_info: dict | None) -> str:
                 grid_rows.append(cells)
         if grid_rows:
             out += "<h3>Rate maps</h3><p>Each neuron's mean rate under each pattern, on the layer's grid (one colour scale per layer).</p>"
-            out += _table(["layer"] + list(src.patterns), grid_rows, "imgs")
+            out += table(["layer"] + list(src.patterns), grid_rows, "imgs")
     return out or "<p>No rate plots in this folder.</p>"
 
 
@@ -393,9 +336,9 @@ def _connectivity(src: RunSource) -> str:
         pngs = sorted(d.rglob("*.png"))
         if pngs:
             out += (
-                f'<h3>{_e(name)}/</h3><div class="grid">'
+                f'<h3>{esc(name)}/</h3><div class="grid">'
                 + "".join(
-                    f"<figure>{_img(src.folder, p, p.stem, 'plot')}<figcaption>{_e(p.relative_to(d).as_posix())}</figcaption></figure>"
+                    f"<figure>{img(src.folder, p, p.stem, 'plot')}<figcaption>{esc(p.relative_to(d).as_posix())}</figcaption></figure>"
                     for p in pngs
                 )
                 + "</div>"
@@ -416,7 +359,7 @@ def _files(src: RunSource) -> str:
     for n in names:
         p = src.folder / n
         if p.is_file():
-            items.append(f'<li><a href="{_url(n)}">{_e(n)}</a> <small>({_num(p.stat().st_size)} bytes)</small></li>')
+            items.append(f'<li><a href="{url(n)}">{esc(n)}</a> <small>({num(p.stat().st_size)} bytes)</small></li>')
     return "<ul>" + "".join(items) + "</ul>"
 
 
@@ -444,6 +387,7 @@ def write_report(
     movie_info: dict | None = None,
     rates_info: dict | None = None,
     render_timings: dict | None = None,
+    statistics: list | None = None,
 ) -> Path:
     """Write ``index.html`` into the run folder.
 
@@ -461,6 +405,8 @@ def write_report(
         What :func:`spiking.render.rates.write_rates` returned.
     render_timings : dict, optional
         Wall time (s) of the render parts, shown with the run's timings.
+    statistics : list, optional
+        Rows of ``rates/spike_statistics.csv`` (read from the file when not given).
 
     Returns
     -------
@@ -472,6 +418,7 @@ def write_report(
         ("run", "Run", _summary(src) + "<h3>Stimulus schedule</h3>" + _schedule(src)),
         ("movies", "Movies", _movies(src, movie_info)),
         ("rates", "Rates", _rates(src, rates_info)),
+        ("statistics", "Spike statistics", statistics_html(src, statistics)),
         ("retina", "Stimulus and retina", _retina(src)),
         ("network", "Network", _network(src)),
         ("timings", "Timings", _timings(src, render_timings)),
@@ -480,21 +427,23 @@ def write_report(
     if conn:
         sections.append(("connectivity", "Connectivity", conn))
     sections += [("config", "Config", _config(src)), ("files", "Files", _files(src))]
-    nav = "<nav>" + "".join(f'<a href="#{i}">{_e(t)}</a>' for i, t, _ in sections) + "</nav>"
+    nav = "<nav>" + "".join(f'<a href="#{i}">{esc(t)}</a>' for i, t, _ in sections) + "</nav>"
     t_end = f"{src.t_end:g}"
     page = (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         '<link rel="icon" href="data:,">\n'  # no favicon request
-        f"<title>{_e(run_id)} · spiking run</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
-        f"<header><h1>Run {_e(run_id)}</h1><p>Retina → LGN → V1, {_e(t_end)} ms of model time; "
-        f'status <span class="st-{_e(src.status)}">{_e(src.status)}</span>.</p></header>\n'
+        f"<title>{esc(run_id)} · spiking run</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+        f"<header><h1>Run {esc(run_id)}</h1><p>Retina → LGN → V1, {esc(t_end)} ms of model time; "
+        f'status <span class="st-{esc(src.status)}">{esc(src.status)}</span>.<br>'
+        f'Engine <span id="engine">{esc(engine_text(src))}</span>; retina input '
+        f'<span id="retina-source">{esc(retina_text(src))}</span>.</p></header>\n'
         + status_banner(src)
         + "\n"
         + nav
         + "\n"
-        + "\n".join(_section(i, t, b) for i, t, b in sections)
-        + f"\n<footer>Drawn by spiking {_e(__version__)} on {_e(datetime.now().astimezone().isoformat(timespec='seconds'))} "
+        + "\n".join(section(i, t, b) for i, t, b in sections)
+        + f"\n<footer>Drawn by spiking {esc(__version__)} on {esc(datetime.now().astimezone().isoformat(timespec='seconds'))} "
         "from spikes.h5, config.toml, schedule.csv and manifest.json.</footer>\n</body>\n</html>\n"
     )
     return atomic_write_text(src.folder / REPORT_NAME, page)

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ..config import Config, from_mapping, read_toml
-from ..errors import RunFolderError, SpikingError
-from ..io.runfolder import read_manifest, read_schedule, run_status
+from ..config import Config, from_mapping
+from ..errors import SpikingError
+from ..io.runfolder import read_run
 from ..io.snapshots import read_retina_snapshot
-from ..io.spikefile import open_spikes
-from ..model.stimulus import ScheduledEpoch
 
 __all__ = ["RunSource", "load_run", "stimulus_images", "pattern_labels", "safe_name"]
 
@@ -77,70 +74,24 @@ def load_run(folder, render: dict | None = None) -> RunSource:
     ConfigError
         An override (or the folder's ``config.toml``) is invalid.
     """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise RunFolderError(f"{folder}: not a run folder (no such folder)")
-    manifest = read_manifest(folder)
-    if not isinstance(manifest, dict):
-        raise RunFolderError(f"{folder / 'manifest.json'}: not a run manifest (not a JSON object)")
-    cfg_path = folder / "config.toml"
-    if not cfg_path.is_file():
-        raise RunFolderError(f"{folder}: not a run folder (no config.toml)")
-    spikes_path = folder / "spikes.h5"
-    open_spikes(spikes_path).close()
-    data = read_toml(cfg_path)
-    run_config = from_mapping(data, base_dir=str(folder))
+    rec = read_run(folder)
     overrides = {k: v for k, v in (render or {}).items() if v is not None}
-    config = run_config
+    config = rec.config
     if overrides:
-        data = dict(data)
+        data = dict(rec.data)
         data["render"] = {**data.get("render", {}), **overrides}
-        config = from_mapping(data, base_dir=str(folder))
-    if (folder / "schedule.csv").is_file():
-        try:
-            rows = read_schedule(folder)
-        except (OSError, KeyError, ValueError) as err:
-            raise RunFolderError(f"{folder / 'schedule.csv'}: cannot be read ({err})") from None
-        schedule = [ScheduledEpoch(float(a), float(b), str(p)) for a, b, p in rows]
-    else:
-        from ..model.stimulus import build_schedule
-
-        schedule = list(build_schedule(config))
-    schedule.sort(key=lambda e: e.start)
-    t_end = _t_end(manifest, spikes_path, config)
-    try:
-        status = run_status(folder)
-    except RunFolderError:
-        status = str(manifest.get("status", "unknown"))
+        config = from_mapping(data, base_dir=str(rec.folder))
     return RunSource(
-        folder=folder,
-        manifest=manifest,
+        folder=rec.folder,
+        manifest=rec.manifest,
         config=config,
-        schedule=schedule,
-        t_end=t_end,
-        status=status,
-        spikes_path=spikes_path,
-        run_config=run_config,
+        schedule=rec.schedule,
+        t_end=rec.t_end,
+        status=rec.status,
+        spikes_path=rec.spikes_path,
+        run_config=rec.config,
         overrides=overrides,
     )
-
-
-def _t_end(manifest: dict, spikes_path: Path, config: Config) -> float:
-    t = manifest.get("t_reached_ms")
-    if isinstance(t, (int, float)) and not isinstance(t, bool) and math.isfinite(t) and t > 0:
-        return float(t)
-    try:
-        import h5py
-
-        with h5py.File(spikes_path, "r") as h5:
-            t = float(h5.attrs.get("t_stop", 0.0))
-        if math.isfinite(t) and t > 0:
-            return t
-    except (OSError, ValueError, TypeError):
-        pass
-    if "t_reached_ms" in manifest:
-        return 0.0  # the run stopped before any spikes were written
-    return float(config.run.simulation_time)
 
 
 def safe_name(text: str) -> str:
