@@ -5,7 +5,8 @@ Exit status: 0 done, 2 bad input (one line on stderr, no traceback),
 that did not pass.
 
 Each module registers its commands: :mod:`.simulate` (run, render, preview,
-config) and :mod:`.tools` (check, izhikevich); :mod:`.common` holds what they share.
+config), :mod:`.tools` (check, izhikevich) and :mod:`.learn` (learn digits);
+:mod:`.common` holds what they share.
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ import sys
 
 from .. import __version__
 from ..errors import SpikingError
-from . import simulate, tools
+from . import learn, simulate, tools
 
 __all__ = ["main", "build_parser"]
 
 EXIT_USAGE = 2
 
 #: Modules whose ``register(subparsers)`` adds commands, in the order ``--help`` lists them.
-COMMAND_MODULES = (simulate, tools)
+COMMAND_MODULES = (simulate, tools, learn)
 
 
 def build_parser() -> argparse.ArgumentParser:

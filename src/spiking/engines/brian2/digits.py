@@ -1,0 +1,504 @@
+"""Diehl & Cook's (2015) digit network on Brian2's C++ standalone device, compiled once, run batch by batch.
+
+The network of :class:`~spiking.learn.model.DigitsModel` (784 Poisson
+inputs, N excitatory and N inhibitory neurons, STDP on the input synapses)
+is declared here once, generated as C++ and compiled into a program that
+simulates one batch of ``batch`` presentations (350 ms digit + 150 ms rest
+each). The compiled project is cached in ``<cache_dir>/digits-<key>/``
+(default ``~/.cache/spiking/brian2``); the key covers everything that changes
+the code: Brian2's version, this module's source, the parameters, N, the
+batch length and the machine. Every batch runs that one program, with the
+network state, the batch's digits and its seed given on the command line
+(Brian2's ``run_args``), so nothing is compiled per batch or per run.
+
+What Diehl & Cook's Python loop did between digits happens inside the
+simulation, so a batch needs no Python in between:
+
+- a controller (a one-element group) counts the excitatory spikes while a
+  digit is shown; at the end of the 350 ms it accepts the digit (at least
+  ``min_spikes``) or shows it again with the intensity raised by one;
+- at the start of every presentation during training, each excitatory
+  neuron's input weights are scaled to sum to ``w_sum``; the sum is kept up
+  to date by the STDP code itself (every change of ``w`` is added to it), so
+  it costs nothing per time step;
+- the Poisson inputs read the digit being shown from a table (a
+  ``TimedArray``) of the batch's digits.
+
+A batch that runs out of digits (the end of a phase) stays silent for its
+remaining presentations. The simulator is seeded per batch (C++ inserted
+after the command-line values are read), so a run resumed between batches
+draws the same spikes as one that never stopped.
+
+The binary runs in a session of its own: Ctrl-C in a terminal reaches
+Python, which stops after the batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ...errors import EngineUnavailableError
+from ...learn.loop import BatchResult
+from ...learn.model import DigitsModel, state_shapes
+
+__all__ = ["Brian2DigitsEngine", "default_cache_dir"]
+
+#: Brian2 variable (group.name) of each state array, and whether it is a time to shift per batch.
+_STATE_VARIABLES = {
+    "w": ("xe", "w"),
+    "delay_s": ("xe", "delay"),
+    "pre": ("xe", "pre"),
+    "post1": ("xe", "post1"),
+    "post2": ("xe", "post2"),
+    "last_update_s": ("xe", "lastupdate"),
+    "exc_v_volt": ("exc", "v"),
+    "exc_ge": ("exc", "ge"),
+    "exc_gi": ("exc", "gi"),
+    "exc_theta_volt": ("exc", "theta"),
+    "exc_last_spike_s": ("exc", "lastspike"),
+    "inh_v_volt": ("inh", "v"),
+    "inh_ge": ("inh", "ge"),
+    "inh_gi": ("inh", "gi"),
+    "inh_last_spike_s": ("inh", "lastspike"),
+    "intensity": ("ctl", "intensity"),
+    "presentations": ("ctl", "reps"),
+}
+_TIMES = ("last_update_s", "exc_last_spike_s", "inh_last_spike_s")
+
+
+def default_cache_dir() -> Path:
+    """``~/.cache/spiking/brian2``: where compiled networks are kept."""
+    return Path.home() / ".cache" / "spiking" / "brian2"
+
+
+def _namespace(m: DigitsModel) -> dict:
+    from brian2 import ms, mV
+
+    return {
+        "SP": m.presentation_steps,
+        "SON": m.on_steps,
+        "min_spikes": m.min_spikes,
+        "max_reps": m.max_presentations - 1,
+        "start_intensity": m.start_intensity,
+        "intensity_step": m.intensity_step,
+        "w_sum": m.w_sum,
+        "v_rest_e": m.exc_v_rest_mv * mV,
+        "v_reset_e": m.exc_v_reset_mv * mV,
+        "v_thresh_e": m.exc_v_thresh_mv * mV,
+        "theta_offset": m.theta_offset_mv * mV,
+        "tau_e": m.exc_tau_ms * ms,
+        "e_exc_e": m.exc_e_exc_mv * mV,
+        "e_inh_e": m.exc_e_inh_mv * mV,
+        "theta_plus": m.theta_plus_mv * mV,
+        "tc_theta": m.theta_tau_ms * ms,
+        "v_rest_i": m.inh_v_rest_mv * mV,
+        "v_reset_i": m.inh_v_reset_mv * mV,
+        "v_thresh_i": m.inh_v_thresh_mv * mV,
+        "tau_i": m.inh_tau_ms * ms,
+        "e_exc_i": m.inh_e_exc_mv * mV,
+        "e_inh_i": m.inh_e_inh_mv * mV,
+        "tau_ge": m.tau_ge_ms * ms,
+        "tau_gi": m.tau_gi_ms * ms,
+        "w_exc_inh": m.w_exc_inh,
+        "w_inh_exc": m.w_inh_exc,
+        "tc_pre": m.tc_pre_ms * ms,
+        "tc_post1": m.tc_post1_ms * ms,
+        "tc_post2": m.tc_post2_ms * ms,
+        "nu_pre": m.nu_pre,
+        "nu_post": m.nu_post,
+        "wmax": m.w_max,
+    }
+
+
+_CONTROL = """
+k : integer
+n_digits : integer
+intensity : 1
+reps : integer
+total : integer
+accepted : integer
+rng_seed : integer
+"""
+# at the end of a digit's 350 ms: accept it, or show it again brighter (every step costs one element)
+_DECIDE = """
+decide = int(timestep(t, dt) % SP == SON) * int(k < n_digits)
+accepted = decide * int(total >= min_spikes or reps >= max_reps)
+rejected = decide - accepted
+k += accepted
+intensity = intensity + rejected * intensity_step - accepted * (intensity - start_intensity)
+reps = (reps + rejected) * (1 - accepted)
+total = total * (1 - decide)
+"""
+_EXC = """
+dv/dt = ((v_rest_e - v) + ge * (e_exc_e - v) + gi * (e_inh_e - v)) / tau_e : volt (unless refractory)
+dge/dt = -ge / tau_ge : 1
+dgi/dt = -gi / tau_gi : 1
+dtheta/dt = -plastic * theta / tc_theta : volt
+plastic : 1 (shared)
+wsum : 1
+"""
+_INH = """
+dv/dt = ((v_rest_i - v) + ge * (e_exc_i - v) + gi * (e_inh_i - v)) / tau_i : volt (unless refractory)
+dge/dt = -ge / tau_ge : 1
+dgi/dt = -gi / tau_gi : 1
+"""
+_STDP = """
+w : 1
+dpre/dt = -pre / tc_pre : 1 (event-driven)
+dpost1/dt = -post1 / tc_post1 : 1 (event-driven)
+dpost2/dt = -post2 / tc_post2 : 1 (event-driven)
+"""
+# plastic is 0 or 1: the frozen network keeps w exactly (no clip), the learning one clips to [0, wmax]
+_ON_PRE = """
+ge_post += w
+pre = 1
+w_new = plastic_post * clip(w - nu_pre * post1, 0, wmax) + (1 - plastic_post) * w
+wsum_post += w_new - w
+w = w_new
+"""
+_ON_POST = """
+w_new = plastic_post * clip(w + nu_post * pre * post2, 0, wmax) + (1 - plastic_post) * w
+wsum_post += w_new - w
+w = w_new
+post1 = 1
+post2 = 1
+"""
+
+
+def _declare(model: DigitsModel, neurons: int, batch: int) -> dict:
+    """Every Brian2 object of the network, by name (on the current device)."""
+    from brian2 import Hz, NeuronGroup, SpikeMonitor, Synapses, TimedArray, linked_var, ms
+
+    dt = model.dt_ms * ms
+    ns = _namespace(model)
+    images = TimedArray(np.zeros((batch, model.n_input)) * Hz, dt=1 * ms, name="images")
+    ns["images"] = images
+    ctl = NeuronGroup(1, _CONTROL, threshold="accepted > 0", reset="", dt=dt, namespace=ns, name="ctl")
+    ctl.run_regularly(_DECIDE, when="start", name="ctl_decide")
+    inp = NeuronGroup(
+        model.n_input,
+        "k : integer (linked)\nn_digits : integer (linked)\nintensity : 1 (linked)",
+        # short-circuit: random numbers are drawn only for pixels that are lit while a digit is shown
+        threshold="timestep(t, dt) % SP < SON and k < n_digits and images(k * ms, i) > 0 * Hz and rand() < images(k * ms, i) * intensity * dt",
+        dt=dt,
+        namespace=ns,
+        name="inp",
+    )
+    for var in ("k", "n_digits", "intensity"):
+        setattr(inp, var, linked_var(ctl, var))
+    exc = NeuronGroup(
+        neurons,
+        _EXC,
+        threshold="v > theta - theta_offset + v_thresh_e",
+        reset="v = v_reset_e\ntheta += plastic * theta_plus",
+        refractory=model.exc_refractory_ms * ms,
+        method="euler",
+        dt=dt,
+        namespace=ns,
+        name="exc",
+    )
+    inh = NeuronGroup(
+        neurons,
+        _INH,
+        threshold="v > v_thresh_i",
+        reset="v = v_reset_i",
+        refractory=model.inh_refractory_ms * ms,
+        method="euler",
+        dt=dt,
+        namespace=ns,
+        name="inh",
+    )
+    xe = Synapses(inp, exc, _STDP, on_pre=_ON_PRE, on_post=_ON_POST, dt=dt, namespace=ns, name="xe")
+    xe.connect()
+    xe.delay = "rand() * 10 * ms"  # heterogeneous delays; the values come from the state
+    every_presentation = model.presentation_steps * dt
+    xe.run_regularly(
+        "w = w * (1 + plastic_post * (w_sum / wsum_post - 1))",
+        dt=every_presentation,
+        when="start",
+        order=1,
+        name="xe_norm",
+    )
+    exc.run_regularly(
+        "wsum = wsum + plastic * (w_sum - wsum)", dt=every_presentation, when="start", order=2, name="exc_norm"
+    )
+    ei = Synapses(exc, inh, on_pre="ge_post += w_exc_inh", dt=dt, namespace=ns, name="ei")
+    ei.connect(j="i")
+    ie = Synapses(inh, exc, on_pre="gi_post += w_inh_exc", dt=dt, namespace=ns, name="ie")
+    ie.connect(condition="i != j")
+    ec = Synapses(exc, ctl, on_pre="total_post += int(timestep(t, dt) % SP < SON)", dt=dt, namespace=ns, name="ec")
+    ec.connect()
+    objects = {o.name: o for o in (images, ctl, inp, exc, inh, xe, ei, ie, ec)}
+    objects["exc_spikes"] = SpikeMonitor(exc, name="exc_spikes")
+    objects["accepted"] = SpikeMonitor(ctl, name="accepted")
+    return objects
+
+
+def _key(model: DigitsModel, neurons: int, batch: int) -> str:
+    import brian2
+
+    text = json.dumps(
+        {
+            "brian2": brian2.__version__,
+            "engine": hashlib.sha256(Path(__file__).read_bytes()).hexdigest(),
+            "model": model.to_dict(),
+            "neurons": neurons,
+            "batch": batch,
+            "machine": [platform.machine(), platform.node(), platform.system()],
+            "flags": list(brian2.prefs["codegen.cpp.extra_compile_args_gcc"]),
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class Brian2DigitsEngine:
+    """Runs batches of digits through the network; a context manager (``with ... as engine``).
+
+    Parameters
+    ----------
+    model : DigitsModel
+    neurons : int
+        Excitatory neurons (and as many inhibitory ones).
+    batch : int
+        Presentations per batch (compiled in).
+    cache_dir : path, optional
+        Where compiled networks are kept (default :func:`default_cache_dir`).
+    """
+
+    name = "brian2"
+
+    def __init__(self, model: DigitsModel, neurons: int, batch: int = 50, cache_dir=None):
+        self.model, self.neurons, self.batch = model, neurons, batch
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        self.project: Path | None = None
+        self.compiled = False
+        self.build_s = 0.0
+        self._objects: dict = {}
+        self._workdir: Path | None = None
+        self._order: np.ndarray | None = None
+        self._child: subprocess.Popen | None = None
+
+    def __enter__(self) -> Brian2DigitsEngine:
+        self.open()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def info(self) -> dict:
+        """Versions and build facts for the manifest."""
+        import brian2
+
+        return {
+            "name": "brian2",
+            "device": "cpp_standalone",
+            "brian2": brian2.__version__,
+            "compiled_now": self.compiled,
+            "build_s": round(self.build_s, 3),
+            "cache_key": self.project.name if self.project else None,
+        }
+
+    def open(self) -> None:
+        """Declare the network and compile it, or reuse the compiled project from the cache."""
+        try:
+            import brian2
+        except ImportError as err:
+            raise EngineUnavailableError(f"Brian2 is needed for this network: pip install brian2 ({err})") from None
+        t0 = time.perf_counter()
+        brian2.set_device("cpp_standalone", build_on_run=False)
+        device = brian2.get_device()
+        device.reinit()
+        device.activate(build_on_run=False)
+        self._objects = _declare(self.model, self.neurons, self.batch)
+        net = brian2.Network([o for o in self._objects.values() if isinstance(o, brian2.BrianObject)])
+        seed_var = device.get_array_name(self._objects["ctl"].variables["rng_seed"])
+        device.apply_run_args()
+        device.insert_code("main", f"brian::_random_generators[0].seed(brian::{seed_var}[0]);")
+        net.run(self.batch * self.model.presentation_steps * self.model.dt_ms * brian2.ms)
+        self.project = self.cache_dir / f"digits-{self.neurons}n-{_key(self.model, self.neurons, self.batch)}"
+        if not (self.project / "main").is_file():
+            self._compile(device)
+            self.compiled = True
+        self._workdir = self.project.parent / "runs" / f"{os.getpid()}-{os.urandom(4).hex()}"
+        (self._workdir / "args").mkdir(parents=True)
+        self.build_s = time.perf_counter() - t0
+
+    def _compile(self, device) -> None:
+        """Build into a private folder and move it into place, so no one sees a half-built project."""
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.cache_dir / f".build-{self.project.name}-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            device.build(directory=str(tmp), compile=True, run=False, with_output=False)
+        except Exception as err:  # noqa: BLE001 - a compiler problem is the user's machine's
+            shutil.rmtree(tmp, ignore_errors=True)
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise EngineUnavailableError(
+                f"Brian2 could not compile the network (it needs a C++ compiler such as g++): {first}"
+            ) from None
+        try:
+            tmp.rename(self.project)
+        except OSError:  # another process published the same project meanwhile
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def close(self) -> None:
+        """Remove this engine's scratch files and give Brian2 back its runtime device."""
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+        if self._objects:
+            import brian2
+
+            self._objects = {}
+            brian2.get_device().reinit()
+            brian2.set_device("runtime")
+
+    def abort(self) -> None:
+        """Stop a batch that is running (after a second Ctrl-C)."""
+        if self._child is not None and self._child.poll() is None:
+            self._child.kill()
+
+    def run_batch(self, rates_hz: np.ndarray, network: dict, plastic: bool, seed: int) -> BatchResult:
+        """Simulate ``batch`` presentations of the given digits.
+
+        Parameters
+        ----------
+        rates_hz : ndarray, shape (n_digits, n_input), n_digits <= batch
+            Input rates at intensity 1 (pixel / input_divisor), Hz.
+        network : dict of str to ndarray
+            The state before the batch (:func:`~spiking.learn.model.state_shapes`).
+        plastic : bool
+            STDP, threshold adaptation and weight normalisation on (training) or off.
+        seed : int
+            Seed of the simulator's random numbers for this batch.
+        """
+        n = len(rates_hz)
+        if not 0 < n <= self.batch:
+            raise ValueError(f"a batch holds 1 to {self.batch} digits, got {n}")
+        table = np.zeros((self.batch, self.model.n_input))
+        table[:n] = rates_hz
+        args = self._arguments(table, network, plastic, seed, n)
+        results = self._workdir / "results"
+        shutil.rmtree(results, ignore_errors=True)
+        results.mkdir()
+        self._execute(args, results)
+        return self._collect(results, network)
+
+    def _variable(self, group: str, var: str):
+        if var == "delay":  # kept by the synapses' pre pathway
+            return self._objects[group].pre.variables["delay"]
+        return self._objects[group].variables[var]
+
+    def _arguments(self, table: np.ndarray, network: dict, plastic: bool, seed: int, n: int) -> list[str]:
+        """``group.variable=value`` for the command line; arrays go through files of the variable's type."""
+        w = np.asarray(network["w"], dtype=float)
+        values = {
+            ("images", "values"): table,
+            ("ctl", "k"): 0,
+            ("ctl", "n_digits"): n,
+            ("ctl", "total"): 0,
+            ("ctl", "accepted"): 0,
+            ("ctl", "rng_seed"): int(seed),
+            ("exc", "plastic"): 1.0 if plastic else 0.0,
+            ("exc", "wsum"): w.sum(axis=0),
+        }
+        shapes = state_shapes(self.model, self.neurons)
+        for key, target in _STATE_VARIABLES.items():
+            a = np.asarray(network[key])
+            if a.shape != shapes[key]:
+                raise ValueError(f"state {key} has shape {a.shape}, expected {shapes[key]}")
+            values[target] = a.reshape(-1) if a.ndim == 2 else a  # synapses in Brian2's order: input-major
+        args = []
+        for (group, var), value in values.items():
+            name = f"{group}.{var}"
+            if np.ndim(value) == 0:
+                args.append(f"{name}={value!r}" if isinstance(value, int) else f"{name}={float(value)!r}")
+                continue
+            dtype = np.float64 if group == "images" else self._variable(group, var).dtype
+            path = self._workdir / "args" / f"{name}.dat"
+            np.ascontiguousarray(value, dtype=dtype).tofile(path)
+            args.append(f"{name}={path}")
+        return args
+
+    def _execute(self, args: list[str], results: Path) -> None:
+        import brian2
+
+        env = dict(os.environ)
+        env.update(brian2.prefs["devices.cpp_standalone.run_environment_variables"])
+        env.update(brian2.get_device().run_environment_variables)
+        cmd = [str(self.project / "main"), "--results_dir", f"{results}{os.sep}", *args]
+        self._child = subprocess.Popen(
+            cmd,
+            cwd=self.project,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            start_new_session=True,  # Ctrl-C in the terminal goes to Python, which stops between batches
+        )
+        try:
+            _, err = self._child.communicate()
+        finally:
+            code, self._child = self._child.returncode, None
+        if code != 0 or "error" in err.lower() or "cannot" in err.lower():
+            why = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
+            raise RuntimeError(f"the compiled network failed ({why}): {err.strip()[:2000]}")
+
+    def _read(self, results: Path, group: str, var: str) -> np.ndarray:
+        import brian2
+
+        v = self._variable(group, var)
+        return np.fromfile(results / brian2.get_device().get_array_filename(v), dtype=v.dtype)
+
+    def _collect(self, results: Path, before: dict) -> BatchResult:
+        m, n = self.model, self.neurons
+        if self._order is None:  # check once that synapses are stored input-major, as the state is
+            pre, post = self._read(results, "xe", "_synaptic_pre"), self._read(results, "xe", "_synaptic_post")
+            if not np.array_equal(pre.astype(np.int64) * n + post, np.arange(m.n_input * n)):
+                raise RuntimeError("Brian2 stored the input synapses in an unexpected order")
+            self._order = np.arange(m.n_input * n)
+        dt_s = m.dt_ms * 1e-3
+        batch_s = self.batch * m.presentation_steps * dt_s
+        shapes = state_shapes(m, n)
+        network = {}
+        for key, (group, var) in _STATE_VARIABLES.items():
+            a = (
+                self._read(results, group, var)
+                .reshape(shapes[key])
+                .astype(np.float64 if key != "presentations" else np.int64)
+            )
+            network[key] = a - batch_s if key in _TIMES else a
+        network["intensity"] = network["intensity"].astype(np.float64)
+        steps = np.round(self._read(results, "exc_spikes", "t") / dt_s).astype(np.int64)
+        cells = self._read(results, "exc_spikes", "i").astype(np.int64)
+        accepted_at = np.round(self._read(results, "accepted", "t") / dt_s).astype(np.int64) // m.presentation_steps
+        if len(accepted_at) != int(self._read(results, "ctl", "k")[0]):
+            raise RuntimeError("the controller's digit count disagrees with its recorded acceptances")
+        row = np.full(self.batch, -1)
+        row[accepted_at] = np.arange(len(accepted_at))
+        shown_in = steps // m.presentation_steps
+        sel = (steps % m.presentation_steps < m.on_steps) & (row[shown_in] >= 0)
+        counts = np.zeros((len(accepted_at), n), dtype=np.int32)
+        np.add.at(counts, (row[shown_in[sel]], cells[sel]), 1)
+        shown = np.diff(accepted_at, prepend=-1).astype(np.int16)
+        if len(shown):
+            shown[0] += int(before["presentations"])
+        return BatchResult(
+            network=network,
+            accepted=len(accepted_at),
+            counts=counts,
+            shown=shown,
+            presentations=self.batch,
+            spikes=len(cells),
+        )
