@@ -1,36 +1,24 @@
-"""Diehl & Cook's (2015) digit network on Brian2's C++ standalone device, compiled once, run batch by batch.
+"""Diehl & Cook's (2015) digit network on Brian2's C++ standalone device: compiled once, run batch by batch.
 
-The network of :class:`~spiking.learn.model.DigitsModel` (784 Poisson
-inputs, N excitatory and N inhibitory neurons, STDP on the input synapses)
-is declared here once, generated as C++ and compiled into a program that
-simulates one batch of ``batch`` presentations (350 ms digit + 150 ms rest
-each). The compiled project is cached in ``<cache_dir>/digits-<key>/``
-(default ``~/.cache/spiking/brian2``); the key covers everything that changes
-the code: Brian2's version, this module's source, the parameters, N, the
-batch length and the machine. Every batch runs that one program, with the
-network state, the batch's digits and its seed given on the command line
-(Brian2's ``run_args``), so nothing is compiled per batch or per run.
+The network (:mod:`.digits_network`) is generated as C++ and compiled into a
+program that simulates one batch of ``batch`` presentations (350 ms digit +
+150 ms rest each). The compiled project is cached in
+``<cache_dir>/digits-<N>n-<key>/`` (default ``~/.cache/spiking/brian2``);
+the key covers everything that changes the code: Brian2's version, the
+source of this module and of :mod:`.digits_network`, the parameters, N, the
+batch length and the machine. A project is built in a private folder and
+renamed into place, so concurrent runs never see a half-built one. Every
+batch runs that one program with the network state, the batch's digits and
+its seed given on the command line (Brian2's ``run_args``, arrays through
+files), in a results folder of its own, so nothing is compiled per batch or
+per run and several runs can share the cache.
 
-What Diehl & Cook's Python loop did between digits happens inside the
-simulation, so a batch needs no Python in between:
-
-- a controller (a one-element group) counts the excitatory spikes while a
-  digit is shown; at the end of the 350 ms it accepts the digit (at least
-  ``min_spikes``) or shows it again with the intensity raised by one;
-- at the start of every presentation during training, each excitatory
-  neuron's input weights are scaled to sum to ``w_sum``; the sum is kept up
-  to date by the STDP code itself (every change of ``w`` is added to it), so
-  it costs nothing per time step;
-- the Poisson inputs read the digit being shown from a table (a
-  ``TimedArray``) of the batch's digits.
-
-A batch that runs out of digits (the end of a phase) stays silent for its
-remaining presentations. The simulator is seeded per batch (C++ inserted
-after the command-line values are read), so a run resumed between batches
-draws the same spikes as one that never stopped.
-
-The binary runs in a session of its own: Ctrl-C in a terminal reaches
-Python, which stops after the batch.
+The simulator is seeded per batch (C++ inserted after the command-line values
+are read), and times in the state count from the end of the batch, so a run
+resumed between batches draws the same spikes as one that never stopped. The
+program runs in a session of its own: Ctrl-C in a terminal reaches Python,
+which stops after the batch. After :meth:`Brian2DigitsEngine.close`, Brian2
+is back on its runtime device.
 """
 
 from __future__ import annotations
@@ -50,6 +38,8 @@ import numpy as np
 from ...errors import EngineUnavailableError
 from ...learn.loop import BatchResult
 from ...learn.model import DigitsModel, state_shapes
+from . import digits_network
+from .digits_network import declare
 
 __all__ = ["Brian2DigitsEngine", "default_cache_dir"]
 
@@ -81,176 +71,13 @@ def default_cache_dir() -> Path:
     return Path.home() / ".cache" / "spiking" / "brian2"
 
 
-def _namespace(m: DigitsModel) -> dict:
-    from brian2 import ms, mV
-
-    return {
-        "SP": m.presentation_steps,
-        "SON": m.on_steps,
-        "min_spikes": m.min_spikes,
-        "max_reps": m.max_presentations - 1,
-        "start_intensity": m.start_intensity,
-        "intensity_step": m.intensity_step,
-        "w_sum": m.w_sum,
-        "v_rest_e": m.exc_v_rest_mv * mV,
-        "v_reset_e": m.exc_v_reset_mv * mV,
-        "v_thresh_e": m.exc_v_thresh_mv * mV,
-        "theta_offset": m.theta_offset_mv * mV,
-        "tau_e": m.exc_tau_ms * ms,
-        "e_exc_e": m.exc_e_exc_mv * mV,
-        "e_inh_e": m.exc_e_inh_mv * mV,
-        "theta_plus": m.theta_plus_mv * mV,
-        "tc_theta": m.theta_tau_ms * ms,
-        "v_rest_i": m.inh_v_rest_mv * mV,
-        "v_reset_i": m.inh_v_reset_mv * mV,
-        "v_thresh_i": m.inh_v_thresh_mv * mV,
-        "tau_i": m.inh_tau_ms * ms,
-        "e_exc_i": m.inh_e_exc_mv * mV,
-        "e_inh_i": m.inh_e_inh_mv * mV,
-        "tau_ge": m.tau_ge_ms * ms,
-        "tau_gi": m.tau_gi_ms * ms,
-        "w_exc_inh": m.w_exc_inh,
-        "w_inh_exc": m.w_inh_exc,
-        "tc_pre": m.tc_pre_ms * ms,
-        "tc_post1": m.tc_post1_ms * ms,
-        "tc_post2": m.tc_post2_ms * ms,
-        "nu_pre": m.nu_pre,
-        "nu_post": m.nu_post,
-        "wmax": m.w_max,
-    }
-
-
-_CONTROL = """
-k : integer
-n_digits : integer
-intensity : 1
-reps : integer
-total : integer
-accepted : integer
-rng_seed : integer
-"""
-# at the end of a digit's 350 ms: accept it, or show it again brighter (every step costs one element)
-_DECIDE = """
-decide = int(timestep(t, dt) % SP == SON) * int(k < n_digits)
-accepted = decide * int(total >= min_spikes or reps >= max_reps)
-rejected = decide - accepted
-k += accepted
-intensity = intensity + rejected * intensity_step - accepted * (intensity - start_intensity)
-reps = (reps + rejected) * (1 - accepted)
-total = total * (1 - decide)
-"""
-_EXC = """
-dv/dt = ((v_rest_e - v) + ge * (e_exc_e - v) + gi * (e_inh_e - v)) / tau_e : volt (unless refractory)
-dge/dt = -ge / tau_ge : 1
-dgi/dt = -gi / tau_gi : 1
-dtheta/dt = -plastic * theta / tc_theta : volt
-plastic : 1 (shared)
-wsum : 1
-"""
-_INH = """
-dv/dt = ((v_rest_i - v) + ge * (e_exc_i - v) + gi * (e_inh_i - v)) / tau_i : volt (unless refractory)
-dge/dt = -ge / tau_ge : 1
-dgi/dt = -gi / tau_gi : 1
-"""
-_STDP = """
-w : 1
-dpre/dt = -pre / tc_pre : 1 (event-driven)
-dpost1/dt = -post1 / tc_post1 : 1 (event-driven)
-dpost2/dt = -post2 / tc_post2 : 1 (event-driven)
-"""
-# plastic is 0 or 1: the frozen network keeps w exactly (no clip), the learning one clips to [0, wmax]
-_ON_PRE = """
-ge_post += w
-pre = 1
-w_new = plastic_post * clip(w - nu_pre * post1, 0, wmax) + (1 - plastic_post) * w
-wsum_post += w_new - w
-w = w_new
-"""
-_ON_POST = """
-w_new = plastic_post * clip(w + nu_post * pre * post2, 0, wmax) + (1 - plastic_post) * w
-wsum_post += w_new - w
-w = w_new
-post1 = 1
-post2 = 1
-"""
-
-
-def _declare(model: DigitsModel, neurons: int, batch: int) -> dict:
-    """Every Brian2 object of the network, by name (on the current device)."""
-    from brian2 import Hz, NeuronGroup, SpikeMonitor, Synapses, TimedArray, linked_var, ms
-
-    dt = model.dt_ms * ms
-    ns = _namespace(model)
-    images = TimedArray(np.zeros((batch, model.n_input)) * Hz, dt=1 * ms, name="images")
-    ns["images"] = images
-    ctl = NeuronGroup(1, _CONTROL, threshold="accepted > 0", reset="", dt=dt, namespace=ns, name="ctl")
-    ctl.run_regularly(_DECIDE, when="start", name="ctl_decide")
-    inp = NeuronGroup(
-        model.n_input,
-        "k : integer (linked)\nn_digits : integer (linked)\nintensity : 1 (linked)",
-        # short-circuit: random numbers are drawn only for pixels that are lit while a digit is shown
-        threshold="timestep(t, dt) % SP < SON and k < n_digits and images(k * ms, i) > 0 * Hz and rand() < images(k * ms, i) * intensity * dt",
-        dt=dt,
-        namespace=ns,
-        name="inp",
-    )
-    for var in ("k", "n_digits", "intensity"):
-        setattr(inp, var, linked_var(ctl, var))
-    exc = NeuronGroup(
-        neurons,
-        _EXC,
-        threshold="v > theta - theta_offset + v_thresh_e",
-        reset="v = v_reset_e\ntheta += plastic * theta_plus",
-        refractory=model.exc_refractory_ms * ms,
-        method="euler",
-        dt=dt,
-        namespace=ns,
-        name="exc",
-    )
-    inh = NeuronGroup(
-        neurons,
-        _INH,
-        threshold="v > v_thresh_i",
-        reset="v = v_reset_i",
-        refractory=model.inh_refractory_ms * ms,
-        method="euler",
-        dt=dt,
-        namespace=ns,
-        name="inh",
-    )
-    xe = Synapses(inp, exc, _STDP, on_pre=_ON_PRE, on_post=_ON_POST, dt=dt, namespace=ns, name="xe")
-    xe.connect()
-    xe.delay = "rand() * 10 * ms"  # heterogeneous delays; the values come from the state
-    every_presentation = model.presentation_steps * dt
-    xe.run_regularly(
-        "w = w * (1 + plastic_post * (w_sum / wsum_post - 1))",
-        dt=every_presentation,
-        when="start",
-        order=1,
-        name="xe_norm",
-    )
-    exc.run_regularly(
-        "wsum = wsum + plastic * (w_sum - wsum)", dt=every_presentation, when="start", order=2, name="exc_norm"
-    )
-    ei = Synapses(exc, inh, on_pre="ge_post += w_exc_inh", dt=dt, namespace=ns, name="ei")
-    ei.connect(j="i")
-    ie = Synapses(inh, exc, on_pre="gi_post += w_inh_exc", dt=dt, namespace=ns, name="ie")
-    ie.connect(condition="i != j")
-    ec = Synapses(exc, ctl, on_pre="total_post += int(timestep(t, dt) % SP < SON)", dt=dt, namespace=ns, name="ec")
-    ec.connect()
-    objects = {o.name: o for o in (images, ctl, inp, exc, inh, xe, ei, ie, ec)}
-    objects["exc_spikes"] = SpikeMonitor(exc, name="exc_spikes")
-    objects["accepted"] = SpikeMonitor(ctl, name="accepted")
-    return objects
-
-
 def _key(model: DigitsModel, neurons: int, batch: int) -> str:
     import brian2
 
     text = json.dumps(
         {
             "brian2": brian2.__version__,
-            "engine": hashlib.sha256(Path(__file__).read_bytes()).hexdigest(),
+            "engine": [hashlib.sha256(Path(f).read_bytes()).hexdigest() for f in (__file__, digits_network.__file__)],
             "model": model.to_dict(),
             "neurons": neurons,
             "batch": batch,
@@ -260,6 +87,24 @@ def _key(model: DigitsModel, neurons: int, batch: int) -> str:
         sort_keys=True,
     )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _sweep(cache_dir: Path) -> None:
+    """Remove scratch folders (``runs/<pid>-*``, ``.build-*-<pid>``) of processes that died without cleaning up."""
+    for folder in [*cache_dir.glob("runs/*-*"), *cache_dir.glob(".build-*")]:
+        pid = folder.name.split("-")[0] if folder.parent.name == "runs" else folder.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 class Brian2DigitsEngine:
@@ -286,11 +131,15 @@ class Brian2DigitsEngine:
         self.build_s = 0.0
         self._objects: dict = {}
         self._workdir: Path | None = None
-        self._order: np.ndarray | None = None
+        self._order_checked = False
         self._child: subprocess.Popen | None = None
 
     def __enter__(self) -> Brian2DigitsEngine:
-        self.open()
+        try:
+            self.open()
+        except BaseException:
+            self.close()  # Brian2 back on its runtime device even when the build failed
+            raise
         return self
 
     def __exit__(self, *exc) -> None:
@@ -320,7 +169,7 @@ class Brian2DigitsEngine:
         device = brian2.get_device()
         device.reinit()
         device.activate(build_on_run=False)
-        self._objects = _declare(self.model, self.neurons, self.batch)
+        self._objects = declare(self.model, self.neurons, self.batch)
         net = brian2.Network([o for o in self._objects.values() if isinstance(o, brian2.BrianObject)])
         seed_var = device.get_array_name(self._objects["ctl"].variables["rng_seed"])
         device.apply_run_args()
@@ -330,15 +179,26 @@ class Brian2DigitsEngine:
         if not (self.project / "main").is_file():
             self._compile(device)
             self.compiled = True
+        _sweep(self.cache_dir)
         self._workdir = self.project.parent / "runs" / f"{os.getpid()}-{os.urandom(4).hex()}"
         (self._workdir / "args").mkdir(parents=True)
         self.build_s = time.perf_counter() - t0
 
     def _compile(self, device) -> None:
-        """Build into a private folder and move it into place, so no one sees a half-built project."""
+        """Build into a private folder and move it into place, so no one sees a half-built project.
+
+        ``make`` runs one job per usable core (Brian2's default ``-j`` starts
+        a compiler for every file at once, dozens on a two-core machine).
+        """
+        import brian2
+
+        from ...run.resources import usable_cpus
+
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         tmp = self.cache_dir / f".build-{self.project.name}-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
+        make_args = brian2.prefs["devices.cpp_standalone.extra_make_args_unix"]
+        brian2.prefs["devices.cpp_standalone.extra_make_args_unix"] = [f"-j{usable_cpus()}"]
         try:
             device.build(directory=str(tmp), compile=True, run=False, with_output=False)
         except Exception as err:  # noqa: BLE001 - a compiler problem is the user's machine's
@@ -347,6 +207,8 @@ class Brian2DigitsEngine:
             raise EngineUnavailableError(
                 f"Brian2 could not compile the network (it needs a C++ compiler such as g++): {first}"
             ) from None
+        finally:
+            brian2.prefs["devices.cpp_standalone.extra_make_args_unix"] = make_args
         try:
             tmp.rename(self.project)
         except OSError:  # another process published the same project meanwhile
@@ -357,9 +219,9 @@ class Brian2DigitsEngine:
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
-        if self._objects:
-            import brian2
+        import brian2
 
+        if self._objects or type(brian2.get_device()).__name__ != "RuntimeDevice":
             self._objects = {}
             brian2.get_device().reinit()
             brian2.set_device("runtime")
@@ -463,11 +325,11 @@ class Brian2DigitsEngine:
 
     def _collect(self, results: Path, before: dict) -> BatchResult:
         m, n = self.model, self.neurons
-        if self._order is None:  # check once that synapses are stored input-major, as the state is
+        if not self._order_checked:  # once: synapses are stored input-major, as the state is
             pre, post = self._read(results, "xe", "_synaptic_pre"), self._read(results, "xe", "_synaptic_post")
             if not np.array_equal(pre.astype(np.int64) * n + post, np.arange(m.n_input * n)):
                 raise RuntimeError("Brian2 stored the input synapses in an unexpected order")
-            self._order = np.arange(m.n_input * n)
+            self._order_checked = True
         dt_s = m.dt_ms * 1e-3
         batch_s = self.batch * m.presentation_steps * dt_s
         shapes = state_shapes(m, n)
