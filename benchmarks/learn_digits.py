@@ -58,7 +58,21 @@ def warm_up(neurons: int) -> float:
 
 def learn(neurons: int, seed: int, out: Path, extra: list[str]) -> tuple[dict, float]:
     """One `spiking learn digits` run; returns (manifest, wall seconds)."""
-    cmd = [PY, "-m", "spiking", "learn", "digits", "--neurons", str(neurons), "--seed", str(seed), "--output-dir", str(out), "-q", *extra]
+    cmd = [
+        PY,
+        "-m",
+        "spiking",
+        "learn",
+        "digits",
+        "--neurons",
+        str(neurons),
+        "--seed",
+        str(seed),
+        "--output-dir",
+        str(out),
+        "-q",
+        *extra,
+    ]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - t0
@@ -77,7 +91,9 @@ def main() -> None:
     args = ap.parse_args()
     out = args.output_dir or Path(tempfile.mkdtemp(prefix="learn-digits-"))
     print(f"Machine: {machine()}\n")
-    print("| neurons | seed | held-out accuracy | logistic regression | learning pass (4,000 digits) | digits/s (learn, label, test) | whole run | peak memory (Python / network) |")
+    print(
+        "| neurons | seed | held-out accuracy | logistic regression | learning pass (4,000 digits) | digits/s (learn, label, test) | whole run | peak memory (Python / network) |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for n in args.neurons:
         compile_s = warm_up(n)
@@ -90,10 +106,12 @@ def main() -> None:
             print(
                 f"| {n} | {seed} | {r['accuracy']:.1%} | {r['logistic_regression_accuracy']:.1%} "
                 f"| {sp['train']['seconds'] / 60:.1f} min | {rates} | {wall / 60:.1f} min "
-                f"| {mem['python']:.0f} MB / {mem['simulator']:.0f} MB |",
+                f"| {mem['python']:.0f} MB / {mem['network']:.0f} MB |",
                 flush=True,
             )
-    print(f"\nrun folders in {out}; peak memory of this script's children: {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MB")
+    print(
+        f"\nrun folders in {out}; peak memory of this script's children: {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MB"
+    )
 
 
 if __name__ == "__main__":

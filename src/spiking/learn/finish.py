@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import resource
 import time
 
 import numpy as np
@@ -99,8 +98,10 @@ def write_results(folder, manifest, options, model, digits, split, state, labels
             "results": round(time.perf_counter() - t0, 3),
         }
     )
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
-    manifest["peak_rss_mb"] = {"python": round(peak_rss_mb(), 1), "simulator": round(children, 1)}
+    manifest["peak_rss_mb"] = {
+        "python": round(peak_rss_mb(), 1),
+        "network": manifest.get("engine", {}).get("peak_rss_mb"),
+    }
     progress.say(
         f"accuracy {acc:.1%} on {len(predicted)} held-out digits "
         f"(logistic regression on the same pixels {logistic:.1%}, chance 10%)"

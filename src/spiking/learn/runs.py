@@ -247,6 +247,7 @@ def _drive(
                     report=progress,
                     stop=lambda: signals.received,
                 )
+                manifest["engine"] = engine.info() if hasattr(engine, "info") else {}
         except Stopped as stop:
             return _stopped(folder, manifest, state, sizes, stop.signum, progress)
         except BaseException as err:

@@ -129,6 +129,7 @@ class Brian2DigitsEngine:
         self.project: Path | None = None
         self.compiled = False
         self.build_s = 0.0
+        self.peak_rss_mb = 0.0
         self._objects: dict = {}
         self._workdir: Path | None = None
         self._order_checked = False
@@ -155,6 +156,7 @@ class Brian2DigitsEngine:
             "brian2": brian2.__version__,
             "compiled_now": self.compiled,
             "build_s": round(self.build_s, 3),
+            "peak_rss_mb": round(self.peak_rss_mb, 1),
             "cache_key": self.project.name if self.project else None,
         }
 
@@ -310,9 +312,13 @@ class Brian2DigitsEngine:
             start_new_session=True,  # Ctrl-C in the terminal goes to Python, which stops between batches
         )
         try:
-            _, err = self._child.communicate()
+            err = self._child.stderr.read()
+            _, status, usage = os.wait4(self._child.pid, 0)  # the exit status and this process's own peak memory
+            code = self._child.returncode = os.waitstatus_to_exitcode(status)
+            self._child.stderr.close()
+            self.peak_rss_mb = max(self.peak_rss_mb, usage.ru_maxrss / 1024)
         finally:
-            code, self._child = self._child.returncode, None
+            self._child = None
         if code != 0 or "error" in err.lower() or "cannot" in err.lower():
             why = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
             raise RuntimeError(f"the compiled network failed ({why}): {err.strip()[:2000]}")
