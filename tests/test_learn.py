@@ -428,3 +428,24 @@ def test_learn_package_imports_no_simulator():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_progress_shows_rate_running_accuracy_and_time_left():
+    import io
+
+    from spiking.learn.progress import Progress, format_seconds
+
+    labels = np.concatenate([np.random.default_rng(2).permutation(10) for _ in range(6)])
+    st = TrainingState.fresh(initial_state(DigitsModel(), 10, 1), {"train": 60, "label": 60, "test": 10}, 10)
+    st.counts["train"][:] = _tuned_counts(np.random.default_rng(3), labels, 10)
+    out = io.StringIO()
+    progress = Progress({"train": labels, "label": labels, "test": labels[:10]}, window=20, stream=out)
+    result = BatchResult({}, 30, None, None, 50, 0)
+    st.position = 30
+    progress(st, result, 1.0)
+    st.position = 60
+    progress(st, result, 1.0)
+    first, last = out.getvalue().splitlines()
+    assert first.startswith("train     30/60 digits") and "digits/s" in first and first.endswith("left")
+    assert "running accuracy" in last and last.endswith("done")  # 40 digits learnt: one window to label, one to score
+    assert [format_seconds(s) for s in (42, 185, 3725)] == ["42 s", "3 min 5 s", "1 h 2 min"]

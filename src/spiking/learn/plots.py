@@ -37,12 +37,12 @@ def weight_grid(w: np.ndarray, side: int = 28, columns: int | None = None) -> np
 
 
 def plot_weights(w: np.ndarray, assignments: np.ndarray | None = None, title: str = "") -> Figure:
-    """The input weights of every excitatory neuron, with its label in the corner when given."""
+    """The input weights of every excitatory neuron (neuron ``k`` at row ``k // columns``), labelled in the corner when given."""
     n = w.shape[1]
     columns = math.ceil(math.sqrt(n))
     grid = weight_grid(w, columns=columns)
-    size = min(12.0, max(4.0, columns * 0.5))
-    fig = Figure(figsize=(size, size * grid.shape[0] / grid.shape[1] + 0.6))
+    size = min(11.0, max(4.0, columns * 0.5))
+    fig = Figure(figsize=(size + 1.3, size * grid.shape[0] / grid.shape[1] + 0.5), layout="constrained")
     ax = fig.add_subplot()
     im = ax.imshow(grid, cmap="hot_r", vmin=0, interpolation="nearest")
     ax.set_xticks([])
@@ -54,10 +54,17 @@ def plot_weights(w: np.ndarray, assignments: np.ndarray | None = None, title: st
     if assignments is not None and n <= 400:
         for k, label in enumerate(assignments):
             r, c = divmod(k, columns)
-            ax.text(c * 28 + 1, r * 28 + 1, str(label) if label >= 0 else "-", color="tab:blue", fontsize=6, va="top")
+            ax.text(
+                c * 28 + 1.5,
+                r * 28 + 1.5,
+                str(label) if label >= 0 else "-",
+                color="tab:blue",
+                fontsize=6 if columns <= 10 else 4,
+                va="top",
+                bbox={"facecolor": "white", "alpha": 0.7, "pad": 0.5, "linewidth": 0},
+            )
     fig.colorbar(im, ax=ax, shrink=0.6, label="weight")
     ax.set_title(title or f"input weights of {n} excitatory neurons", fontsize=10)
-    fig.tight_layout()
     return fig
 
 
@@ -86,7 +93,7 @@ def plot_accuracy(
     digits_seen: np.ndarray, running: np.ndarray, window: int, final: float | None, logistic: float | None
 ) -> Figure:
     """Running accuracy over training, with the held-out accuracy, logistic regression and chance for scale."""
-    fig = Figure(figsize=(6.4, 4.0))
+    fig = Figure(figsize=(6.4, 4.4), layout="constrained")
     ax = fig.add_subplot()
     if len(running):
         ax.plot(digits_seen, 100 * np.asarray(running), "o-", ms=3, label=f"running (window of {window} digits)")
@@ -100,7 +107,6 @@ def plot_accuracy(
     ax.set_ylim(0, 100)
     ax.set_xlabel("training digits learnt")
     ax.set_ylabel("accuracy (%)")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize=8, frameon=False)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
     return fig
