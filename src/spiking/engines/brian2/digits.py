@@ -99,6 +99,21 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _peak_memory_mb(pid: int) -> float:
+    """Peak resident memory of a running process since it started its program (Linux ``VmHWM``), MB; 0 if unknown.
+
+    (``getrusage`` would count the Python process it was forked from.)
+    """
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0.0
+
+
 def _sweep(cache_dir: Path) -> None:
     """Remove scratch folders (``runs/<pid>-*``, ``.build-*-<pid>``) of processes that died without cleaning up."""
     for folder in [*cache_dir.glob("runs/*-*"), *cache_dir.glob(".build-*")]:
@@ -312,11 +327,13 @@ class Brian2DigitsEngine:
             start_new_session=True,  # Ctrl-C in the terminal goes to Python, which stops between batches
         )
         try:
-            err = self._child.stderr.read()
-            _, status, usage = os.wait4(self._child.pid, 0)  # the exit status and this process's own peak memory
-            code = self._child.returncode = os.waitstatus_to_exitcode(status)
-            self._child.stderr.close()
-            self.peak_rss_mb = max(self.peak_rss_mb, usage.ru_maxrss / 1024)
+            while True:
+                try:
+                    _, err = self._child.communicate(timeout=0.1)
+                    break
+                except subprocess.TimeoutExpired:  # meanwhile: the program's own peak memory
+                    self.peak_rss_mb = max(self.peak_rss_mb, _peak_memory_mb(self._child.pid))
+            code = self._child.returncode
         finally:
             self._child = None
         if code != 0 or "error" in err.lower() or "cannot" in err.lower():
