@@ -227,14 +227,13 @@ def _drive(
     factory = engine_factory or default_engine
     slot = _EngineSlot()
     t0 = time.perf_counter()
+    # a signal only sets a flag: the loop stops at the next digit boundary; once learning is done the
+    # results (a few seconds) are still written; a second signal ends the process at once
     with StopSignals(on_second=slot.abort) as signals:
         try:
             with factory(model, options.neurons, options.batch, cache_dir) as engine:
                 slot.engine = engine
-                manifest["engine"] = engine.info() if hasattr(engine, "info") else {}
-                progress.say(
-                    f"network of {options.neurons} neurons ready in {manifest['engine'].get('build_s', 0):.1f} s"
-                )
+                _say_ready(progress, manifest, engine, options.neurons)
                 if signals.received is not None:
                     raise Stopped(signals.received)
                 run_phases(
@@ -258,11 +257,17 @@ def _drive(
             raise
         finally:
             slot.engine = None
-    manifest.setdefault("timings_s", {})["session"] = round(time.perf_counter() - t0, 3)
-    write_results(folder, manifest, options, model, digits, split, state, labels, progress)
-    manifest.update(status="complete", progress={"phase": "done"})
-    write_manifest(folder, manifest)
+        manifest.setdefault("timings_s", {})["session"] = round(time.perf_counter() - t0, 3)
+        write_results(folder, manifest, options, model, digits, split, state, labels, progress)
+        manifest.update(status="complete", progress={"phase": "done"})
+        write_manifest(folder, manifest)
     return DigitsRun(folder, "complete", manifest)
+
+
+def _say_ready(progress: Progress, manifest: dict, engine, neurons: int) -> None:
+    info = manifest["engine"] = engine.info() if hasattr(engine, "info") else {}
+    if info.get("compiled_now"):
+        progress.say(f"compiled the network of {neurons} neurons in {info['build_s']:.0f} s (kept for later runs)")
 
 
 def _stopped(folder, manifest, state, sizes, signum: int, progress) -> DigitsRun:
