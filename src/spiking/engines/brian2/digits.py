@@ -115,9 +115,9 @@ def _peak_memory_mb(pid: int) -> float:
 
 
 def _sweep(cache_dir: Path) -> None:
-    """Remove scratch folders (``runs/<pid>-*``, ``.build-*-<pid>``) of processes that died without cleaning up."""
-    for folder in [*cache_dir.glob("runs/*-*"), *cache_dir.glob(".build-*")]:
-        pid = folder.name.split("-")[0] if folder.parent.name == "runs" else folder.name.rsplit("-", 1)[-1]
+    """Remove scratch folders (``digits-runs/<pid>-*``, ``.build-digits-*-<pid>``) of processes that died without cleaning up."""
+    for folder in [*cache_dir.glob("digits-runs/*-*"), *cache_dir.glob(".build-digits-*")]:
+        pid = folder.name.split("-")[0] if folder.parent.name == "digits-runs" else folder.name.rsplit("-", 1)[-1]
         if pid.isdigit() and not _alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
 
@@ -197,7 +197,7 @@ class Brian2DigitsEngine:
             self._compile(device)
             self.compiled = True
         _sweep(self.cache_dir)
-        self._workdir = self.project.parent / "runs" / f"{os.getpid()}-{os.urandom(4).hex()}"
+        self._workdir = self.cache_dir / "digits-runs" / f"{os.getpid()}-{os.urandom(4).hex()}"
         (self._workdir / "args").mkdir(parents=True)
         self.build_s = time.perf_counter() - t0
 
