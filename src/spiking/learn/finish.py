@@ -1,0 +1,108 @@
+"""The end of a digits run: labels, accuracy, confusion, the figures, ``results.npz`` and the manifest's figures."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import numpy as np
+
+from ..io.atomic import atomic_write_bytes, atomic_write_text, save_figure
+from ..run.resources import peak_rss_mb
+from .baseline import logistic_regression_accuracy
+from .model import PHASES
+from .plots import plot_accuracy, plot_confusion, plot_weights
+from .readout import accuracy, assign_labels, confusion_matrix, predict, running_accuracy
+
+__all__ = ["write_results"]
+
+
+def _csv(header: str, rows) -> str:
+    return header + "\n" + "".join(",".join(str(x) for x in r) + "\n" for r in rows)
+
+
+def _speeds(state, sizes: dict) -> dict:
+    out = {}
+    for k, name in enumerate(PHASES):
+        if sizes[name]:
+            s = float(state.elapsed_s[k])
+            out[name] = {
+                "digits": sizes[name],
+                "presentations": int(state.presentations[k]),
+                "seconds": round(s, 3),
+                "digits_per_s": round(sizes[name] / s, 2) if s > 0 else None,
+            }
+    return out
+
+
+def write_results(folder, manifest, options, model, digits, split, state, labels, progress) -> None:
+    """Read the network out, draw it, and put the figures in the manifest (not yet marked complete)."""
+    t0 = time.perf_counter()
+    assigned = assign_labels(state.counts["label"], labels["label"])
+    predicted = predict(state.counts["test"], assigned)
+    acc = accuracy(predicted, labels["test"])
+    confusion = confusion_matrix(predicted, labels["test"])
+    seen, running = running_accuracy(state.counts["train"], labels["train"], options.window)
+    train, test = split.train[: options.train], split.test[: options.test]
+    t_lr = time.perf_counter()
+    logistic = logistic_regression_accuracy(
+        digits.pixels[train], digits.labels[train], digits.pixels[test], labels["test"]
+    )
+    t_lr = time.perf_counter() - t_lr
+    w = state.network["w"]
+    buf = io.BytesIO()
+    np.savez_compressed(
+        buf,
+        assignments=assigned,
+        predicted=predicted,
+        test_labels=labels["test"],
+        test_index=test,
+        train_index=train,
+        weights=w,
+        theta_volt=state.network["exc_theta_volt"],
+        running_digits=seen,
+        running_accuracy=running,
+        **{f"counts_{p}": state.counts[p] for p in PHASES},
+        **{f"shown_{p}": state.shown[p] for p in PHASES},
+    )
+    atomic_write_bytes(folder / "results.npz", buf.getvalue())
+    atomic_write_text(
+        folder / "confusion.csv", _csv("true," + ",".join(map(str, range(10))), ([r, *confusion[r]] for r in range(10)))
+    )
+    atomic_write_text(folder / "accuracy.csv", _csv("digits_learnt,running_accuracy", zip(seen, np.round(running, 4))))
+    trained = "untrained" if options.untrained else f"after {options.train} digits"
+    save_figure(
+        plot_weights(w, assigned, f"input weights of {options.neurons} neurons, {trained}"),
+        folder / "weights.png",
+        dpi=120,
+    )
+    save_figure(plot_confusion(confusion), folder / "confusion.png", dpi=120)
+    save_figure(plot_accuracy(seen, running, options.window, acc, logistic), folder / "accuracy.png", dpi=120)
+    sizes = {p: len(labels[p]) for p in PHASES}
+    shown = np.concatenate([state.shown[p] for p in PHASES])
+    manifest["results"] = {
+        "accuracy": round(acc, 4),
+        "test_digits": int(len(predicted)),
+        "logistic_regression_accuracy": round(logistic, 4),
+        "chance": 0.1,
+        "neurons_per_label": {str(c): int(np.sum(assigned == c)) for c in range(-1, 10)},
+        "running_accuracy_last": round(float(running[-1]), 4) if len(running) else None,
+        "digits_shown_again": int(np.sum(shown > 1)),
+        "digits_at_presentation_cap": int(np.sum(shown >= model.max_presentations)),
+    }
+    manifest["speed"] = _speeds(state, sizes)
+    manifest.setdefault("timings_s", {}).update(
+        {
+            "simulate": round(float(state.elapsed_s.sum()), 3),
+            "logistic_regression": round(t_lr, 3),
+            "results": round(time.perf_counter() - t0, 3),
+        }
+    )
+    manifest["peak_rss_mb"] = {
+        "python": round(peak_rss_mb(), 1),
+        "network": manifest.get("engine", {}).get("peak_rss_mb"),
+    }
+    progress.say(
+        f"accuracy {acc:.1%} on {len(predicted)} held-out digits "
+        f"(logistic regression on the same pixels {logistic:.1%}, chance 10%)"
+    )

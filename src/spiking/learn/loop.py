@@ -1,0 +1,177 @@
+"""The phases of a run, batch by batch: learn, label, test; with checkpoints and clean stops.
+
+An engine simulates a batch of presentations and reports the digits it
+accepted (:class:`BatchResult`); this loop feeds it the next digits of each
+phase, keeps every response in the :class:`~spiking.learn.state.TrainingState`,
+saves that state every ``save_every`` digits and at the end of each phase,
+and stops between two batches (a digit boundary) when asked to. The engine is
+seeded per batch from the run's seed, the phase and the batch's number, so
+stopping and resuming changes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from .model import PHASES, batch_seed
+
+__all__ = ["BatchResult", "DigitsEngine", "Phase", "Stopped", "StopSignals", "run_phases"]
+
+
+@dataclass
+class BatchResult:
+    """What an engine reports after a batch.
+
+    Attributes
+    ----------
+    network : dict of str to ndarray
+        The state after the batch.
+    accepted : int
+        Digits accepted (the next batch starts with the digit after them).
+    counts : ndarray of int32, shape (accepted, n_neurons)
+        Each neuron's spikes while each accepted digit was shown (its
+        accepted presentation only).
+    shown : ndarray of int16, shape (accepted,)
+        Presentations each accepted digit needed, counting those of earlier batches.
+    presentations : int
+        Presentations simulated.
+    spikes : int
+        Excitatory spikes in the batch.
+    """
+
+    network: dict
+    accepted: int
+    counts: np.ndarray
+    shown: np.ndarray
+    presentations: int
+    spikes: int
+
+
+class DigitsEngine(Protocol):
+    """What the loop needs from a simulator."""
+
+    batch: int
+
+    def run_batch(self, rates_hz: np.ndarray, network: dict, plastic: bool, seed: int) -> BatchResult: ...
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One phase: its digits (as input rates at intensity 1, Hz) and whether the network learns."""
+
+    name: str
+    rates_hz: np.ndarray
+    plastic: bool
+
+
+class Stopped(Exception):
+    """The run stopped at a digit boundary because of a signal; the state is saved."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        super().__init__(signal.Signals(signum).name)
+
+
+class StopSignals:
+    """SIGINT/SIGTERM ask the loop to stop after the current batch; a second one ends at once.
+
+    Parameters
+    ----------
+    on_second : callable, optional
+        Called with the signal number before a second signal ends the process
+        (e.g. to stop the simulator's child process).
+    """
+
+    def __init__(self, on_second=None):
+        self.on_second = on_second
+        self.received: int | None = None
+        self._old: dict = {}
+
+    def __enter__(self) -> StopSignals:
+        for s in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._old[s] = signal.signal(s, self._handle)
+            except ValueError:  # not the main thread: no signals to catch
+                pass
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.received is not None:
+            if self.on_second is not None:
+                self.on_second(signum)
+            os._exit(128 + signum)
+        self.received = signum
+
+    def __exit__(self, *exc) -> None:
+        for s, h in self._old.items():
+            signal.signal(s, h)
+        self._old = {}
+
+
+def run_phases(engine: DigitsEngine, state, phases: list[Phase], seed: int, save_every: int, checkpoint, report, stop):
+    """Run the phases from where ``state`` is to the end.
+
+    Parameters
+    ----------
+    engine : DigitsEngine
+    state : TrainingState
+        Updated in place.
+    phases : list of Phase
+        One per :data:`~spiking.learn.model.PHASES`.
+    seed : int
+        The run's seed.
+    save_every : int
+        Digits between checkpoints (taken at the first batch end at or past each multiple).
+    checkpoint : callable
+        ``checkpoint(state)`` saves it.
+    report : callable
+        ``report(state, result, seconds)`` after every batch.
+    stop : callable
+        Returns a signal number when the run is to stop, else None.
+
+    Raises
+    ------
+    Stopped
+        After saving the state, when ``stop()`` said so.
+    """
+    while state.phase < len(PHASES):
+        phase = phases[state.phase]
+        total = len(phase.rates_hz)
+        while state.position < total:
+            before = state.position
+            t0 = time.perf_counter()
+            chunk = phase.rates_hz[before : before + engine.batch]
+            result = engine.run_batch(chunk, state.network, phase.plastic, batch_seed(seed, state.phase, state.batches))
+            seconds = time.perf_counter() - t0
+            _record(state, phase.name, result, seconds)
+            report(state, result, seconds)
+            saved = False
+            if state.position // save_every > before // save_every and state.position < total:
+                checkpoint(state)  # the end of a phase is saved below
+                saved = True
+            signum = stop()
+            if signum is not None:
+                if not saved:
+                    checkpoint(state)
+                raise Stopped(signum)
+        state.phase += 1
+        state.position = state.batches = 0
+        checkpoint(state)
+    return state
+
+
+def _record(state, name: str, result: BatchResult, seconds: float) -> None:
+    p, k = state.position, result.accepted
+    state.counts[name][p : p + k] = result.counts
+    state.shown[name][p : p + k] = result.shown
+    state.network = result.network
+    state.position += k
+    state.batches += 1
+    state.presentations[state.phase] += result.presentations
+    state.elapsed_s[state.phase] += seconds

@@ -1,0 +1,244 @@
+"""The digit network as data: Diehl & Cook's (2015) parameters, a run's options, and the initial state.
+
+The defaults are those of their published Brian code
+(``Diehl_and_Cook_spiking_MNIST.py``). Names carry units (``_mv``, ``_ms``,
+``_hz``); conductances are dimensionless, in units of the leak conductance.
+An engine turns :class:`DigitsModel` into a network in one place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from ..errors import ConfigError
+
+__all__ = ["DigitsModel", "DigitsOptions", "PHASES", "initial_state", "state_shapes", "batch_seed"]
+
+#: The phases of a run, in order: learning (STDP on), labelling the neurons, testing (both frozen).
+PHASES = ("train", "label", "test")
+
+
+@dataclass(frozen=True)
+class DigitsModel:
+    """Every parameter of the network and of how digits are shown.
+
+    Input: 784 Poisson generators, one per pixel, at ``pixel / input_divisor *
+    intensity`` Hz (pixel in 0..255) for ``presentation_ms``, then silent for
+    ``rest_ms``. A digit that drives fewer than ``min_spikes`` excitatory
+    spikes is shown again with the intensity raised by ``intensity_step``, at
+    most ``max_presentations`` times in all.
+    """
+
+    n_input: int = 784
+    dt_ms: float = 0.5
+    presentation_ms: float = 350.0
+    rest_ms: float = 150.0
+    input_divisor: float = 8.0
+    start_intensity: float = 2.0
+    intensity_step: float = 1.0
+    min_spikes: int = 5
+    max_presentations: int = 10
+    # excitatory neurons: conductance-based LIF with an adaptive threshold
+    exc_v_rest_mv: float = -65.0
+    exc_v_reset_mv: float = -65.0
+    exc_v_thresh_mv: float = -52.0
+    exc_v_init_mv: float = -105.0
+    exc_refractory_ms: float = 5.0
+    exc_tau_ms: float = 100.0
+    exc_e_exc_mv: float = 0.0
+    exc_e_inh_mv: float = -100.0
+    theta_offset_mv: float = 20.0
+    theta_init_mv: float = 20.0
+    theta_plus_mv: float = 0.05
+    theta_tau_ms: float = 1e7
+    # inhibitory neurons
+    inh_v_rest_mv: float = -60.0
+    inh_v_reset_mv: float = -45.0
+    inh_v_thresh_mv: float = -40.0
+    inh_v_init_mv: float = -100.0
+    inh_refractory_ms: float = 2.0
+    inh_tau_ms: float = 10.0
+    inh_e_exc_mv: float = 0.0
+    inh_e_inh_mv: float = -85.0
+    # conductances (both populations)
+    tau_ge_ms: float = 1.0
+    tau_gi_ms: float = 2.0
+    # weights
+    w_input_max_init: float = 0.3
+    w_exc_inh: float = 10.4
+    w_inh_exc: float = 17.0
+    w_sum: float = 78.0
+    input_delay_max_ms: float = 10.0
+    # STDP on the input synapses
+    tc_pre_ms: float = 20.0
+    tc_post1_ms: float = 20.0
+    tc_post2_ms: float = 40.0
+    nu_pre: float = 0.0001
+    nu_post: float = 0.01
+    w_max: float = 1.0
+
+    @property
+    def presentation_steps(self) -> int:
+        """Time steps of one presentation, digit and rest."""
+        return round((self.presentation_ms + self.rest_ms) / self.dt_ms)
+
+    @property
+    def on_steps(self) -> int:
+        """Time steps of a presentation during which the digit is shown."""
+        return round(self.presentation_ms / self.dt_ms)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> DigitsModel:
+        """The model from plain data; unknown keys or wrong types raise :class:`ConfigError`."""
+        known = {f.name: f for f in fields(cls)}
+        for key, value in data.items():
+            if key not in known:
+                raise ConfigError(f"model.{key}", f"unknown key; valid keys: {', '.join(known)}")
+            kind = int if known[key].type == "int" else float
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ConfigError(f"model.{key}", f"must be a finite number, got {value!r}")
+            if kind is int and value != int(value):
+                raise ConfigError(f"model.{key}", f"must be an integer, got {value!r}")
+        return cls(**{k: (int(v) if known[k].type == "int" else float(v)) for k, v in data.items()})
+
+
+@dataclass(frozen=True)
+class DigitsOptions:
+    """What one run does.
+
+    Parameters
+    ----------
+    neurons : int
+        Excitatory neurons, and as many inhibitory ones.
+    train, test : int
+        Training digits (learnt once each, then used to label the neurons) and
+        held-out digits (accuracy), taken in order from the fixed split.
+    seed : int
+        Initial weights, delays and every Poisson spike.
+    save_every : int
+        Digits between saved states.
+    window : int
+        Digits per point of the running accuracy during training.
+    untrained : bool
+        Skip learning: label and test the network as initialised (a baseline).
+    batch : int
+        Presentations simulated per call of the engine (part of the random
+        stream: the same seed with another batch gives other spikes).
+    """
+
+    neurons: int = 100
+    train: int = 4000
+    test: int = 1000
+    seed: int = 1
+    save_every: int = 500
+    window: int = 250
+    untrained: bool = False
+    batch: int = 50
+
+    def validate(self, max_train: int, max_test: int) -> DigitsOptions:
+        """Check every option; raises :class:`ConfigError` naming the option and what is allowed."""
+        limits = {
+            "neurons": (1, 100_000),
+            "train": (1, max_train),
+            "test": (1, max_test),
+            "seed": (0, 2**32 - 1),
+            "save_every": (1, 10**9),
+            "window": (1, 10**9),
+            "batch": (1, 10_000),
+        }
+        for name, (lo, hi) in limits.items():
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+                raise ConfigError("--" + name.replace("_", "-"), f"must be an integer from {lo} to {hi}, got {v!r}")
+        if not isinstance(self.untrained, bool):
+            raise ConfigError("--untrained", f"must be true or false, got {self.untrained!r}")
+        return self
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> DigitsOptions:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"digits.{unknown[0]}", f"unknown key; valid keys: {', '.join(sorted(known))}")
+        return cls(**data)
+
+
+def state_shapes(model: DigitsModel, neurons: int) -> dict[str, tuple[int, ...]]:
+    """Name -> shape of every array of the network's state between two presentations.
+
+    Units are SI (volt, second); synaptic arrays are ``(n_input, neurons)``.
+    Times (``*_s``) count from the end of the last batch, so they are <= 0.
+    """
+    syn = (model.n_input, neurons)
+    return {
+        "w": syn,
+        "delay_s": syn,
+        "pre": syn,
+        "post1": syn,
+        "post2": syn,
+        "last_update_s": syn,
+        "exc_v_volt": (neurons,),
+        "exc_ge": (neurons,),
+        "exc_gi": (neurons,),
+        "exc_theta_volt": (neurons,),
+        "exc_last_spike_s": (neurons,),
+        "inh_v_volt": (neurons,),
+        "inh_ge": (neurons,),
+        "inh_gi": (neurons,),
+        "inh_last_spike_s": (neurons,),
+        "intensity": (),
+        "presentations": (),
+    }
+
+
+#: A time long before any batch: refractoriness and traces have long run out.
+LONG_AGO_S = -1e4
+
+
+def initial_state(model: DigitsModel, neurons: int, seed: int) -> dict[str, np.ndarray]:
+    """The untrained network: weights uniform in ``[0, w_input_max_init]``, delays uniform in ``[0, input_delay_max_ms]``.
+
+    Potentials start at ``*_v_init_mv``, thresholds at ``theta_init_mv``,
+    everything else at rest. Drawn with ``numpy.random.default_rng(seed)``.
+    """
+    rng = np.random.default_rng([seed, 0])
+    syn = (model.n_input, neurons)
+    state = {
+        "w": rng.uniform(0.0, model.w_input_max_init, syn),
+        "delay_s": rng.uniform(0.0, model.input_delay_max_ms * 1e-3, syn),
+        "pre": np.zeros(syn),
+        "post1": np.zeros(syn),
+        "post2": np.zeros(syn),
+        "last_update_s": np.full(syn, LONG_AGO_S),
+        "exc_v_volt": np.full(neurons, model.exc_v_init_mv * 1e-3),
+        "exc_ge": np.zeros(neurons),
+        "exc_gi": np.zeros(neurons),
+        "exc_theta_volt": np.full(neurons, model.theta_init_mv * 1e-3),
+        "exc_last_spike_s": np.full(neurons, LONG_AGO_S),
+        "inh_v_volt": np.full(neurons, model.inh_v_init_mv * 1e-3),
+        "inh_ge": np.zeros(neurons),
+        "inh_gi": np.zeros(neurons),
+        "inh_last_spike_s": np.full(neurons, LONG_AGO_S),
+        "intensity": np.array(model.start_intensity),
+        "presentations": np.array(0),
+    }
+    return state
+
+
+def batch_seed(seed: int, phase: int, batch: int) -> int:
+    """The simulator's seed for one batch: a function of the run's seed, the phase and the batch's number only.
+
+    So a run resumed from a saved state draws the same spikes as one that
+    never stopped.
+    """
+    return int(np.random.SeedSequence([seed, phase, batch]).generate_state(1, np.uint32)[0] % (2**31 - 1))
