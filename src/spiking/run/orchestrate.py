@@ -4,7 +4,10 @@ stimulus (the model as data) -> estimate (will it fit?) -> folder (chosen by
 rank 0) -> inputs (config, manifest, schedule, retina snapshots) -> build ->
 connect -> connectivity (optional sample) -> simulate (spikes streamed to
 ``spikes.h5`` chunk by chunk) -> close. The manifest says how far the run got
-and how it ended; signals stop it at the next chunk.
+and how it ended; signals stop it at the next chunk. A full disk stops it as
+``failed`` with :class:`~spiking.errors.DiskFullError` (the spikes written so
+far kept); under MPI a watcher process (:mod:`spiking.io.guard`) marks the
+folder ``failed`` if rank 0 is killed before it can say so itself.
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import Config, to_toml
-from ..errors import RunFolderError, SpikingError
+from ..errors import DiskFullError, RunFolderError, SpikingError
 from ..io.atomic import atomic_write_text
 from ..io.runfolder import create_run_folder, make_run_id, write_schedule
 from ..io.snapshots import write_retina_snapshots
+from ..io.space import as_disk_full
 from ..model.network import Model, build_model
 from ..model.stimulus import BUILTIN_PATTERNS
 from .manifest import Manifest, now_iso
@@ -74,9 +78,9 @@ def choose_folder(config: Config, parallel: Parallel) -> Path:
 
 
 def write_inputs(folder: Path, config: Config, model: Model, manifest: Manifest) -> None:
-    """The files that say what is run: config, manifest, schedule, retina snapshots."""
-    atomic_write_text(folder / "config.toml", to_toml(config))
+    """The files that say what is run: manifest (first: it is small, and says how the run ends), config, schedule, retina snapshots."""
     manifest.write(folder)
+    atomic_write_text(folder / "config.toml", to_toml(config))
     write_schedule(folder, model.schedule)
     write_retina_snapshots(folder, model.schedule, model.stimuli, config.retina.min_rate, config.retina.max_rate)
 
@@ -147,6 +151,7 @@ def run(
     if argv is not None:
         manifest.command = list(argv)
     status, failure, sink = "failed", None, None
+    guard = _start_guard(folder, parallel)
     signals = Signals(on_second=lambda s: _on_second_signal(folder, manifest, parallel, s))
     signals.__enter__()
     try:
@@ -171,8 +176,8 @@ def run(
         manifest.signal = signal.Signals(err.signum).name
         failure = err
     except BaseException as err:  # noqa: BLE001 - recorded, then re-raised
-        manifest.error = f"{type(err).__name__}: {err}"
-        failure = err
+        failure = as_disk_full(err) or err
+        manifest.error = f"{type(failure).__name__}: {failure}"
     finally:
         signals.closing = True  # from here a first signal only waits; a second exits at once
         if engine is not None:
@@ -184,13 +189,51 @@ def run(
         manifest.memory_mb["peak_rss"] = round(peak_rss_mb() + manifest.memory_mb.get("program_peak_rss", 0.0), 1)
         manifest.status = status
         manifest.finished = now_iso()
-        if parallel.is_root:
-            manifest.write(folder)
+        status, failure = _write_last_manifest(folder, manifest, parallel, status, failure)
+        if guard is not None:
+            guard.release()
         say.phase("write", phases.times["write"], f"status {status}")
         signals.__exit__()
     if status == "failed" and failure is not None:
         raise failure
     return RunResult(folder=folder, status=status, manifest=manifest.to_dict())
+
+
+def _start_guard(folder: Path, parallel: Parallel):
+    """Under MPI, rank 0's watcher that marks the folder ``failed`` if rank 0 is killed (None otherwise)."""
+    if parallel.size < 2 or not parallel.is_root:
+        return None
+    from ..io.guard import Guard
+
+    try:
+        return Guard(folder, parallel.size)
+    except OSError:  # no process to spare: the run goes on without it
+        return None
+
+
+def _write_last_manifest(folder: Path, manifest: Manifest, parallel: Parallel, status: str, failure):
+    """Write the final manifest (rank 0); a full disk here fails the run in one line, never a traceback.
+
+    Returns the status and the failure to raise, each possibly changed, and
+    for a full disk the failure says what the folder keeps.
+    """
+    if parallel.is_root:
+        try:
+            manifest.write(folder)
+        except OSError as err:
+            full = as_disk_full(err, folder / "manifest.json")
+            why = str(full) if full else f"{folder / 'manifest.json'}: cannot be written ({err.strerror or err})"
+            if isinstance(failure, DiskFullError):
+                failure = DiskFullError(f"{failure}; manifest.json could not be updated either and still says running")
+            else:
+                failure = (DiskFullError if full else RunFolderError)(f"{why}; the run's record is incomplete")
+            return "failed", failure
+    if isinstance(failure, DiskFullError) and parallel.is_root:
+        failure = DiskFullError(
+            f"{failure}; the run stopped at {manifest.t_reached_ms:g} ms of model time: "
+            f"{folder.name}/manifest.json says failed, {manifest.note}"
+        )
+    return status, failure
 
 
 def _build_and_connect(engine, config, model, parallel, manifest, phases, signals, folder, say):
@@ -267,14 +310,23 @@ def _count_synapses(engine, parallel: Parallel, manifest: Manifest) -> None:
 
 
 def _close(sink: SpikeSink | None, status: str, manifest: Manifest, model: Model, parallel: Parallel) -> str:
-    """Close ``spikes.h5`` and record the spikes; the status, made ``failed`` if the file cannot be written."""
+    """Close ``spikes.h5`` and record the spikes; the status, made ``failed`` if the file cannot be written.
+
+    After a failure the manifest's ``note`` says what the folder keeps of the spikes.
+    """
     if sink is None:
+        if status == "failed":
+            manifest.note = "no spikes were written"
         return status
     try:
-        sink.close(complete=status == "complete")
+        sink.close(status=status)
+        kept = f"spikes.h5 holds the spikes up to {manifest.t_reached_ms:g} ms"
     except Exception as err:  # noqa: BLE001 - the run's record says why
         status = "failed"
-        manifest.error = f"spikes.h5 could not be written: {err}"
+        manifest.error = manifest.error or f"spikes.h5 could not be written: {err}"
+        kept = f"spikes.h5 could not be closed ({err})"
+    if status == "failed" and parallel.is_root:
+        manifest.note = kept
     if parallel.is_root:
         manifest.set_spikes(sink.counts, {name: model.layers[name].size for name in sink.counts})
     return status
