@@ -90,7 +90,7 @@ class SpikeWriter:
         self.broken = False
         try:
             nodes = sum(spec if isinstance(spec, (int, np.integer)) else spec[0] ** 2 for spec in layers.values())
-            self._reserve(24 * int(nodes) + (1 << 16) * len(layers))
+            self._reserve(24 * int(nodes) + (1 << 14) * len(layers))  # positions, rows, columns; headers
         except BaseException:
             self._discard()
             raise
@@ -120,6 +120,8 @@ class SpikeWriter:
             ng.create_dataset("row", data=rows.astype(np.int32))
             ng.create_dataset("col", data=cols.astype(np.int32))
             self.n[name] = 0
+        self.h5.flush()  # a readable file from the start, even if the process is killed before the first chunk
+        self._reserve(0)
 
     def _reserve(self, nbytes: int) -> None:
         """Room on disk for ``nbytes`` more, plus :data:`CLOSE_ROOM`, past HDF5's end of file."""
