@@ -15,16 +15,14 @@ import json
 import os
 import subprocess
 import sys
-import time
 import tomllib
-from contextlib import contextmanager
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
 
-from conftest import formats_config, run_cli, tiny
+from conftest import fill_disk, formats_config, run_cli, tiny, tmpfs, wait_for_model_time
 from spiking.config import from_mapping, to_toml
 from spiking.io.spikefile import load_spikes
 
@@ -191,45 +189,6 @@ def test_no_room_for_the_last_manifest_is_one_line(tmp_path, monkeypatch, capsys
 # ---- a full disk, for real ------------------------------------------------------------------
 
 
-@contextmanager
-def tmpfs(path: Path, size: str, options: str = ""):
-    """A tmpfs of ``size`` mounted at ``path`` (skips the test where mounting is not allowed)."""
-    path.mkdir(parents=True, exist_ok=True)
-    opts = f"size={size}" + (f",{options}" if options else "")
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", opts, "tmpfs", str(path)], capture_output=True, text=True)
-    if proc.returncode != 0:
-        pytest.skip(
-            f"cannot mount a tmpfs here ({proc.stderr.strip() or 'mount failed'}); needs root with CAP_SYS_ADMIN"
-        )
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], capture_output=True)
-
-
-def _fill(path: Path, leave: int) -> Path:
-    """Allocate a file that leaves ``leave`` bytes free on the file system of ``path``."""
-    st = os.statvfs(path)
-    filler = path / "filler"
-    with open(filler, "wb") as fh:
-        os.posix_fallocate(fh.fileno(), 0, max(0, st.f_bavail * st.f_frsize - leave))
-    return filler
-
-
-def _wait_for_model_time(part: Path, t: float, proc, timeout: float = 120.0) -> None:
-    """Until the spike file being written says it holds ``t`` ms (read without HDF5's lock, retried)."""
-    end = time.time() + timeout
-    while time.time() < end and proc.poll() is None:
-        try:
-            with h5py.File(part, "r", locking=False) as h5:
-                if float(h5.attrs["t_stop"]) >= t:
-                    return
-        except (OSError, KeyError, RuntimeError):
-            pass  # not there yet, or caught in the middle of a write
-        time.sleep(0.2)
-    raise AssertionError(f"{part} never reached {t} ms")
-
-
 def test_disk_full_for_real_on_a_small_tmpfs(tmp_path):
     """A run on a 200 MB tmpfs that another process fills while it simulates: as with the faked fault, for real."""
     with tmpfs(tmp_path / "disk", "200m") as disk:
@@ -248,8 +207,8 @@ def test_disk_full_for_real_on_a_small_tmpfs(tmp_path):
             if line.startswith("run folder"):
                 break
         part = Path(lines[-1].split(" ", 2)[-1].strip()) / "spikes.h5.part"
-        _wait_for_model_time(part, 200.0, proc)
-        filler = _fill(disk, leave=256 * 1024)
+        wait_for_model_time(part, 200.0, proc)
+        filler = fill_disk(disk, leave=256 * 1024)
         out, err = proc.communicate(timeout=300)
         err = "".join(lines) + err
         assert proc.returncode == 1, err
