@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
 
@@ -325,3 +326,62 @@ def test_runs_started_together_get_their_own_folders(tmp_path):
             assert h5.attrs["status"] == "complete"
     spikes = [np.concatenate([s.times for s in load_spikes(f / "spikes.h5").values()]) for f, _ in folders.values()]
     assert all(a.size for a in spikes) and len({a.tobytes() for a in spikes}) == n  # four seeds, four runs
+
+
+# ---- the watcher of an MPI run's folder ----------------------------------------------------------
+
+_DIES = """
+import json, os, sys
+import numpy as np
+from pathlib import Path
+from spiking.io.guard import Guard
+from spiking.io.spikefile import SpikeWriter
+
+folder = Path(sys.argv[1])
+(folder / "manifest.json").write_text(json.dumps({"status": "running", "t_reached_ms": 0.0}))
+guard = Guard(folder, 2)
+writer = SpikeWriter(folder / "spikes.h5", {"ex_on": (4, 1.0)})
+writer.append({"ex_on": (np.array([1, 2]), np.array([10.0, 20.0]))}, 50.0)
+print(guard.proc.pid, flush=True)
+if sys.argv[2] == "killed":
+    os.kill(os.getpid(), 9)
+writer.close()
+(folder / "manifest.json").write_text(json.dumps({"status": "complete", "t_reached_ms": 50.0}))
+guard.release()
+"""
+
+
+def _gone(pid: int, timeout: float = 10.0) -> bool:
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                return True
+        except OSError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_the_watcher_marks_a_run_whose_process_was_killed_failed(tmp_path):
+    """The process holding the watcher is killed: the watcher writes ``failed`` and the model time, then leaves."""
+    proc = subprocess.run([sys.executable, "-c", _DIES, str(tmp_path), "killed"], capture_output=True, text=True)
+    assert proc.returncode == -9, proc.stderr
+    watcher = int(proc.stdout.split()[0])
+    end = time.time() + 10
+    while json.loads((tmp_path / "manifest.json").read_text())["status"] == "running" and time.time() < end:
+        time.sleep(0.05)
+    m = json.loads((tmp_path / "manifest.json").read_text())
+    assert m["status"] == "failed" and m["finished"]
+    assert m["error"].startswith("ProcessDied: rank 0 of 2 processes (pid ") and "another rank died" in m["error"]
+    assert m["t_reached_ms"] == 50.0
+    assert m["note"] == "spikes.h5.part holds the spikes written up to 50 ms (the last chunk may be cut)"
+    assert _gone(watcher)
+    assert not (tmp_path / "spikes.h5").exists() and (tmp_path / "spikes.h5.part").exists()
+
+
+def test_the_watcher_leaves_a_run_that_ended_alone(tmp_path):
+    proc = subprocess.run([sys.executable, "-c", _DIES, str(tmp_path), "ends"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert _gone(int(proc.stdout.split()[0]))
+    assert json.loads((tmp_path / "manifest.json").read_text()) == {"status": "complete", "t_reached_ms": 50.0}

@@ -128,3 +128,33 @@ def test_a_hard_kill_is_never_complete(tmp_path):
     folder = next(tmp_path.glob("*/manifest.json")).parent
     assert run_status(folder) == "died"
     assert not (folder / "spikes.h5").exists()  # only the .part file, never a truncated spikes.h5
+
+
+def test_an_interrupted_run_renders_what_was_done(tmp_path):
+    """A real run stopped by SIGINT mid-simulation, then `spiking render --frame-ms 10`: frames up to t_reached_ms."""
+    import math
+
+    import imageio
+
+    from conftest import run_cli
+
+    proc = _start(tmp_path)
+    _wait_for(proc, "connect")
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    folder = Path(out.strip().splitlines()[-1])
+    assert f"`spiking render {folder}` draws what was done" in err
+    m = _check_folder(folder, expect_complete=False)
+    t = m["t_reached_ms"]
+    assert 0 < t < 2000.0
+    render = run_cli("render", folder, "--frame-ms", "10")
+    assert render.returncode == 0, render.stderr
+    r = json.loads((folder / "manifest.json").read_text())["render"]
+    assert r["frame_ms"] == 10.0 and r["frames"] == math.ceil(t / 10.0 - 1e-9)
+    reader = imageio.get_reader(folder / "movies" / "ex_on.mp4", "ffmpeg")
+    assert reader.count_frames() == r["frames"]
+    reader.close()
+    html = (folder / "index.html").read_text()
+    assert 'id="status-banner"' in html and "Interrupted" in html and "SIGINT" in html and f"{t:g} ms" in html

@@ -666,3 +666,13 @@ def test_render_a_real_run(tmp_path):
         assert sum(int(r["spikes"]) for r in rows if r["layer"] == layer) == s["count"]
     text = (folder / "index.html").read_text()
     assert 'id="status-banner"' not in text and "retina/000000.0ms-on.png" in text
+    # `spiking render` again with another frame length: 200 ms in frames of 25 ms
+    proc = run_cli("render", folder, "--frame-ms", "25")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == str(folder / "index.html")
+    r = json.loads((folder / "manifest.json").read_text())["render"]
+    assert r["frame_ms"] == 25.0 and r["frames"] == 8 and r["movie_format"] == "mp4"
+    for name in ("ex_on", "activity"):
+        reader = _reader(folder / "movies" / f"{name}.mp4")
+        assert reader.count_frames() == 8
+        reader.close()

@@ -19,6 +19,8 @@ from ..config import Config
 from .network import Model, ProjectionSpec, build_model
 
 __all__ = [
+    "ASSUMED_RATE_HZ",
+    "expected_spikes",
     "Estimate",
     "MemoryModel",
     "MEMORY_MODELS",
@@ -30,6 +32,8 @@ __all__ = [
 
 #: Targets sampled per projection by default (the pre-flight check of every run).
 SAMPLED_TARGETS = 150
+#: Spikes per second of each recorded neuron the estimate assumes (for ``spikes.h5`` and Brian2's memory).
+ASSUMED_RATE_HZ = 20.0
 
 
 @dataclass(frozen=True)
@@ -45,15 +49,24 @@ class MemoryModel:
         pre-drawn trains, the spikes of the window handed to the engine), bytes.
     bytes_per_synapse : float
         Per synapse, with its share of the connection infrastructure, bytes.
+    bytes_per_spike : float
+        Per spike the engine records over the whole run, bytes: 0 where the spikes are handed
+        over chunk by chunk (NEST), not 0 where they are all kept until the run ends (Brian2).
     """
 
     base_bytes: float
     bytes_per_node: float
     bytes_per_synapse: float
+    bytes_per_spike: float = 0.0
 
-    def bytes(self, nodes: float, synapses: float) -> float:
-        """Expected peak resident memory of a network of ``nodes`` nodes and ``synapses`` synapses, bytes."""
-        return self.base_bytes + self.bytes_per_node * nodes + self.bytes_per_synapse * synapses
+    def bytes(self, nodes: float, synapses: float, spikes: float = 0.0) -> float:
+        """Expected peak resident memory of ``nodes`` nodes, ``synapses`` synapses and ``spikes`` recorded spikes, bytes."""
+        return (
+            self.base_bytes
+            + self.bytes_per_node * nodes
+            + self.bytes_per_synapse * synapses
+            + self.bytes_per_spike * spikes
+        )
 
 
 #: The fitted model of each engine (``run.engine``). Fitted by ``benchmarks/memory_model.py`` on four
@@ -92,7 +105,7 @@ class Estimate:
     memory_bytes : float
         Expected peak resident memory of the run, all processes together.
     spike_bytes : float
-        Rough size of ``spikes.h5`` (at 20 spikes/s per recorded neuron).
+        Rough size of ``spikes.h5`` (at :data:`ASSUMED_RATE_HZ` per recorded neuron).
     engine : str
         The engine whose :class:`MemoryModel` gave ``memory_bytes``.
     base_bytes : float
@@ -157,6 +170,13 @@ def expected_synapses(
     return float(total), float(stderr)
 
 
+def expected_spikes(config: Config | None, model: Model | None = None) -> float:
+    """Spikes the engine records over the run at :data:`ASSUMED_RATE_HZ` (recorded simulated layers only)."""
+    model = model or build_model(config, stimuli=False)
+    neurons = sum(model.layers[name].size for name in model.simulated_recorded)
+    return neurons * ASSUMED_RATE_HZ * model.simulation_time / 1000.0
+
+
 def estimate(
     config: Config | None, model: Model | None = None, targets: int = SAMPLED_TARGETS, engine: str | None = None
 ) -> Estimate:
@@ -176,9 +196,9 @@ def estimate(
         for p in model.projections:
             synapses[p.name], stderr[p.name] = expected_synapses(p, model, rng, targets)
     n_syn = sum(synapses.values())
-    memory = mem.bytes(sum(neurons.values()), n_syn)
+    memory = mem.bytes(sum(neurons.values()), n_syn, expected_spikes(config, model))
     recorded = sum(model.layers[name].size for name in model.recorded)
-    spike_bytes = recorded * 20.0 * model.simulation_time / 1000.0 * 16
+    spike_bytes = recorded * ASSUMED_RATE_HZ * model.simulation_time / 1000.0 * 16
     return Estimate(neurons, synapses, stderr, float(memory), float(spike_bytes), engine, mem.base_bytes)
 
 
