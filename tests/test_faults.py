@@ -385,3 +385,22 @@ def test_the_watcher_leaves_a_run_that_ended_alone(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert _gone(int(proc.stdout.split()[0]))
     assert json.loads((tmp_path / "manifest.json").read_text()) == {"status": "complete", "t_reached_ms": 50.0}
+
+
+def test_a_full_disk_is_told_from_other_write_errors():
+    """ENOSPC and EDQUOT, also inside HDF5's messages as h5py raises them; nothing else."""
+    from spiking.errors import DiskFullError
+    from spiking.io.space import as_disk_full, is_disk_full
+
+    h5_message = "Can't flush cache (file write failed: ..., errno = 28, error message = 'No space left on device')"
+    assert is_disk_full(OSError(errno.ENOSPC, "No space left on device"))
+    assert is_disk_full(OSError(errno.EDQUOT, "Disk quota exceeded"))
+    assert is_disk_full(RuntimeError(h5_message))
+    assert not is_disk_full(OSError(errno.EACCES, "Permission denied"))
+    assert not is_disk_full(RuntimeError("errno = 2, error message = 'No such file or directory'"))
+    assert not is_disk_full(ValueError("errno = 28,"))
+    err = as_disk_full(OSError(errno.ENOSPC, "No space left on device", "/nowhere/x.png"))
+    assert isinstance(err, DiskFullError) and str(err).startswith(
+        "disk full: /nowhere/x.png: no space left on the device ("
+    )
+    assert as_disk_full(OSError(errno.EIO, "I/O error")) is None

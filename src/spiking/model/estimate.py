@@ -69,16 +69,17 @@ class MemoryModel:
         )
 
 
-#: The fitted model of each engine (``run.engine``). Fitted by ``benchmarks/memory_model.py`` on four
-#: sizes (1 and 4 hypercolumns, 12 to 60 neurons per minicolumn; 1000 ms, two threads, pre-drawn retina
-#: trains) and checked on the default model (9 hypercolumns), which it was not fitted on; the measured
-#: table is in ``docs/benchmarks.md``. NEST: the peak of the Python process that holds the NEST kernel.
-#: Brian2: the peak of the Python process plus that of the compiled program (a process of its own;
-#: the manifest's ``memory_mb.program_peak_rss``); Brian2 is handed the whole run's retina trains at
-#: once, so its runs much longer than 1000 ms need more than the model says.
+#: The fitted model of each engine (``run.engine``), by ``benchmarks/memory_model.py``: least squares on
+#: five measured runs (1 hypercolumn x 30 neurons per minicolumn, 4 x 12, 4 x 20 and 4 x 30, 1000 ms;
+#: 1 x 30 for 4000 ms), two threads, pre-drawn retina trains, and checked on the default model
+#: (9 x 30), which it was not fitted on; the measured tables are in ``docs/benchmarks.md``. NEST: the
+#: peak of the Python process that holds the NEST kernel; its spikes go to disk every chunk, so no
+#: term per spike. Brian2: the peak of the Python process plus that of the compiled program (a
+#: process of its own, the manifest's ``memory_mb.program_peak_rss``), which keeps every spike of the
+#: run until it ends; the estimate counts those at :data:`ASSUMED_RATE_HZ`.
 MEMORY_MODELS: dict[str, MemoryModel] = {
-    "nest": MemoryModel(base_bytes=206e6, bytes_per_node=19154.0, bytes_per_synapse=39.3),
-    "brian2": MemoryModel(base_bytes=206e6, bytes_per_node=19154.0, bytes_per_synapse=39.3),
+    "nest": MemoryModel(base_bytes=217e6, bytes_per_node=18612.0, bytes_per_synapse=40.2),
+    "brian2": MemoryModel(base_bytes=217e6, bytes_per_node=18612.0, bytes_per_synapse=40.2),
 }
 
 

@@ -189,9 +189,7 @@ def run(
         manifest.memory_mb["peak_rss"] = round(peak_rss_mb() + manifest.memory_mb.get("program_peak_rss", 0.0), 1)
         manifest.status = status
         manifest.finished = now_iso()
-        status, failure = _write_last_manifest(folder, manifest, parallel, status, failure)
-        if guard is not None:
-            guard.release()
+        status, failure = _write_last_manifest(folder, manifest, parallel, status, failure, guard)
         say.phase("write", phases.times["write"], f"status {status}")
         signals.__exit__()
     if status == "failed" and failure is not None:
@@ -211,8 +209,8 @@ def _start_guard(folder: Path, parallel: Parallel):
         return None
 
 
-def _write_last_manifest(folder: Path, manifest: Manifest, parallel: Parallel, status: str, failure):
-    """Write the final manifest (rank 0); a full disk here fails the run in one line, never a traceback.
+def _write_last_manifest(folder: Path, manifest: Manifest, parallel: Parallel, status: str, failure, guard=None):
+    """Write the final manifest (rank 0), then let the watcher go; a full disk here fails the run in one line.
 
     Returns the status and the failure to raise, each possibly changed, and
     for a full disk the failure says what the folder keeps.
@@ -228,6 +226,9 @@ def _write_last_manifest(folder: Path, manifest: Manifest, parallel: Parallel, s
             else:
                 failure = (DiskFullError if full else RunFolderError)(f"{why}; the run's record is incomplete")
             return "failed", failure
+        finally:
+            if guard is not None:
+                guard.release()  # it finds the manifest as written (still running if it could not be)
     if isinstance(failure, DiskFullError) and parallel.is_root:
         failure = DiskFullError(
             f"{failure}; the run stopped at {manifest.t_reached_ms:g} ms of model time: "

@@ -17,6 +17,7 @@ import platform
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -70,6 +71,45 @@ def _read(path: Path) -> str:
         return ""
 
 
+def _vm_hwm_mb(pid: int) -> float:
+    """Peak resident memory of a running process since it started its program (Linux ``VmHWM``), MB; 0 if unknown."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0.0
+
+
+class _PeakWatch(threading.Thread):
+    """Samples the peak memory (``VmHWM``) of a running program every ``every`` seconds until stopped.
+
+    ``getrusage``/``wait4`` cannot be used: on Linux a child's ``ru_maxrss``
+    keeps the resident memory of the Python process it was forked from (the
+    high-water mark survives ``exec``), which hides the program's own peak
+    below a few hundred MB.
+    """
+
+    def __init__(self, pid: int, every: float = 0.05):
+        super().__init__(daemon=True)
+        self.pid, self.every = pid, every
+        self.peak = 0.0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            self.peak = max(self.peak, _vm_hwm_mb(self.pid))
+            self.done.wait(self.every)
+
+    def stop(self) -> float:
+        """Stop sampling; the peak seen, MB."""
+        self.done.set()
+        self.join()
+        return self.peak
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -97,7 +137,7 @@ class Project:
         self.compiled_now = False
         self.compile_s = 0.0
         self.child: subprocess.Popen | None = None
-        #: peak resident memory of the last run of the program, MB
+        #: peak resident memory of the last run of the program (its ``VmHWM``, sampled every 50 ms), MB
         self.peak_rss_mb = 0.0
 
     @property
@@ -162,22 +202,24 @@ class Project:
                 env={**os.environ, **env},
                 start_new_session=True,
             )
+            watch = _PeakWatch(self.child.pid)
+            watch.start()
             try:
                 for line in self.child.stdout:
+                    watch.peak = max(watch.peak, _vm_hwm_mb(self.child.pid))
                     if on_line is not None:
                         on_line(line.rstrip("\n"))
+                watch.peak = max(watch.peak, _vm_hwm_mb(self.child.pid))  # its output closed: it is ending
                 return self._wait()
             finally:
                 self.interrupt()  # when leaving early (a signal): the program stops and writes what it has
+                self.peak_rss_mb = watch.stop()
                 self.child.stdout.close()
                 self.child = None
 
     def _wait(self) -> int:
-        """Wait for the program and note its peak memory (from the kernel's accounting of the child)."""
-        _, status, usage = os.wait4(self.child.pid, 0)
-        self.child.returncode = os.waitstatus_to_exitcode(status)
-        self.peak_rss_mb = usage.ru_maxrss / 1024.0
-        return self.child.returncode
+        """Wait for the program; its exit status."""
+        return self.child.wait()
 
     def interrupt(self, timeout: float = 30.0) -> None:
         """Ask a running program to stop (it writes what it has), and kill it if it does not."""
