@@ -12,6 +12,7 @@ import h5py
 import numpy as np
 import pytest
 
+from conftest import wait_for_model_time
 from spiking.io.runfolder import run_status
 from spiking.io.spikefile import load_spikes
 
@@ -44,6 +45,11 @@ def _wait_for(proc, prefix, timeout=120):
     raise AssertionError(f"never saw {prefix!r}: {''.join(lines)}")
 
 
+def _run_folder(lines: list[str]) -> Path:
+    """The run folder that rank 0 named on stderr."""
+    return Path(next(ln for ln in lines if ln.startswith("run folder ")).split(" ", 2)[2].strip())
+
+
 def _check_folder(folder: Path, expect_complete: bool):
     m = json.loads((folder / "manifest.json").read_text())
     assert m["status"] == ("complete" if expect_complete else "interrupted"), m["status"]
@@ -71,9 +77,9 @@ def _check_folder(folder: Path, expect_complete: bool):
 )
 def test_signal_at_a_phase(tmp_path, sig, after, code):
     proc = _start(tmp_path)
-    _wait_for(proc, after)
-    if after == "connect":
-        time.sleep(1.5)  # well into the simulation
+    lines = _wait_for(proc, after)
+    if after == "connect":  # well into the simulation: the spike file holds some chunks
+        wait_for_model_time(_run_folder(lines) / "spikes.h5.part", 100.0, proc)
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == code, err
@@ -139,8 +145,8 @@ def test_an_interrupted_run_renders_what_was_done(tmp_path):
     from conftest import run_cli
 
     proc = _start(tmp_path)
-    _wait_for(proc, "connect")
-    time.sleep(1.5)
+    lines = _wait_for(proc, "connect")
+    wait_for_model_time(_run_folder(lines) / "spikes.h5.part", 100.0, proc)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
