@@ -20,7 +20,6 @@ from .network import Model, ProjectionSpec, build_model
 
 __all__ = [
     "ASSUMED_RATE_HZ",
-    "expected_spikes",
     "Estimate",
     "MemoryModel",
     "MEMORY_MODELS",
@@ -32,54 +31,57 @@ __all__ = [
 
 #: Targets sampled per projection by default (the pre-flight check of every run).
 SAMPLED_TARGETS = 150
-#: Spikes per second of each recorded neuron the estimate assumes (for ``spikes.h5`` and Brian2's memory).
+#: Spikes per second of each recorded neuron the estimate assumes for the size of ``spikes.h5``.
 ASSUMED_RATE_HZ = 20.0
 
 
 @dataclass(frozen=True)
 class MemoryModel:
-    """Peak resident memory of a run on one engine: ``base + per_node * nodes + per_synapse * synapses``.
+    """Peak resident memory of a run on one engine, from what the config says.
+
+    ``base + per_node * nodes + per_synapse * synapses + per_node_second * nodes * seconds``,
+    ``seconds`` being the model time.
 
     Attributes
     ----------
     base_bytes : float
         Memory with the engine loaded and nothing built, bytes (paid by every process under MPI).
     bytes_per_node : float
-        Per node of every layer (neurons, relays, generators, with their recorders and, for
-        pre-drawn trains, the spikes of the window handed to the engine), bytes.
+        Per node of every layer (neurons, relays, generators, with their recorders), bytes.
     bytes_per_synapse : float
         Per synapse, with its share of the connection infrastructure, bytes.
-    bytes_per_spike : float
-        Per spike the engine records over the whole run, bytes: 0 where the spikes are handed
-        over chunk by chunk (NEST), not 0 where they are all kept until the run ends (Brian2).
+    bytes_per_node_second : float
+        Per node and second of model time, bytes: what grows with the run (pre-drawn retina
+        trains and recorded spikes an engine holds for the whole run).
     """
 
     base_bytes: float
     bytes_per_node: float
     bytes_per_synapse: float
-    bytes_per_spike: float = 0.0
+    bytes_per_node_second: float = 0.0
 
-    def bytes(self, nodes: float, synapses: float, spikes: float = 0.0) -> float:
-        """Expected peak resident memory of ``nodes`` nodes, ``synapses`` synapses and ``spikes`` recorded spikes, bytes."""
+    def bytes(self, nodes: float, synapses: float, seconds: float = 1.0) -> float:
+        """Expected peak resident memory of ``nodes`` nodes and ``synapses`` synapses run for ``seconds`` of model time, bytes."""
         return (
             self.base_bytes
             + self.bytes_per_node * nodes
             + self.bytes_per_synapse * synapses
-            + self.bytes_per_spike * spikes
+            + self.bytes_per_node_second * nodes * seconds
         )
 
 
-#: The fitted model of each engine (``run.engine``), by ``benchmarks/memory_model.py``: least squares on
-#: five measured runs (1 hypercolumn x 30 neurons per minicolumn, 4 x 12, 4 x 20 and 4 x 30, 1000 ms;
-#: 1 x 30 for 4000 ms), two threads, pre-drawn retina trains, and checked on the default model
-#: (9 x 30), which it was not fitted on; the measured tables are in ``docs/benchmarks.md``. NEST: the
-#: peak of the Python process that holds the NEST kernel; its spikes go to disk every chunk, so no
-#: term per spike. Brian2: the peak of the Python process plus that of the compiled program (a
-#: process of its own, the manifest's ``memory_mb.program_peak_rss``), which keeps every spike of the
-#: run until it ends; the estimate counts those at :data:`ASSUMED_RATE_HZ`.
+#: The fitted model of each engine (``run.engine``), by ``benchmarks/memory_model.py``: non-negative
+#: least squares on five measured runs (1 hypercolumn x 30 neurons per minicolumn, 4 x 12, 4 x 20 and
+#: 4 x 30 for 1000 ms; 1 x 30 for 4000 ms), two threads, pre-drawn retina trains, and checked on the
+#: default model (9 x 30), which it was not fitted on: NEST +0.0%, Brian2 +5.4%; the measured tables
+#: are in ``docs/benchmarks.md``. NEST: the peak of the Python process that holds the NEST kernel.
+#: Brian2: the peak of the Python process plus that of the compiled program (a process of its own,
+#: the manifest's ``memory_mb.program_peak_rss``), which is handed the whole run's retina trains and
+#: keeps every recorded spike until it ends; its cost per node is not told apart from its cost per
+#: node-second on these points and comes out 0.
 MEMORY_MODELS: dict[str, MemoryModel] = {
-    "nest": MemoryModel(base_bytes=217e6, bytes_per_node=18612.0, bytes_per_synapse=40.2),
-    "brian2": MemoryModel(base_bytes=217e6, bytes_per_node=18612.0, bytes_per_synapse=40.2),
+    "nest": MemoryModel(base_bytes=207e6, bytes_per_node=18840.0, bytes_per_synapse=38.6, bytes_per_node_second=391.0),
+    "brian2": MemoryModel(base_bytes=232e6, bytes_per_node=0.0, bytes_per_synapse=13.4, bytes_per_node_second=990.0),
 }
 
 
@@ -171,13 +173,6 @@ def expected_synapses(
     return float(total), float(stderr)
 
 
-def expected_spikes(config: Config | None, model: Model | None = None) -> float:
-    """Spikes the engine records over the run at :data:`ASSUMED_RATE_HZ` (recorded simulated layers only)."""
-    model = model or build_model(config, stimuli=False)
-    neurons = sum(model.layers[name].size for name in model.simulated_recorded)
-    return neurons * ASSUMED_RATE_HZ * model.simulation_time / 1000.0
-
-
 def estimate(
     config: Config | None, model: Model | None = None, targets: int = SAMPLED_TARGETS, engine: str | None = None
 ) -> Estimate:
@@ -197,7 +192,7 @@ def estimate(
         for p in model.projections:
             synapses[p.name], stderr[p.name] = expected_synapses(p, model, rng, targets)
     n_syn = sum(synapses.values())
-    memory = mem.bytes(sum(neurons.values()), n_syn, expected_spikes(config, model))
+    memory = mem.bytes(sum(neurons.values()), n_syn, model.simulation_time / 1000.0)
     recorded = sum(model.layers[name].size for name in model.recorded)
     spike_bytes = recorded * ASSUMED_RATE_HZ * model.simulation_time / 1000.0 * 16
     return Estimate(neurons, synapses, stderr, float(memory), float(spike_bytes), engine, mem.base_bytes)
