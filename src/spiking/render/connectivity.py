@@ -6,7 +6,9 @@ Per projection ``<n>.<name>``, into ``connectivity/``:
   targets, and the mask and kernel drawn around it (the original's
   ``layer/<n>.<projection>.png``);
 - ``<n>.<name>-check.png``: the realised connection probability against
-  distance over a sample of targets, with the configured kernel drawn over it.
+  distance over a sample of targets, with the configured kernel drawn over it
+  and the chi-square test of the connections per distance bin against the
+  kernel (:func:`spiking.validate.kernel.kernel_fit`) in its legend.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 
 from ..io.connectivity import read_connectivity
 from ..model.network import Model
+from ..validate.kernel import kernel_fit
 
 __all__ = ["plot_connectivity"]
 
@@ -109,7 +112,11 @@ def _check_figure(plt, p, model: Model, d: dict, path: Path) -> Path:
             label=f"realised ({len(d['sources'])} synapses into {len(d['targets_all'])} targets, 2 s.e.)",
         )
         r = np.linspace(0, p.radius, 200)
-        ax.plot(r, p.probability(r), "k-", label="configured kernel")
+        fit = kernel_fit(p, spos, tpos, d["sources"], d["targets"], target_sample=d["targets_all"])
+        test = (
+            f"chi-square {fit.chi2:.1f}, {fit.dof} d.o.f., p = {fit.p_value:.2g}" if fit.dof else "no chance involved"
+        )
+        ax.plot(r, p.probability(r), "k-", label=f"configured kernel ({test})")
         ax.set_xlim(0, p.radius)
         ax.set_ylim(0, max(1.05, np.nanmax(phat) * 1.1 if ok.any() else 1.05))
         ax.set_xlabel("distance (units)")
