@@ -24,7 +24,7 @@ def one_line(text: str) -> str:
 
 
 class SpikingError(Exception):
-    """Base of all errors that are the user's to fix (exit status 2 in the CLI).
+    """Base of all errors that are the user's to fix (exit status 2 in the CLI; a full disk, 1).
 
     The message is always one line: control characters from user input are escaped.
     """
