@@ -72,7 +72,8 @@ def main() -> None:
     b2.get_device().apply_run_args()
     seed = b2.get_device().get_array_name(ctl.variables["seed_value"])
     b2.get_device().insert_code(
-        "main", f"for (int _k = 0; _k < {args.threads}; _k++) brian::_random_generators[_k].seed(brian::{seed}[0] + _k);"
+        "main",
+        f"for (int _k = 0; _k < {args.threads}; _k++) brian::_random_generators[_k].seed(brian::{seed}[0] + _k);",
     )
     groups = {}
     for name, layer in model.layers.items():
@@ -92,7 +93,9 @@ def main() -> None:
             groups[name].v, groups[name].u = c.v_init, c.u_init
     objects = [ctl, *groups.values()]
     for p in model.projections:
-        s = b2.Synapses(groups[p.source], groups[p.target], on_pre=f"v_post += {p.weight}", delay=(p.delay - 0.1) * b2.ms)
+        s = b2.Synapses(
+            groups[p.source], groups[p.target], on_pre=f"v_post += {p.weight}", delay=(p.delay - 0.1) * b2.ms
+        )
         s.connect(j=_window(p, model.layers[p.source], model.layers[p.target]), skip_if_invalid=True)
         s.pre.when = "before_thresholds"
         objects.append(s)
