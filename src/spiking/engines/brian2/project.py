@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from ...errors import EngineUnavailableError
+from ...io.runfolder import pid_alive
 from .install import cache_root, compiler
 
 __all__ = ["code_key", "compiled_duration", "Project"]
@@ -68,16 +69,6 @@ def _read(path: Path) -> str:
         return path.read_text(errors="replace")
     except OSError:
         return ""
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class Project:
@@ -139,7 +130,7 @@ class Project:
         runs = self.root / "runs"
         for old in runs.glob("*-*"):  # of processes that died without cleaning up
             pid = old.name.split("-")[0]
-            if pid.isdigit() and not _alive(int(pid)):
+            if pid.isdigit() and not pid_alive(int(pid)):
                 shutil.rmtree(old, ignore_errors=True)
         folder = runs / f"{os.getpid()}-{os.urandom(4).hex()}"
         (folder / "results").mkdir(parents=True)
