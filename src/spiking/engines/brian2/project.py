@@ -18,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import time
+from importlib import metadata
 from pathlib import Path
 
 from ...errors import EngineUnavailableError
@@ -48,12 +49,10 @@ def _source_hash() -> str:
 
 def code_key(description: dict) -> str:
     """A short hash of what the generated code depends on (plus Brian2, the compiler and this engine)."""
-    import brian2
-
     text = json.dumps(
         {
             "model": description,
-            "brian2": brian2.__version__,
+            "brian2": metadata.version("brian2"),
             "compiler": compiler() or "",
             "machine": platform.machine(),
             "engine": _source_hash(),
@@ -95,8 +94,11 @@ class Project:
     def exists(self) -> bool:
         return (self.folder / "main").is_file()
 
-    def build(self, device, jobs: int) -> None:
-        """Compile the declared network into the cache (a private folder first, then renamed into place)."""
+    def build(self, device, jobs: int, extra_files: dict[str, str] | None = None) -> None:
+        """Compile the declared network into the cache (a private folder first, then renamed into place).
+
+        ``extra_files`` (name -> text) are written into the project with it.
+        """
         import brian2
 
         problem = None if compiler() else "no C++ compiler found; on Debian or Ubuntu: apt-get install g++"
@@ -119,6 +121,8 @@ class Project:
         finally:
             brian2.prefs["devices.cpp_standalone.extra_make_args_unix"] = make_args
         self.compile_s = time.perf_counter() - t0
+        for name, text in (extra_files or {}).items():
+            (tmp / name).write_text(text)
         try:
             tmp.rename(self.folder)
         except OSError:  # another process published the same project meanwhile
