@@ -313,7 +313,8 @@ def plain_brian2(build: bool, folder: Path) -> tuple[dict, float]:
         ["--build"] if build else []
     )
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    # the same OpenMP waiting as spiking's program (threads sleep when idle, not spin): a shared machine
+    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"})
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise SystemExit(proc.stderr)

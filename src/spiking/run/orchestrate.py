@@ -195,6 +195,7 @@ def run(
 
 def _build_and_connect(engine, config, model, parallel, manifest, phases, signals, folder, say):
     """The engine's phases before the simulation: set-up and build, connect, and the connectivity sample."""
+    engine.say = say
     rss_base = current_rss_mb()
     with phases("build"):
         engine.setup(model, config.run.threads)

@@ -135,6 +135,7 @@ class Brian2Engine(Engine):
         net.run(compiled_ms * b2.ms, report=report, report_period=1 * b2.second)
         self.layout = _layout(b2, device, declared)
         self.layout["openmp"] = self.threads > 1 and openmp_works()
+        self.say(f"compiling the network with Brian2 into {self.project.folder} (once for this network's shape) ...")
         self.times["declare"] = time.perf_counter() - t0
         self.project.build(device, jobs=usable_cpus(), extra_files={LAYOUT: json.dumps(self.layout, indent=1)})
         self.times["compile"] = self.project.compile_s
