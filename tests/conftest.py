@@ -66,6 +66,7 @@ def formats_config(**sections):
         run={"simulation_time": 400.0, "threads": 2, "seed": 7},
         recording={"layers": ["lgn_on", "ex_on", "ex_off", "in_on", "in_off"]},
         projections={**lgn, "ex_on_to_ex_on": {"delay_per_unit": 2.0}},
+        retina={"source": "generators"},  # the original's machinery: the SONATA export has retina nodes
     )
     for section, values in sections.items():
         data.setdefault(section, {}).update(values)

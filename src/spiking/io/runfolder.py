@@ -39,6 +39,7 @@ __all__ = [
     "write_schedule",
     "read_schedule",
     "run_status",
+    "pid_alive",
     "RunRecord",
     "read_run",
 ]
@@ -135,10 +136,11 @@ def read_manifest(folder) -> dict:
 def run_status(folder) -> str:
     """``complete``, ``interrupted``, ``failed``, or ``died`` for a run that stopped without saying so."""
     status = read_manifest(folder).get("status", "unknown")
-    return "died" if status == "running" and not _alive(read_manifest(folder).get("pid")) else status
+    return "died" if status == "running" and not pid_alive(read_manifest(folder).get("pid")) else status
 
 
-def _alive(pid) -> bool:
+def pid_alive(pid) -> bool:
+    """Whether process ``pid`` exists (one of another user counts); ``False`` when ``pid`` is not an int."""
     if not isinstance(pid, int):
         return False
     try:

@@ -239,6 +239,7 @@ def _write_last_manifest(folder: Path, manifest: Manifest, parallel: Parallel, s
 
 def _build_and_connect(engine, config, model, parallel, manifest, phases, signals, folder, say):
     """The engine's phases before the simulation: set-up and build, connect, and the connectivity sample."""
+    engine.say = say
     rss_base = current_rss_mb()
     with phases("build"):
         engine.setup(model, config.run.threads)
@@ -277,9 +278,10 @@ def _simulate(engine, model: Model, config: Config, sink: SpikeSink, phases: Pha
     if "compile" in inside:
         phases.add("compile", inside["compile"])
         phases.add("build", -inside["compile"])
-    if "connect" in inside:
-        phases.add("connect", inside["connect"])
-        spent -= inside["connect"]
+    for phase in ("connect", "input", "record"):  # booked where they belong, out of the simulation
+        if phase in inside:
+            phases.add(phase, inside[phase])
+            spent -= inside[phase]
     phases.add("simulate", spent)
     phases.add("record", sink.seconds)
     say.phase("simulate", phases.times["simulate"], f"{sink.manifest.t_reached_ms:g} ms of model time")

@@ -19,9 +19,11 @@ import signal
 import subprocess
 import threading
 import time
+from importlib import metadata
 from pathlib import Path
 
 from ...errors import EngineUnavailableError
+from ...io.runfolder import pid_alive
 from .install import cache_root, compiler
 
 __all__ = ["code_key", "compiled_duration", "Project"]
@@ -48,12 +50,10 @@ def _source_hash() -> str:
 
 def code_key(description: dict) -> str:
     """A short hash of what the generated code depends on (plus Brian2, the compiler and this engine)."""
-    import brian2
-
     text = json.dumps(
         {
             "model": description,
-            "brian2": brian2.__version__,
+            "brian2": metadata.version("brian2"),
             "compiler": compiler() or "",
             "machine": platform.machine(),
             "engine": _source_hash(),
@@ -110,16 +110,6 @@ class _PeakWatch(threading.Thread):
         return self.peak
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class Project:
     """One compiled network in the cache.
 
@@ -144,8 +134,11 @@ class Project:
     def exists(self) -> bool:
         return (self.folder / "main").is_file()
 
-    def build(self, device, jobs: int) -> None:
-        """Compile the declared network into the cache (a private folder first, then renamed into place)."""
+    def build(self, device, jobs: int, extra_files: dict[str, str] | None = None) -> None:
+        """Compile the declared network into the cache (a private folder first, then renamed into place).
+
+        ``extra_files`` (name -> text) are written into the project with it.
+        """
         import brian2
 
         problem = None if compiler() else "no C++ compiler found; on Debian or Ubuntu: apt-get install g++"
@@ -168,6 +161,8 @@ class Project:
         finally:
             brian2.prefs["devices.cpp_standalone.extra_make_args_unix"] = make_args
         self.compile_s = time.perf_counter() - t0
+        for name, text in (extra_files or {}).items():
+            (tmp / name).write_text(text)
         try:
             tmp.rename(self.folder)
         except OSError:  # another process published the same project meanwhile
@@ -179,7 +174,7 @@ class Project:
         runs = self.root / "runs"
         for old in runs.glob("*-*"):  # of processes that died without cleaning up
             pid = old.name.split("-")[0]
-            if pid.isdigit() and not _alive(int(pid)):
+            if pid.isdigit() and not pid_alive(int(pid)):
                 shutil.rmtree(old, ignore_errors=True)
         folder = runs / f"{os.getpid()}-{os.urandom(4).hex()}"
         (folder / "results").mkdir(parents=True)
