@@ -37,8 +37,8 @@ def register(sub) -> None:
     p = sub.add_parser(
         "validate",
         help="run one config on NEST and Brian2 over several seeds and compare (exit 1 when they differ)",
-        description="Run one config on both engines for seeds 1..N and compare per-layer mean rates (10%% or 3 "
-        "standard errors), synapses per projection (1%%) and connection distances (KS test); write the tables "
+        description="Run one config on both engines for seeds 1..N and compare per-layer mean rates (10% or 3 "
+        "standard errors), synapses per projection (1%) and connection distances (KS test); write the tables "
         "and a figure to output/<time>-validate-nest-brian2/. Without a config: the default model at one "
         "hypercolumn. Exit 0 when the engines agree, 1 when they do not.",
     )

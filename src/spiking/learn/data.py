@@ -76,7 +76,7 @@ def _read_file() -> tuple[bytes, str]:
 
 @functools.cache
 def load_digits() -> Digits:
-    """Read the 5,000 digits (about 0.5 s, once per process; the arrays are read-only).
+    """Read the 5,000 digits (once per process; the arrays are read-only).
 
     Raises :class:`DatasetError` if the file is missing or malformed.
     """

@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import EngineUnavailableError
+from ...io.runfolder import pid_alive
 from ...learn.loop import BatchResult
 from ...learn.model import DigitsModel, state_shapes
 from . import digits_network
@@ -89,16 +90,6 @@ def _key(model: DigitsModel, neurons: int, batch: int) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _peak_memory_mb(pid: int) -> float:
     """Peak resident memory of a running process since it started its program (Linux ``VmHWM``), MB; 0 if unknown.
 
@@ -118,7 +109,7 @@ def _sweep(cache_dir: Path) -> None:
     """Remove scratch folders (``digits-runs/<pid>-*``, ``.build-digits-*-<pid>``) of processes that died without cleaning up."""
     for folder in [*cache_dir.glob("digits-runs/*-*"), *cache_dir.glob(".build-digits-*")]:
         pid = folder.name.split("-")[0] if folder.parent.name == "digits-runs" else folder.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not pid_alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -2,7 +2,7 @@
 
 Implements :class:`spiking.izhikevich.protocols.IzhikevichSimulator` in
 Brian2's runtime mode with the ``numpy`` code generation target (nothing is
-compiled, so nothing is cached; the 10 s network takes about 3 s). The
+compiled, so nothing is cached). The
 ``cython`` target with Brian2's default compiler flags (``-ffast-math``,
 ``-march=native``) lets the compiler fuse and reassociate operations: FS then
 spikes 0.4 ms off NEST within 500 ms. The group has no differential equations:
