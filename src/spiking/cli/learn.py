@@ -24,7 +24,7 @@ _RUN_OPTIONS = (
 
 
 #: spiking.learn.model.DEFAULT_EPOCHS, repeated so that the parser needs no numpy (a test keeps them equal)
-_DEFAULT_EPOCHS = 10
+_DEFAULT_EPOCHS = 2
 
 
 def _count(lo: int):

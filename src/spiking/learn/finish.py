@@ -39,6 +39,27 @@ def _speeds(state, sizes: dict, passes: int) -> dict:
     return out
 
 
+def _figures(folder, options, w, assigned, confusion, running, acc: float, logistic: float, tested_on: str) -> None:
+    """``weights.png``, ``confusion.png`` and ``accuracy.png``; ``running`` is ``(digits_learnt, accuracy)``."""
+    passes = "" if options.epochs == 1 else f", {options.epochs} passes"
+    trained = "untrained" if options.untrained else f"after {options.train} digits{passes}"
+    save_figure(
+        plot_weights(w, assigned, f"input weights of {options.neurons} neurons, {trained}"),
+        folder / "weights.png",
+        dpi=120,
+    )
+    save_figure(
+        plot_confusion(confusion, f"{tested_on} digits: {acc:.1%} of {int(confusion.sum())} right"),
+        folder / "confusion.png",
+        dpi=120,
+    )
+    save_figure(
+        plot_accuracy(*running, options.window, acc, logistic, options.train, tested_on),
+        folder / "accuracy.png",
+        dpi=120,
+    )
+
+
 def write_results(folder, manifest, options, model, digits, split, state, labels, progress) -> None:
     """Read the network out, draw it, and put the figures in the manifest (not yet marked complete)."""
     t0 = time.perf_counter()
@@ -75,23 +96,7 @@ def write_results(folder, manifest, options, model, digits, split, state, labels
     )
     atomic_write_text(folder / "accuracy.csv", _csv("digits_learnt,running_accuracy", zip(seen, np.round(running, 4))))
     tested_on = "validation" if options.validation else "held-out"
-    passes = "" if options.epochs == 1 else f", {options.epochs} passes"
-    trained = "untrained" if options.untrained else f"after {options.train} digits{passes}"
-    save_figure(
-        plot_weights(w, assigned, f"input weights of {options.neurons} neurons, {trained}"),
-        folder / "weights.png",
-        dpi=120,
-    )
-    save_figure(
-        plot_confusion(confusion, f"{tested_on} digits: {acc:.1%} of {len(predicted)} right"),
-        folder / "confusion.png",
-        dpi=120,
-    )
-    save_figure(
-        plot_accuracy(seen, running, options.window, acc, logistic, options.train, tested_on),
-        folder / "accuracy.png",
-        dpi=120,
-    )
+    _figures(folder, options, w, assigned, confusion, (seen, running), acc, logistic, tested_on)
     sizes = {p: len(labels[p]) for p in PHASES}
     shown = np.concatenate([state.shown[p] for p in PHASES])
     manifest["results"] = {

@@ -21,7 +21,7 @@ __all__ = ["DigitsModel", "DigitsOptions", "PHASES", "DEFAULT_EPOCHS", "initial_
 #: The phases of a run, in order: learning (STDP on), labelling the neurons, testing (both frozen).
 PHASES = ("train", "label", "test")
 #: Passes over the training digits by default (chosen on validation digits: docs/learning.md).
-DEFAULT_EPOCHS = 10
+DEFAULT_EPOCHS = 2
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,9 @@ class DigitsModel:
     intensity`` Hz (pixel in 0..255) for ``presentation_ms``, then silent for
     ``rest_ms``. A digit that drives fewer than ``min_spikes`` excitatory
     spikes is shown again with the intensity raised by ``intensity_step``, at
-    most ``max_presentations`` times in all.
+    most ``max_presentations`` times in all (a safeguard only: Diehl & Cook
+    raised the intensity without bound, and long before 100 presentations
+    every lit pixel fires at every step).
     """
 
     n_input: int = 784
@@ -43,7 +45,7 @@ class DigitsModel:
     start_intensity: float = 2.0
     intensity_step: float = 1.0
     min_spikes: int = 5
-    max_presentations: int = 10
+    max_presentations: int = 100
     # excitatory neurons: conductance-based LIF with an adaptive threshold
     exc_v_rest_mv: float = -65.0
     exc_v_reset_mv: float = -65.0
