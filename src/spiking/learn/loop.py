@@ -63,11 +63,27 @@ class DigitsEngine(Protocol):
 
 @dataclass(frozen=True)
 class Phase:
-    """One phase: its digits (as input rates at intensity 1, Hz) and whether the network learns."""
+    """One phase: its digits (as input rates at intensity 1, Hz), whether the network learns, and how many passes.
+
+    The digits are shown ``passes`` times, in the same order each time; a
+    batch never spans two passes, so the network after ``k`` passes is the
+    same whatever the number of passes that follow.
+    """
 
     name: str
     rates_hz: np.ndarray
     plastic: bool
+    passes: int = 1
+
+    @property
+    def digits(self) -> int:
+        """Digits shown in the phase, over all passes."""
+        return len(self.rates_hz) * self.passes
+
+    def chunk(self, position: int, batch: int) -> np.ndarray:
+        """The next digits from ``position`` (counted over all passes): at most ``batch``, up to the end of the pass."""
+        start = position % len(self.rates_hz)
+        return self.rates_hz[start : start + batch]
 
 
 class Stopped(Exception):
@@ -142,11 +158,11 @@ def run_phases(engine: DigitsEngine, state, phases: list[Phase], seed: int, save
     """
     while state.phase < len(PHASES):
         phase = phases[state.phase]
-        total = len(phase.rates_hz)
+        total = phase.digits
         while state.position < total:
             before = state.position
             t0 = time.perf_counter()
-            chunk = phase.rates_hz[before : before + engine.batch]
+            chunk = phase.chunk(before, engine.batch)
             result = engine.run_batch(chunk, state.network, phase.plastic, batch_seed(seed, state.phase, state.batches))
             seconds = time.perf_counter() - t0
             _record(state, phase.name, result, seconds)

@@ -16,10 +16,12 @@ import numpy as np
 
 from ..errors import ConfigError
 
-__all__ = ["DigitsModel", "DigitsOptions", "PHASES", "initial_state", "state_shapes", "batch_seed"]
+__all__ = ["DigitsModel", "DigitsOptions", "PHASES", "DEFAULT_EPOCHS", "initial_state", "state_shapes", "batch_seed"]
 
 #: The phases of a run, in order: learning (STDP on), labelling the neurons, testing (both frozen).
 PHASES = ("train", "label", "test")
+#: Passes over the training digits by default (chosen on validation digits: docs/learning.md).
+DEFAULT_EPOCHS = 2
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,9 @@ class DigitsModel:
     intensity`` Hz (pixel in 0..255) for ``presentation_ms``, then silent for
     ``rest_ms``. A digit that drives fewer than ``min_spikes`` excitatory
     spikes is shown again with the intensity raised by ``intensity_step``, at
-    most ``max_presentations`` times in all.
+    most ``max_presentations`` times in all (a safeguard only: Diehl & Cook
+    raised the intensity without bound, and long before 100 presentations
+    every lit pixel fires at every step).
     """
 
     n_input: int = 784
@@ -41,7 +45,7 @@ class DigitsModel:
     start_intensity: float = 2.0
     intensity_step: float = 1.0
     min_spikes: int = 5
-    max_presentations: int = 10
+    max_presentations: int = 100
     # excitatory neurons: conductance-based LIF with an adaptive threshold
     exc_v_rest_mv: float = -65.0
     exc_v_reset_mv: float = -65.0
@@ -118,8 +122,15 @@ class DigitsOptions:
     neurons : int
         Excitatory neurons, and as many inhibitory ones.
     train, test : int
-        Training digits (learnt once each, then used to label the neurons) and
-        held-out digits (accuracy), taken in order from the fixed split.
+        Training digits (learnt ``epochs`` times, then used to label the
+        neurons) and held-out digits (accuracy), taken in order from the fixed
+        split.
+    epochs : int
+        Passes over the training digits while learning, each in the same order.
+    validation : bool
+        Test on the training digits after the first ``train`` (the next
+        ``test`` of them) instead of the held-out digits: for choosing settings
+        without looking at the held-out digits.
     seed : int
         Initial weights, delays and every Poisson spike.
     save_every : int
@@ -136,6 +147,8 @@ class DigitsOptions:
     neurons: int = 100
     train: int = 4000
     test: int = 1000
+    epochs: int = DEFAULT_EPOCHS
+    validation: bool = False
     seed: int = 1
     save_every: int = 500
     window: int = 250
@@ -148,6 +161,7 @@ class DigitsOptions:
             "neurons": (1, 100_000),
             "train": (1, max_train),
             "test": (1, max_test),
+            "epochs": (1, 1000),
             "seed": (0, 2**32 - 1),
             "save_every": (1, 10**9),
             "window": (1, 10**9),
@@ -157,8 +171,15 @@ class DigitsOptions:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
                 raise ConfigError("--" + name.replace("_", "-"), f"must be an integer from {lo} to {hi}, got {v!r}")
-        if not isinstance(self.untrained, bool):
-            raise ConfigError("--untrained", f"must be true or false, got {self.untrained!r}")
+        for name in ("untrained", "validation"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError("--" + name, f"must be true or false, got {getattr(self, name)!r}")
+        if self.validation and self.train + self.test > max_train:
+            raise ConfigError(
+                "--validation",
+                f"tests on the training digits after the first --train, so --train + --test must be at most "
+                f"{max_train}, got {self.train} + {self.test}",
+            )
         return self
 
     def to_dict(self) -> dict:
@@ -183,15 +204,14 @@ def state_shapes(model: DigitsModel, neurons: int) -> dict[str, tuple[int, ...]]
     return {
         "w": syn,
         "delay_s": syn,
-        "pre": syn,
-        "post1": syn,
-        "post2": syn,
-        "last_update_s": syn,
+        "pre_arrival_s": syn,
         "exc_v_volt": (neurons,),
         "exc_ge": (neurons,),
         "exc_gi": (neurons,),
         "exc_theta_volt": (neurons,),
         "exc_last_spike_s": (neurons,),
+        "exc_post1": (neurons,),
+        "exc_post2": (neurons,),
         "inh_v_volt": (neurons,),
         "inh_ge": (neurons,),
         "inh_gi": (neurons,),
@@ -216,15 +236,14 @@ def initial_state(model: DigitsModel, neurons: int, seed: int) -> dict[str, np.n
     state = {
         "w": rng.uniform(0.0, model.w_input_max_init, syn),
         "delay_s": rng.uniform(0.0, model.input_delay_max_ms * 1e-3, syn),
-        "pre": np.zeros(syn),
-        "post1": np.zeros(syn),
-        "post2": np.zeros(syn),
-        "last_update_s": np.full(syn, LONG_AGO_S),
+        "pre_arrival_s": np.full(syn, LONG_AGO_S),
         "exc_v_volt": np.full(neurons, model.exc_v_init_mv * 1e-3),
         "exc_ge": np.zeros(neurons),
         "exc_gi": np.zeros(neurons),
         "exc_theta_volt": np.full(neurons, model.theta_init_mv * 1e-3),
         "exc_last_spike_s": np.full(neurons, LONG_AGO_S),
+        "exc_post1": np.zeros(neurons),
+        "exc_post2": np.zeros(neurons),
         "inh_v_volt": np.full(neurons, model.inh_v_init_mv * 1e-3),
         "inh_ge": np.zeros(neurons),
         "inh_gi": np.zeros(neurons),

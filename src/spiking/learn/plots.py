@@ -90,16 +90,29 @@ def plot_confusion(matrix: np.ndarray, title: str = "") -> Figure:
 
 
 def plot_accuracy(
-    digits_seen: np.ndarray, running: np.ndarray, window: int, final: float | None, logistic: float | None
+    digits_seen: np.ndarray,
+    running: np.ndarray,
+    window: int,
+    final: float | None,
+    logistic: float | None,
+    pass_digits: int | None = None,
+    tested_on: str = "held-out",
 ) -> Figure:
-    """Running accuracy over training, with the held-out accuracy, logistic regression and chance for scale."""
+    """Running accuracy over training, with the final accuracy, logistic regression and chance for scale.
+
+    ``pass_digits`` (digits per pass over the training set) marks where each
+    pass ends; ``tested_on`` names the digits of the final accuracy.
+    """
     fig = Figure(figsize=(6.4, 4.4), layout="constrained")
     ax = fig.add_subplot()
     if len(running):
         ax.plot(digits_seen, 100 * np.asarray(running), "o-", ms=3, label=f"running (window of {window} digits)")
     end = digits_seen[-1] if len(digits_seen) else 1
+    if pass_digits and end > pass_digits:
+        for k, x in enumerate(range(pass_digits, int(end), pass_digits)):
+            ax.axvline(x, color="tab:gray", lw=0.6, alpha=0.5, label="end of a pass" if k == 0 else None)
     if final is not None:
-        ax.axhline(100 * final, color="tab:green", label=f"held-out after training: {final:.1%}")
+        ax.axhline(100 * final, color="tab:green", label=f"{tested_on} after training: {final:.1%}")
     if logistic is not None:
         ax.axhline(100 * logistic, color="tab:gray", ls="--", label=f"logistic regression: {logistic:.1%}")
     ax.axhline(10, color="tab:red", ls=":", label="chance: 10%")

@@ -26,7 +26,7 @@ from ..config import toml_value
 from ..errors import ConfigError, DatasetError, RunFolderError
 from ..io.atomic import atomic_write_text
 from ..io.runfolder import create_run_folder, read_manifest, run_status, write_manifest
-from .data import SPLIT_SEED, load_digits, split_digits
+from .data import SPLIT_SEED, load_digits, run_indices, split_digits
 from .finish import write_results
 from .loop import Phase, Stopped, StopSignals, run_phases
 from .model import PHASES, DigitsModel, DigitsOptions, initial_state, state_shapes
@@ -56,7 +56,8 @@ def default_engine(model: DigitsModel, neurons: int, batch: int, cache_dir=None)
 
 
 def _sizes(options: DigitsOptions) -> dict[str, int]:
-    return {"train": 0 if options.untrained else options.train, "label": options.train, "test": options.test}
+    learnt = 0 if options.untrained else options.train * options.epochs
+    return {"train": learnt, "label": options.train, "test": options.test}
 
 
 def _config_text(options: DigitsOptions, model: DigitsModel) -> str:
@@ -132,7 +133,8 @@ def start_digits(
     options.validate(4000, 1000)
     digits = load_digits()
     split = split_digits(digits.labels)
-    tag = "-untrained" if options.untrained else ""
+    tag = "-untrained" if options.untrained else f"-{options.epochs}e"
+    tag += "-validation" if options.validation else ""
     folder = create_run_folder(
         output_dir, f"{datetime.now():%Y%m%d-%H%M%S}-digits-{options.neurons}n-{options.train}d{tag}"
     )
@@ -186,11 +188,14 @@ def resume_digits(folder, engine_factory=None, cache_dir=None, quiet: bool = Fal
 
 
 def _phases(options: DigitsOptions, model: DigitsModel, digits, split) -> tuple[list[Phase], dict]:
+    """The phases, and the labels of their digits in the order shown (the training digits once per pass)."""
     rates = digits.pixels.astype(np.float64) / model.input_divisor
-    train, test = split.train[: options.train], split.test[: options.test]
+    train, test = run_indices(split, options.train, options.test, options.validation)
     idx = {"train": train[:0] if options.untrained else train, "label": train, "test": test}
-    phases = [Phase(name, rates[idx[name]], name == "train") for name in PHASES]
-    return phases, {name: digits.labels[idx[name]] for name in PHASES}
+    phases = [
+        Phase(name, rates[idx[name]], name == "train", options.epochs if name == "train" else 1) for name in PHASES
+    ]
+    return phases, {p.name: np.tile(digits.labels[idx[p.name]], p.passes) for p in phases}
 
 
 def _progress_entry(state: TrainingState, sizes: dict) -> dict:

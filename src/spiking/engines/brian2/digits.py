@@ -48,15 +48,14 @@ __all__ = ["Brian2DigitsEngine", "default_cache_dir"]
 _STATE_VARIABLES = {
     "w": ("xe", "w"),
     "delay_s": ("xe", "delay"),
-    "pre": ("xe", "pre"),
-    "post1": ("xe", "post1"),
-    "post2": ("xe", "post2"),
-    "last_update_s": ("xe", "lastupdate"),
+    "pre_arrival_s": ("xe", "tpre"),
     "exc_v_volt": ("exc", "v"),
     "exc_ge": ("exc", "ge"),
     "exc_gi": ("exc", "gi"),
     "exc_theta_volt": ("exc", "theta"),
     "exc_last_spike_s": ("exc", "lastspike"),
+    "exc_post1": ("exc", "post1"),
+    "exc_post2": ("exc", "post2"),
     "inh_v_volt": ("inh", "v"),
     "inh_ge": ("inh", "ge"),
     "inh_gi": ("inh", "gi"),
@@ -64,7 +63,7 @@ _STATE_VARIABLES = {
     "intensity": ("ctl", "intensity"),
     "presentations": ("ctl", "reps"),
 }
-_TIMES = ("last_update_s", "exc_last_spike_s", "inh_last_spike_s")
+_TIMES = ("pre_arrival_s", "exc_last_spike_s", "inh_last_spike_s")
 
 
 def default_cache_dir() -> Path:

@@ -16,7 +16,13 @@ units of the leak.
   presynaptic trace (20 ms) and two postsynaptic ones (20 and 40 ms):
   on a presynaptic spike ``ge += w; pre = 1; w = clip(w - 0.0001 post1, 0, 1)``,
   on a postsynaptic one ``w = clip(w + 0.01 pre post2, 0, 1); post1 = post2 = 1``
-  (``post2`` read before it is set: their ``post2before``).
+  (``post2`` read before it is set: their ``post2before``). As in Brian 1,
+  the postsynaptic traces are kept per neuron (they decay by their exact
+  factor each step and are set to 1 in the reset, after the synapses have
+  read them); the presynaptic trace is per synapse, because it starts when
+  the delayed spike arrives: since it is set to 1, not incremented, it is
+  ``exp(-(t - tpre) / 20 ms)`` with ``tpre`` the synapse's last arrival, so
+  only that time is kept and no synapse decays a trace on every spike.
 - Excitatory -> inhibitory one to one, 10.4; inhibitory -> excitatory all but
   self, 17.0.
 
@@ -84,6 +90,8 @@ def _namespace(m: DigitsModel) -> dict:
         "nu_pre": m.nu_pre,
         "nu_post": m.nu_post,
         "wmax": m.w_max,
+        "decay_post1": float(np.exp(-m.dt_ms / m.tc_post1_ms)),
+        "decay_post2": float(np.exp(-m.dt_ms / m.tc_post2_ms)),
     }
 
 
@@ -113,32 +121,38 @@ dgi/dt = -gi / tau_gi : 1
 dtheta/dt = -plastic * theta / tc_theta : volt
 plastic : 1 (shared)
 wsum : 1
+post1 : 1
+post2 : 1
+"""
+# the postsynaptic traces decay exactly (by their factor per step); a spike sets them to 1 in the reset,
+# after the synapses have read them in the same step (post2 read before it is set: their post2before)
+_EXC_TRACES = """
+post1 = post1 * decay_post1
+post2 = post2 * decay_post2
 """
 _INH = """
 dv/dt = ((v_rest_i - v) + ge * (e_exc_i - v) + gi * (e_inh_i - v)) / tau_i : volt (unless refractory)
 dge/dt = -ge / tau_ge : 1
 dgi/dt = -gi / tau_gi : 1
 """
+# the presynaptic trace is set to 1 when a spike arrives, so it is exp(-(t - tpre) / tc_pre): only the
+# arrival time is kept per synapse
 _STDP = """
 w : 1
-dpre/dt = -pre / tc_pre : 1 (event-driven)
-dpost1/dt = -post1 / tc_post1 : 1 (event-driven)
-dpost2/dt = -post2 / tc_post2 : 1 (event-driven)
+tpre : second
 """
 # plastic is 0 or 1: the frozen network keeps w exactly (no clip), the learning one clips to [0, wmax]
 _ON_PRE = """
 ge_post += w
-pre = 1
-w_new = plastic_post * clip(w - nu_pre * post1, 0, wmax) + (1 - plastic_post) * w
+tpre = t
+w_new = plastic_post * clip(w - nu_pre * post1_post, 0, wmax) + (1 - plastic_post) * w
 wsum_post += w_new - w
 w = w_new
 """
 _ON_POST = """
-w_new = plastic_post * clip(w + nu_post * pre * post2, 0, wmax) + (1 - plastic_post) * w
+w_new = plastic_post * clip(w + nu_post * exp((tpre - t) / tc_pre) * post2_post, 0, wmax) + (1 - plastic_post) * w
 wsum_post += w_new - w
 w = w_new
-post1 = 1
-post2 = 1
 """
 
 
@@ -183,13 +197,14 @@ def declare(model: DigitsModel, neurons: int, batch: int) -> dict:
         neurons,
         _EXC,
         threshold="v > theta - theta_offset + v_thresh_e",
-        reset="v = v_reset_e\ntheta += plastic * theta_plus",
+        reset="v = v_reset_e\ntheta += plastic * theta_plus\npost1 = 1\npost2 = 1",
         refractory=model.exc_refractory_ms * ms,
         method="euler",
         dt=dt,
         namespace=ns,
         name="exc",
     )
+    exc.run_regularly(_EXC_TRACES, when="groups", order=1, name="exc_traces")
     inh = NeuronGroup(
         neurons,
         _INH,
