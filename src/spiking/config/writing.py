@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from .fields import _ALIASES_BACK
-from .sections import PRESETS, PROJECTION_TABLE, Config, ProjectionConfig, default_config
+from .sections import PRESETS, PROJECTION_TABLE, Config, ProjectionConfig, STDPConfig, default_config
 from .sources import ENV_KEYS
 from .tree import to_mapping
 
@@ -149,7 +149,8 @@ def reference_markdown() -> str:
         ]
     )
     for f in dataclasses.fields(ProjectionConfig):
-        lines.append(f"| `{f.name}` | {f.metadata.get('unit', '')} | {f.metadata.get('doc', '')} |")
+        if f.name != "stdp":
+            lines.append(f"| `{f.name}` | {f.metadata.get('unit', '')} | {f.metadata.get('doc', '')} |")
     lines.extend(
         [
             "",
@@ -164,6 +165,21 @@ def reference_markdown() -> str:
         lines.append(
             f"| {i} | `{name}` | {src} -> {tgt} | {p.mask} | {radius} | {p.kernel if p.mask != 'one_to_one' else '-'} | {p.p_center:g} | {sigma} | {p.weight:g} | {p.delay:g} |"
         )
+    lines.extend(
+        [
+            "",
+            "## `[projections.<name>.stdp]`",
+            "",
+            STDPConfig.__doc__.strip().splitlines()[0]
+            + " Only projections into a V1 layer can be plastic; details in [plasticity.md](plasticity.md).",
+            "",
+            "| key | default | unit | meaning |",
+            "|---|---|---|---|",
+        ]
+    )
+    for f in dataclasses.fields(STDPConfig):
+        shown = toml_value(getattr(STDPConfig(), f.name))
+        lines.append(f"| `{f.name}` | `{shown}` | {f.metadata.get('unit', '')} | {f.metadata.get('doc', '')} |")
     lines.extend(
         [
             "",

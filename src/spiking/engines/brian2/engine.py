@@ -9,6 +9,11 @@ does not compile again.
 
 Same seed, same config and the same number of threads give the same spikes
 (the program is deterministic for a fixed thread count).
+
+With plastic projections the program also writes their weights at each of the
+model's ``weight_times`` (:mod:`.plasticity`); it runs a few steps past the
+end for the last of them (their spikes are not kept), and the weights are
+handed over after the spikes, one time and projection at a time.
 """
 
 from __future__ import annotations
@@ -22,9 +27,10 @@ from ...model.network import Model
 from ...model.timegrid import n_steps
 from ...run.resources import usable_cpus
 from ...run.signals import RunInterrupted
-from ..base import Edges, Engine, Spikes
+from ..base import Edges, Engine, OnWeights, Spikes
 from .install import brian2_capabilities, import_brian2
 from .pathway import CONNECTED, declare, rates_table, train_loader_code
+from .plasticity import max_delay_steps, read_weight_records, write_weight_steps
 from .project import Project, code_key, compiled_duration
 
 __all__ = ["Brian2Engine", "ENGINE"]
@@ -50,6 +56,15 @@ def _description(model: Model, threads: int, compiled_ms: float) -> dict:
         desc["rates"] = [bin_ms, tables["retina_on"].shape]
         desc["relay_delays"] = model.relay_delays
     return desc
+
+
+def program_ms(model: Model, t_stop: float) -> float:
+    """Model time the program runs for ``t_stop`` ms: past the end until the last weights are written."""
+    if t_stop <= 0 or not model.weight_times:
+        return t_stop
+    # the weights at t_stop are written at the end of step t_stop / h + D_max - 1, the program's last
+    extra = max(max_delay_steps(p, model.resolution) for p in model.plastic)
+    return t_stop + extra * model.resolution
 
 
 class Brian2Engine(Engine):
@@ -82,7 +97,7 @@ class Brian2Engine(Engine):
         device.reinit()
         device.activate(build_on_run=False)
         b2.prefs.devices.cpp_standalone.openmp_threads = self.threads if self.threads > 1 else 0
-        compiled_ms = compiled_duration(model.simulation_time)
+        compiled_ms = compiled_duration(program_ms(model, model.simulation_time))
         self.declared = declare(b2, device, model, compiled_ms)
         net = b2.Network(self.declared.objects())
         device.insert_code("before_network_run", train_loader_code(device, self.declared))
@@ -136,19 +151,27 @@ class Brian2Engine(Engine):
         """Run the program for one step: the connections are made and counted, nothing is kept."""
         self.simulate(lambda t, spikes: None, self.model.chunk, t_stop=0.0)
 
-    def simulate(self, on_chunk: Callable[[float, Spikes], None], chunk: float, t_stop: float | None = None) -> None:
-        """Run the compiled program over the whole schedule, then hand the spikes over chunk by chunk."""
+    def simulate(
+        self,
+        on_chunk: Callable[[float, Spikes], None],
+        chunk: float,
+        on_weights: OnWeights | None = None,
+        t_stop: float | None = None,
+    ) -> None:
+        """Run the compiled program over the whole schedule, then hand the spikes over chunk by chunk, then the weights."""
         model = self.model
         t_stop = model.simulation_time if t_stop is None else t_stop
         scratch = self.project.scratch()
         self._scratch = scratch  # the results stay readable (connections) until close()
         interrupted = None
         try:
-            env = {"OMP_WAIT_POLICY": "PASSIVE", **self._trains_files(scratch)}
-            progress = _Progress(getattr(on_chunk, "bar", None), compiled_duration(model.simulation_time), t_stop)
+            env = {"OMP_WAIT_POLICY": "PASSIVE", **self._trains_files(scratch), **self._weights_files(scratch)}
+            compiled = compiled_duration(program_ms(model, model.simulation_time))
+            progress = _Progress(getattr(on_chunk, "bar", None), compiled, t_stop)
             t0 = time.perf_counter()
             try:
-                code = self.project.run(self._arguments(scratch, t_stop), env, scratch, progress)
+                args = self._arguments(scratch, program_ms(model, t_stop))
+                code = self.project.run(args, env, scratch, progress)
             except RunInterrupted as err:  # the program has stopped and written what it had
                 interrupted, code = err, 0
             self.times["program"] = time.perf_counter() - t0
@@ -161,6 +184,8 @@ class Brian2Engine(Engine):
             reached = self._read_results(scratch, t_stop if interrupted is None else None)
             if reached > 0:
                 self._hand_over(on_chunk, chunk, reached)
+            if on_weights is not None and model.weight_times:
+                self._hand_over_weights(on_weights, scratch, reached)
         except BaseException:
             self.project.clean(scratch)
             self._scratch = None
@@ -179,7 +204,7 @@ class Brian2Engine(Engine):
         reached = t_stop
         if reached is None:
             t = float(self.b2.defaultclock.t_) * 1000.0
-            reached = n_steps(t, h) * h
+            reached = min(n_steps(t, h), n_steps(self.model.simulation_time, h)) * h
         self._spikes = {}
         for name, mon in self.declared.monitors.items():
             ids = np.asarray(mon.i[:], dtype=np.int64)
@@ -207,6 +232,32 @@ class Brian2Engine(Engine):
                 out[name] = (ids[lo:hi], times[lo:hi])
             on_chunk(t, out)
             t_prev = t
+
+    def _weights_files(self, scratch) -> dict:
+        """The times at which the program writes the plastic weights, and the folder it writes them to."""
+        if not self.model.weight_times:
+            return {}
+        write_weight_steps(scratch / "weight-steps.bin", self.model)
+        (scratch / "weights").mkdir(exist_ok=True)
+        return {
+            "SPIKING_WEIGHT_STEPS": str(scratch / "weight-steps.bin"),
+            "SPIKING_WEIGHTS_DIR": str(scratch / "weights"),
+        }
+
+    def _hand_over_weights(self, on_weights: OnWeights, scratch, reached: float) -> None:
+        """Each plastic projection's weights at each time the program wrote them, up to ``reached`` ms."""
+        h = self.model.resolution
+        for p in self.model.plastic:
+            t0 = time.perf_counter()
+            s = self.declared.synapses[p.name]
+            sources, targets = np.asarray(s.i[:], dtype=np.int64), np.asarray(s.j[:], dtype=np.int64)
+            records = read_weight_records(scratch / "weights" / f"weights-{p.index:02d}.bin")
+            for step, weights in records:
+                self.times["weights"] = self.times.get("weights", 0.0) + time.perf_counter() - t0
+                if step * h > reached + h / 2:
+                    break
+                on_weights(step * h, p.name, sources, targets, weights)
+                t0 = time.perf_counter()
 
     # -- connections as built -----------------------------------------------------------------
     def edges(self, projection: str) -> Edges:
@@ -254,7 +305,7 @@ class Brian2Engine(Engine):
         return out
 
     def phase_times(self) -> dict[str, float]:
-        return {k: v for k, v in self.times.items() if k in ("compile", "connect")}
+        return {k: v for k, v in self.times.items() if k in ("compile", "connect", "weights")}
 
     def memory_mb(self) -> dict[str, float]:
         """Peak resident memory of the compiled program (a process of its own), MB."""
