@@ -7,13 +7,12 @@ pair rule; the engines are checked against the reference to the last bit, on the
 
 import math
 
-import h5py
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import make_real_run, tiny
+from conftest import tiny
 from spiking.config import from_mapping
 from spiking.engines import get_engine
 from spiking.engines.base import stepping_plan

@@ -37,6 +37,7 @@ FIELD_NEURONS = 6
 #: Bins of the weight histograms.
 WEIGHT_BINS = 40
 _RETINA = {"lgn_on": 1, "lgn_off": 2}  # index into stimulus_images' (image, on, off)
+_OUTSIDE = "#c9dbe9"  # pixels outside a neuron's inputs (or the grid)
 
 
 def _figure(w: float, h: float):
@@ -137,6 +138,8 @@ def plot_fields(
     h5, proj: WeightProjection, src: RunSource, nodes: np.ndarray, change: SelectivityChange | None, path: Path
 ) -> Path | None:
     """Each sampled neuron's weights from the LGN on the retina grid, at the start and the end, beside the patterns."""
+    from matplotlib import colormaps
+
     images = stimulus_images(src)
     side = _side(src, proj.source)
     if side is None or not nodes.size:
@@ -148,23 +151,26 @@ def plot_fields(
     cols = len(patterns) + 2
     fig = _figure(1.9 * cols + 0.6, 1.9 * nodes.size + 0.5)
     lo_w, hi_w = sorted((0.0, proj.rule.w_max))
+    inputs = [np.nonzero(proj.targets == node)[0] for node in nodes]
+    # one crop size for every neuron: its inputs' extent on the grid, and a pixel around
+    half = max([int(np.ceil(np.ptp(proj.sources[i] // side) / 2)) + 1 for i in inputs if i.size] + [1])
     for r, node in enumerate(nodes):
-        idx = np.nonzero(proj.targets == node)[0]
-        src_nodes = proj.sources[idx]
-        col, row = src_nodes // side, src_nodes % side
-        r0, r1, c0, c1 = row.min() - 1, row.max() + 2, col.min() - 1, col.max() + 2
-        r0, c0 = max(r0, 0), max(c0, 0)
+        idx = inputs[r]
+        col, row = proj.sources[idx] // side, proj.sources[idx] % side
+        r_mid = int(round(row.mean())) if idx.size else side // 2
+        c_mid = int(round(col.mean())) if idx.size else side // 2
         panels = []
+        rate_range = (src.config.retina.min_rate, src.config.retina.max_rate)
         for p in patterns:
             rates = images[p][_RETINA.get(proj.source, 1)]
-            panels.append((rates[r0:r1, c0:c1], f"{labels[p]} (Hz)", "gray", None))
+            panels.append((_crop(rates, r_mid, c_mid, half), f"{labels[p]} (Hz)", "gray", rate_range))
         for k, when in ((first, "start"), (last, "end")):
-            field = np.full((r1 - r0, c1 - c0), np.nan)
-            field[row - r0, col - c0] = ds[k, idx] if idx.size else []
-            panels.append((field, f"weights, {when} (mV)", "magma", (lo_w, hi_w)))
+            grid = np.full((side, side), np.nan)
+            grid[row, col] = ds[k, idx] if idx.size else []
+            panels.append((_crop(grid, r_mid, c_mid, half), f"weights, {when} (mV)", "magma", (lo_w, hi_w)))
         for c, (img, title, cmap, lim) in enumerate(panels):
             ax = fig.add_subplot(nodes.size, cols, r * cols + c + 1)
-            im = ax.imshow(img, cmap=cmap, vmin=lim[0] if lim else None, vmax=lim[1] if lim else None)
+            im = ax.imshow(img, cmap=colormaps[cmap].with_extremes(bad=_OUTSIDE), vmin=lim[0], vmax=lim[1])
             ax.set_xticks([])
             ax.set_yticks([])
             if r == 0:
@@ -179,6 +185,15 @@ def plot_fields(
     fig.suptitle(f"{proj.name}: receptive fields of {nodes.size} V1 neurons", fontsize=9)
     fig.tight_layout()
     return _save(fig, path)
+
+
+def _crop(img: np.ndarray, r: int, c: int, half: int) -> np.ndarray:
+    """The ``2 half + 1`` square of ``img`` centred on ``(r, c)``, NaN outside the grid."""
+    out = np.full((2 * half + 1, 2 * half + 1), np.nan)
+    r0, c0 = r - half, c - half
+    rs, cs = slice(max(r0, 0), min(r + half + 1, img.shape[0])), slice(max(c0, 0), min(c + half + 1, img.shape[1]))
+    out[rs.start - r0 : rs.stop - r0, cs.start - c0 : cs.stop - c0] = img[rs, cs]
+    return out
 
 
 def _side(src: RunSource, layer: str) -> int | None:

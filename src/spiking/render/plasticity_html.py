@@ -95,6 +95,6 @@ def plasticity_html(src: RunSource, info: dict) -> str:
                 f"receptive fields of {name}",
                 "A seeded sample of the V1 neurons compared below (most selective after learning first): "
                 "each pattern's retina rates over the neuron's LGN inputs, and its weights from them at the start "
-                "and at the end of the run (blank outside its inputs).",
+                "and at the end of the run (pale blue outside its inputs).",
             )
     return out + _selectivity(src, info)

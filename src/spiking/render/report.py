@@ -10,10 +10,10 @@ from .. import __version__
 from ..config import PROJECTION_TABLE, RECORDABLE_LAYERS, RETINA_SOURCE_TEXT, diff_from_defaults
 from ..io.atomic import atomic_write_text
 from .html import esc, img, kv, movie, num, section, table, url, value
+from .plasticity_html import plasticity_html
 from .rates import RATES_DIR
 from .source import RunSource, pattern_labels
 from .statistics import statistics_html
-from .plasticity_html import plasticity_html
 
 __all__ = ["REPORT_NAME", "MOVIES_DIR", "write_report", "status_banner", "engine_text", "retina_text"]
 
