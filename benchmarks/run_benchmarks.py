@@ -10,6 +10,8 @@ Usage (from the repository root, after `make install`; `mpi` also needs `make mp
     .venv/bin/python benchmarks/run_benchmarks.py trains     # pre-drawn trains against the plain PyNEST original
     .venv/bin/python benchmarks/run_benchmarks.py sources    # V1 rates of both input formulations over seeds
     .venv/bin/python benchmarks/run_benchmarks.py export     # render, Neo, NWB and SONATA network against simulation
+    .venv/bin/python benchmarks/run_benchmarks.py brian2     # Brian2: first and warm run against a plain Brian2 script
+    .venv/bin/python benchmarks/run_benchmarks.py scaling    # 1 to 100 hypercolumns on Brian2 (NEST up to 16)
 
 Each prints a Markdown table for docs/benchmarks.md. Every run is a real
 `spiking run` in a subprocess; peak memory is the child's maximum resident set
@@ -47,10 +49,12 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, {platform.system()} {platform.release()}, Python {platform.python_version()}"
 
 
-def spiking_run(args: list[str], out: Path, python=PY, mpi: int = 0) -> tuple[dict, float, float]:
+def spiking_run(
+    args: list[str], out: Path, python=PY, mpi: int = 0, env: dict | None = None
+) -> tuple[dict, float, float]:
     """Run `spiking run ARGS`; returns (manifest, wall seconds, peak RSS of the biggest child in MB)."""
     cmd = [str(python), "-m", "spiking", "run", *args, "--no-progress", "-q", "--set", f"run.output_dir='{out}'"]
-    env = dict(os.environ)
+    env = {**os.environ, **(env or {})}
     if mpi:
         cmd = ["mpirun", "-np", str(mpi), *cmd]
         env.update(
@@ -303,10 +307,89 @@ def bench_sources(tmp: Path, seeds: int = 3) -> None:
         )
 
 
+def plain_brian2(build: bool, folder: Path) -> tuple[dict, float]:
+    """The plain Brian2 script: its figures and its process wall time."""
+    cmd = [PY, str(ROOT / "benchmarks" / "plain_brian2.py"), "--json", "--dir", str(folder)] + (
+        ["--build"] if build else []
+    )
+    t0 = time.perf_counter()
+    # the same OpenMP waiting as spiking's program (threads sleep when idle, not spin): a shared machine
+    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"})
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(proc.stderr)
+    return json.loads(proc.stdout.strip().splitlines()[-1]), wall
+
+
+def bench_brian2(tmp: Path) -> None:
+    """Default model on Brian2: the first (compiling) and a warm run, against a plain Brian2 script, same sitting."""
+    cache = tmp / "cache"
+    env = {"SPIKING_CACHE": str(cache)}
+    args = ["--engine", "brian2", "--no-render"]
+    first, first_wall, _ = spiking_run(args, tmp, env=env)
+    warm, warm_wall, _ = spiking_run(args, tmp, env=env)
+    pfirst, pfirst_wall = plain_brian2(True, tmp / "plain")
+    pwarm, pwarm_wall = plain_brian2(False, tmp / "plain")
+    print("| run | wall, process (s) | compile (s) | connect (s) | simulate (s) | program peak RSS (MB) |")
+    print("|---|---|---|---|---|---|")
+    for label, m, wall in (
+        ("`spiking run --engine brian2`, first", first, first_wall),
+        ("same, warm", warm, warm_wall),
+    ):
+        t = m["timings_s"]
+        print(
+            f"| {label} | {wall:.1f} | {t.get('compile', 0):.1f} | {t.get('connect', 0):.1f} | {t['simulate']:.1f} | "
+            f"{m['memory_mb'].get('program_peak_rss', 0):.0f} |"
+        )
+    for label, p, wall in (("plain Brian2 script, first", pfirst, pfirst_wall), ("same, warm", pwarm, pwarm_wall)):
+        print(
+            f"| {label} | {wall:.1f} | {p['compile']:.1f} | - | {p['run']:.1f} (with connect) | {p['program_peak_mb']:.0f} |"
+        )
+    t = warm["timings_s"]
+    outside = t["stimulus"] + t["estimate"] + t["build"] + t["record"] + t["write"]
+    print(
+        f"\nWarm `spiking run` / warm plain script: {warm_wall / pwarm_wall:.2f} (wall, process start to end). "
+        f"Outside the compiled program (config, stimulus, trains, declaring, writing spikes): {outside:.2f} s = "
+        f"{100 * outside / t['total']:.1f}% of the run. First run: {first_wall:.1f} s."
+    )
+    print("Rates (Hz): spiking " + ", ".join(f"{k} {v['mean_rate_hz']:.2f}" for k, v in warm["spikes"].items()))
+    print("Rates (Hz): plain   " + ", ".join(f"{k} {v:.2f}" for k, v in pwarm["rates"].items()))
+
+
+def bench_scaling(tmp: Path) -> None:
+    """Connect, simulate and peak memory from 1 to 100 hypercolumns (1000 ms, no rendering)."""
+    print("| engine | hypercolumns | neurons | synapses | connect (s) | simulate (s) | peak RSS (MB) | wall (s) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for engine, sizes in (("brian2", (1, 4, 9, 16, 36, 100)), ("nest", (1, 4, 9, 16))):
+        for hc in sizes:
+            args = ["--engine", engine, "--no-render", "--force", "--set", f"network.hypercolumns={hc}"]
+            m, wall, peak = spiking_run(args, tmp, env={"SPIKING_CACHE": str(tmp / "cache")})
+            t = m["timings_s"]
+            mem = m["memory_mb"]["peak_rss"]
+            print(
+                f"| {engine} | {hc} | {m['neurons_total']:,} | {m['synapses_total']:,} | {t['connect']:.1f} | "
+                f"{t['simulate']:.1f} | {mem:.0f} | {wall:.1f} |",
+                flush=True,
+            )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument(
-        "which", choices=["default", "memory", "mpi", "render", "estimate", "plain", "trains", "sources", "export"]
+        "which",
+        choices=[
+            "default",
+            "memory",
+            "mpi",
+            "render",
+            "estimate",
+            "plain",
+            "trains",
+            "sources",
+            "export",
+            "brian2",
+            "scaling",
+        ],
     )
     ap.add_argument("--preset", help="export only: run this preset instead of the default model (to try it quickly)")
     args = ap.parse_args()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -64,6 +66,7 @@ def formats_config(**sections):
         run={"simulation_time": 400.0, "threads": 2, "seed": 7},
         recording={"layers": ["lgn_on", "ex_on", "ex_off", "in_on", "in_off"]},
         projections={**lgn, "ex_on_to_ex_on": {"delay_per_unit": 2.0}},
+        retina={"source": "generators"},  # the original's machinery: the SONATA export has retina nodes
     )
     for section, values in sections.items():
         data.setdefault(section, {}).update(values)
@@ -86,3 +89,47 @@ def make_real_run(tmp: Path, data: dict, name: str = "run") -> Path:
 def formats_run(tmp_path_factory):
     """A real tiny run (NEST, retina generators) shared by the API, analysis and export tests. Do not modify it."""
     return make_real_run(tmp_path_factory.mktemp("formats"), formats_config())
+
+
+# ---- faults: a small disk, and a run's progress seen from outside ---------------------------
+
+
+@contextmanager
+def tmpfs(path: Path, size: str, options: str = ""):
+    """A tmpfs of ``size`` mounted at ``path`` (skips the test where mounting is not allowed)."""
+    path.mkdir(parents=True, exist_ok=True)
+    opts = f"size={size}" + (f",{options}" if options else "")
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", opts, "tmpfs", str(path)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.skip(
+            f"cannot mount a tmpfs here ({proc.stderr.strip() or 'mount failed'}); needs root with CAP_SYS_ADMIN"
+        )
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], capture_output=True)
+
+
+def fill_disk(path: Path, leave: int) -> Path:
+    """Allocate a file that leaves ``leave`` bytes free on the file system of ``path``."""
+    st = os.statvfs(path)
+    filler = path / "filler"
+    with open(filler, "wb") as fh:
+        os.posix_fallocate(fh.fileno(), 0, max(0, st.f_bavail * st.f_frsize - leave))
+    return filler
+
+
+def wait_for_model_time(part: Path, t: float, proc, timeout: float = 120.0) -> None:
+    """Until the spike file being written says it holds ``t`` ms (read without HDF5's lock, retried)."""
+    import h5py
+
+    end = time.time() + timeout
+    while time.time() < end and proc.poll() is None:
+        try:
+            with h5py.File(part, "r", locking=False) as h5:
+                if float(h5.attrs["t_stop"]) >= t:
+                    return
+        except (OSError, KeyError, RuntimeError):
+            pass  # not there yet, or caught in the middle of a write
+        time.sleep(0.2)
+    raise AssertionError(f"{part} never reached {t} ms")

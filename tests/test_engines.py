@@ -105,6 +105,46 @@ def test_every_projection_matches_mask_and_kernel(built):
         np.testing.assert_allclose(e.delays, want, atol=model.resolution / 2 + 1e-9, err_msg=p.name)
 
 
+def test_realised_connections_pass_a_chi_square_test_of_the_kernel(built):
+    """Each projection's connections per distance bin against the kernel's expectation given the candidates.
+
+    :func:`spiking.validate.kernel.kernel_fit` over every target: chi-square
+    with one degree of freedom per bin (bins merged to a variance of 5 or
+    more). Required: p >= 1e-3 for each projection (seeded, so deterministic;
+    a correct engine would fail one of its 13 projections with a chance
+    element at this level about once in 80 seeds). The same connections tested against a wrong kernel
+    (sigma 1.5 times wider, or p_center 0.8 times lower) are rejected with
+    p < 1e-6 wherever the projection has a Gaussian kernel or p_center < 1:
+    the test can see a wrong kernel, not only a wrong count.
+    """
+    import dataclasses
+
+    from spiking.validate.kernel import kernel_fit
+
+    eng, model, _, _ = built
+    tested = 0
+    for p in model.projections:
+        if p.mask == "one_to_one":
+            continue
+        sp, tp = model.layers[p.source].positions(), model.layers[p.target].positions()
+        e = eng.edges(p.name)
+        fit = kernel_fit(p, sp, tp, e.sources, e.targets)
+        assert fit.outside == 0, (p.name, fit)
+        assert fit.agrees(1e-3), (p.name, fit.chi2, fit.dof, fit.p_value, fit.observed, fit.expected)
+        if p.kernel != "gaussian" and p.p_center == 1:  # no chance involved: every candidate is connected
+            assert fit.dof == 0 and np.array_equal(fit.observed, fit.expected), (p.name, fit)
+        else:
+            assert fit.dof >= 2, (p.name, fit)
+        tested += 1
+        if p.kernel == "gaussian":
+            wrong = kernel_fit(dataclasses.replace(p, sigma=1.5 * p.sigma), sp, tp, e.sources, e.targets)
+            assert wrong.p_value < 1e-6, (p.name, "a kernel 1.5 times wider passed", wrong.chi2, wrong.dof)
+        elif p.p_center < 1:
+            wrong = kernel_fit(dataclasses.replace(p, p_center=0.8 * p.p_center), sp, tp, e.sources, e.targets)
+            assert wrong.p_value < 1e-6, (p.name, "p_center 0.8 times lower passed", wrong.chi2, wrong.dof)
+    assert tested == 16  # every projection but the two retina -> relay ones
+
+
 def test_engine_records_the_v1_layers(built):
     _, model, _, spikes = built
     assert set(spikes) == set(model.simulated_recorded) == {"ex_on", "ex_off", "in_on", "in_off"}

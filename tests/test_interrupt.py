@@ -12,6 +12,7 @@ import h5py
 import numpy as np
 import pytest
 
+from conftest import wait_for_model_time
 from spiking.io.runfolder import run_status
 from spiking.io.spikefile import load_spikes
 
@@ -44,6 +45,11 @@ def _wait_for(proc, prefix, timeout=120):
     raise AssertionError(f"never saw {prefix!r}: {''.join(lines)}")
 
 
+def _run_folder(lines: list[str]) -> Path:
+    """The run folder that rank 0 named on stderr."""
+    return Path(next(ln for ln in lines if ln.startswith("run folder ")).split(" ", 2)[2].strip())
+
+
 def _check_folder(folder: Path, expect_complete: bool):
     m = json.loads((folder / "manifest.json").read_text())
     assert m["status"] == ("complete" if expect_complete else "interrupted"), m["status"]
@@ -71,9 +77,9 @@ def _check_folder(folder: Path, expect_complete: bool):
 )
 def test_signal_at_a_phase(tmp_path, sig, after, code):
     proc = _start(tmp_path)
-    _wait_for(proc, after)
-    if after == "connect":
-        time.sleep(1.5)  # well into the simulation
+    lines = _wait_for(proc, after)
+    if after == "connect":  # well into the simulation: the spike file holds some chunks
+        wait_for_model_time(_run_folder(lines) / "spikes.h5.part", 100.0, proc)
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == code, err
@@ -128,3 +134,33 @@ def test_a_hard_kill_is_never_complete(tmp_path):
     folder = next(tmp_path.glob("*/manifest.json")).parent
     assert run_status(folder) == "died"
     assert not (folder / "spikes.h5").exists()  # only the .part file, never a truncated spikes.h5
+
+
+def test_an_interrupted_run_renders_what_was_done(tmp_path):
+    """A real run stopped by SIGINT mid-simulation, then `spiking render --frame-ms 10`: frames up to t_reached_ms."""
+    import math
+
+    import imageio
+
+    from conftest import run_cli
+
+    proc = _start(tmp_path)
+    lines = _wait_for(proc, "connect")
+    wait_for_model_time(_run_folder(lines) / "spikes.h5.part", 100.0, proc)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    folder = Path(out.strip().splitlines()[-1])
+    assert f"`spiking render {folder}` draws what was done" in err
+    m = _check_folder(folder, expect_complete=False)
+    t = m["t_reached_ms"]
+    assert 0 < t < 2000.0
+    render = run_cli("render", folder, "--frame-ms", "10")
+    assert render.returncode == 0, render.stderr
+    r = json.loads((folder / "manifest.json").read_text())["render"]
+    assert r["frame_ms"] == 10.0 and r["frames"] == math.ceil(t / 10.0 - 1e-9)
+    reader = imageio.get_reader(folder / "movies" / "ex_on.mp4", "ffmpeg")
+    assert reader.count_frames() == r["frames"]
+    reader.close()
+    html = (folder / "index.html").read_text()
+    assert 'id="status-banner"' in html and "Interrupted" in html and "SIGINT" in html and f"{t:g} ms" in html

@@ -24,9 +24,9 @@ def network_runs():
     runs = {}
     timings = {}
     for key, seed in (("a", SEED), ("b", SEED), ("other", OTHER_SEED)):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         res = simulate.simulate_network(duration=10000.0, seed=seed, threads=1)
-        timings[f"nest {key}"] = time.perf_counter() - t0
+        timings[f"nest {key}"] = (time.perf_counter() - t0, time.process_time() - c0)
         runs[key] = (res, metrics.network_metrics(res))
     runs["timings"] = timings
     return runs
@@ -34,10 +34,10 @@ def network_runs():
 
 @pytest.fixture(scope="module")
 def network_brian2():
-    """The full 10 s network with SEED on Brian2, and its run time (s)."""
-    t0 = time.perf_counter()
+    """The full 10 s network with SEED on Brian2, and its run time (wall and CPU seconds)."""
+    t0, c0 = time.perf_counter(), time.process_time()
     res = simulate.simulate_network(duration=10000.0, seed=SEED, engine="brian2")
-    return res, metrics.network_metrics(res), time.perf_counter() - t0
+    return res, metrics.network_metrics(res), (time.perf_counter() - t0, time.process_time() - c0)
 
 
 # ---------------------------------------------------------------------------
@@ -202,11 +202,22 @@ def test_network_other_seed_other_numbers(network_runs):
 @pytest.mark.nest
 @pytest.mark.brian2
 def test_network_runtime_is_reported(network_runs, network_brian2):
-    # not an assertion on speed: make the measured times visible with -rA / -s
+    """The run times docs/izhikevich.md reports hold, within a factor 4, in CPU seconds of this process.
+
+    The documented figures (10 s of the network on two shared cores: 5.5-7.2 s
+    on NEST with one thread, 2.9 s of simulation on Brian2) are wall times of
+    a quiet machine; CPU time does not count other jobs on a shared machine,
+    so the bound is on it: NEST at most 4 x 7.2 s, Brian2 (code generation
+    included, about 5 s more) at most 4 x 2.9 + 10 s. A slower simulation
+    loop (a Python call per time step, noise handed over value by value) fails.
+    The times are printed with -s.
+    """
     timings = dict(network_runs["timings"], brian2=network_brian2[2])
-    for key, seconds in timings.items():
-        print(f"network run {key}: {seconds:.1f} s")
-    assert all(s > 0 for s in timings.values())
+    for key, (wall, cpu) in timings.items():
+        print(f"network run {key}: {wall:.1f} s wall, {cpu:.1f} s CPU")
+    for key, (_, cpu) in timings.items():
+        limit = 4 * 2.9 + 10.0 if key == "brian2" else 4 * 7.2
+        assert 0 < cpu <= limit, f"{key}: {cpu:.1f} s of CPU for 10 s of the network (documented bound {limit:.1f} s)"
 
 
 # ---------------------------------------------------------------------------

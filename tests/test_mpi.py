@@ -6,13 +6,16 @@ Run by ``make test-mpi`` (which sets SPIKING_MPI_PYTHON to the MPI build's Pytho
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import fill_disk, tmpfs, wait_for_model_time
 from spiking.io.spikefile import load_spikes
 
 pytestmark = pytest.mark.mpi
@@ -58,10 +61,12 @@ def _folder(proc):
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory):
+    """The same run on 2 ranks x 1 thread and on 1 rank x 2 threads, each into an output folder of its own."""
     tmp = tmp_path_factory.mktemp("mpi")
-    out = f"run.output_dir='{tmp}'"
-    two_ranks = _folder(_mpirun(2, MPI_PYTHON, "run", *SMALL, "--set", "run.threads=1", "--set", out, cwd=tmp))
-    two_threads = _folder(_serial(MPI_PYTHON, "run", *SMALL, "--set", "run.threads=2", "--set", out, cwd=tmp))
+    ranks = f"run.output_dir='{tmp / 'ranks'}'"
+    threads = f"run.output_dir='{tmp / 'threads'}'"
+    two_ranks = _folder(_mpirun(2, MPI_PYTHON, "run", *SMALL, "--set", "run.threads=1", "--set", ranks, cwd=tmp))
+    two_threads = _folder(_serial(MPI_PYTHON, "run", *SMALL, "--set", "run.threads=2", "--set", threads, cwd=tmp))
     return two_ranks, two_threads
 
 
@@ -70,7 +75,8 @@ def test_two_ranks_give_one_complete_run_folder(pair):
     m = json.loads((folder / "manifest.json").read_text())
     assert m["status"] == "complete" and m["processes"] == 2 and m["threads"] == 1
     assert m["engine"]["build_info"]["have_mpi"] is True
-    assert len(list(folder.parent.iterdir())) >= 1
+    # every rank agreed on one folder: the run's output folder holds exactly it, and nothing else
+    assert list(folder.parent.iterdir()) == [folder]
     spikes = load_spikes(folder / "spikes.h5")
     assert set(spikes) == {"ex_on", "ex_off", "in_on", "in_off"}
     for name, s in spikes.items():
@@ -118,3 +124,127 @@ def test_nest_without_mpi_under_a_launcher_says_so(tmp_path):
     assert proc.returncode == 2
     assert len(errors) == 1 and "the installed NEST has no MPI" in errors[0] and "make mpi" in errors[0]
     assert not any(tmp_path.rglob("manifest.json"))
+
+
+# ---- faults under MPI ---------------------------------------------------------------------------
+
+LONG = ["--preset", "small", "--no-progress", "--no-render", "--set", "run.threads=1"]
+
+
+def _start(tmp_path: Path, out: Path, seconds: float = 60.0) -> tuple[subprocess.Popen, Path, list[str]]:
+    """``mpirun -np 2 spiking run`` of a long run into ``out``; returns once rank 0 named its folder."""
+    cmd = ["mpirun", "-np", "2", MPI_PYTHON, "-m", "spiking", "run", *LONG]
+    cmd += ["--set", f"run.simulation_time={seconds * 1000.0}", "--set", f"run.output_dir='{out}'"]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines = []
+    for line in proc.stderr:
+        lines.append(line)
+        if line.startswith("run folder "):
+            return proc, Path(line[len("run folder ") :].strip()), lines
+    proc.wait(timeout=60)
+    pytest.fail("".join(lines))
+
+
+def _children(parent: int) -> dict[int, int]:
+    """``rank -> pid`` of the processes ``parent`` (mpirun) started, from /proc."""
+    ranks = {}
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            if int((d / "stat").read_text().rsplit(")", 1)[1].split()[1]) != parent:
+                continue
+            env = (d / "environ").read_bytes().split(b"\0")
+        except (OSError, ValueError, IndexError):
+            continue
+        for var in env:
+            if var.startswith(b"OMPI_COMM_WORLD_RANK="):
+                ranks[int(var.split(b"=", 1)[1])] = int(d.name)
+    return ranks
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _watchers(folder: Path) -> list[int]:
+    """Pids of run-folder watchers (``spiking.io.guard``) of ``folder`` still running."""
+    out = []
+    for d in Path("/proc").iterdir():
+        try:
+            cmd = (d / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"spiking.io.guard" in cmd and str(folder).encode() in cmd:
+            out.append(int(d.name))
+    return out
+
+
+def _manifest_when(folder: Path, status: str, timeout: float = 10.0) -> dict:
+    end = time.time() + timeout
+    while True:
+        m = json.loads((folder / "manifest.json").read_text())
+        if m["status"] == status or time.time() > end:
+            return m
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("victim", [1, 0])
+def test_a_rank_killed_mid_run_stops_every_process_and_the_folder_says_failed(tmp_path, victim):
+    """SIGKILL to one rank while the run simulates: every process ends within 60 s, the manifest says ``failed``.
+
+    mpirun stops the other rank (SIGTERM, then SIGKILL a second later, while
+    it waits inside NEST for the dead one); rank 0's watcher then writes
+    ``failed`` with the model time that ``spikes.h5.part`` reached.
+    """
+    proc, folder, lines = _start(tmp_path, tmp_path / "out")
+    wait_for_model_time(folder / "spikes.h5.part", 100.0, proc)
+    ranks = _children(proc.pid)
+    assert set(ranks) == {0, 1}, ranks
+    t0 = time.monotonic()
+    os.kill(ranks[victim], signal.SIGKILL)
+    out, err = proc.communicate(timeout=60)  # a hang fails here
+    assert proc.returncode != 0
+    while any(_alive(pid) for pid in ranks.values()) and time.monotonic() - t0 < 60:
+        time.sleep(0.1)  # mpirun may leave before the rank it killed is gone
+    assert not [pid for pid in ranks.values() if _alive(pid)], "a rank outlived 60 s"
+    m = _manifest_when(folder, "failed")
+    assert m["status"] == "failed", "".join(lines) + err
+    assert m["error"].startswith("ProcessDied: rank 0 of 2 processes") and "another rank died" in m["error"]
+    assert m["t_reached_ms"] >= 100.0 and m["finished"]
+    assert (
+        m["note"]
+        == f"spikes.h5.part holds the spikes written up to {m['t_reached_ms']:g} ms (the last chunk may be cut)"
+    )
+    end = time.time() + 10
+    while _watchers(folder) and time.time() < end:
+        time.sleep(0.1)
+    assert not _watchers(folder)
+
+
+def test_a_complete_mpi_run_leaves_no_watcher(pair):
+    folder, _ = pair
+    assert not _watchers(folder)
+
+
+def test_disk_full_under_mpi_stops_both_ranks_in_one_line(tmp_path):
+    """A tmpfs filled while 2 ranks simulate: rank 0 cannot write, both ranks stop at that chunk; exit 1, one line."""
+    with tmpfs(tmp_path / "disk", "200m") as disk:
+        proc, folder, lines = _start(tmp_path, disk / "out", seconds=20.0)
+        wait_for_model_time(folder / "spikes.h5.part", 100.0, proc)
+        fill_disk(disk, leave=256 * 1024)
+        out, err = proc.communicate(timeout=120)
+        err = "".join(lines) + err
+        assert proc.returncode == 1, err
+        assert "Traceback" not in err and "MPI_ABORT" not in err
+        errors = [ln for ln in err.splitlines() if ln.startswith("spiking: error:")]
+        assert len(errors) == 1 and errors[0].startswith("spiking: error: disk full: "), err
+        m = json.loads((folder / "manifest.json").read_text())
+        assert m["status"] == "failed" and m["error"].startswith("DiskFullError") and m["t_reached_ms"] >= 100.0
+        kept = load_spikes(folder / "spikes.h5")
+        assert sum(m["spikes"][n]["count"] for n in kept) == sum(len(s.times) for s in kept.values())
+        assert len(np.unique(kept["ex_on"].node_ids % 2)) == 2  # both ranks' spikes up to the stop

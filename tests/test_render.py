@@ -666,3 +666,46 @@ def test_render_a_real_run(tmp_path):
         assert sum(int(r["spikes"]) for r in rows if r["layer"] == layer) == s["count"]
     text = (folder / "index.html").read_text()
     assert 'id="status-banner"' not in text and "retina/000000.0ms-on.png" in text
+    # `spiking render` again with another frame length: 200 ms in frames of 25 ms
+    proc = run_cli("render", folder, "--frame-ms", "25")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == str(folder / "index.html")
+    r = json.loads((folder / "manifest.json").read_text())["render"]
+    assert r["frame_ms"] == 25.0 and r["frames"] == 8 and r["movie_format"] == "mp4"
+    for name in ("ex_on", "activity"):
+        reader = _reader(folder / "movies" / f"{name}.mp4")
+        assert reader.count_frames() == 8
+        reader.close()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("nest") is None, reason="NEST is not installed")
+def test_connectivity_plots_of_a_real_run_state_the_kernel_test(tmp_path):
+    """``render.plot_layers``: a targets plot and a check plot per projection, the check tested against the kernel."""
+    from spiking.io.connectivity import read_connectivity
+    from spiking.model.network import build_model
+    from spiking.render.connectivity import plot_connectivity
+    from spiking.validate.kernel import kernel_fit
+
+    cfg = tmp_path / "c.toml"
+    data = tiny(run={"simulation_time": 50.0, "output_dir": str(tmp_path / "output")}, render={"plot_layers": True})
+    cfg.write_text(to_toml(from_mapping(data)))
+    proc = run_cli("run", cfg, "--no-progress", "--quiet", "--no-render", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    folder = Path(proc.stdout.strip().splitlines()[-1])
+    model = build_model(from_mapping(data), stimuli=False)
+    paths = plot_connectivity(folder, model)
+    assert len(paths) == 2 * len(model.projections) and all(p.stat().st_size > 5000 for p in paths)
+    sample = read_connectivity(folder / "connectivity.h5")
+    for p in model.projections:
+        if p.mask == "one_to_one":
+            continue
+        d = sample[f"{p.index:02d}.{p.name}"]
+        fit = kernel_fit(
+            p,
+            model.layers[p.source].positions(),
+            model.layers[p.target].positions(),
+            d["sources"],
+            d["targets"],
+            target_sample=d["targets_all"],
+        )
+        assert fit.outside == 0 and fit.agrees(1e-3), (p.name, fit.chi2, fit.dof, fit.p_value)

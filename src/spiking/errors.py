@@ -12,6 +12,7 @@ __all__ = [
     "RunFolderError",
     "EngineUnavailableError",
     "PreflightError",
+    "DiskFullError",
     "DatasetError",
     "CheckpointError",
 ]
@@ -23,7 +24,7 @@ def one_line(text: str) -> str:
 
 
 class SpikingError(Exception):
-    """Base of all errors that are the user's to fix (exit status 2 in the CLI).
+    """Base of all errors that are the user's to fix (exit status 2 in the CLI; a full disk, 1).
 
     The message is always one line: control characters from user input are escaped.
     """
@@ -63,6 +64,15 @@ class EngineUnavailableError(SpikingError, ImportError):
 
 class PreflightError(SpikingError, RuntimeError):
     """The run would not fit: not enough memory or disk for what the config asks."""
+
+
+class DiskFullError(RunFolderError):
+    """The file system of the run folder (or of a scratch folder) ran out of space during a run.
+
+    Not the user's input: the CLI exits with status 1, not 2. The run folder's
+    manifest says ``failed`` with this message and the model time reached; the
+    spikes written before it stay readable.
+    """
 
 
 class DatasetError(SpikingError, ValueError):

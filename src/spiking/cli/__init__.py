@@ -1,8 +1,10 @@
 """The ``spiking`` command line: the only place errors become exit codes.
 
 Exit status: 0 done, 2 bad input (one line on stderr, no traceback),
-130/143 interrupted by SIGINT/SIGTERM, 1 an unexpected failure or a check
-that did not pass.
+130/143 interrupted by SIGINT/SIGTERM, 1 a run that failed for a reason
+outside its input (a full disk: one line too, see :data:`EXIT_STATUS`), an
+unexpected failure or a check that did not pass. ``docs/faults.md`` lists
+each fault with what the user sees.
 
 Each module registers its commands: :mod:`.simulate` (run, render, preview,
 config, validate), :mod:`.export` (export), :mod:`.tools` (check,
@@ -16,12 +18,15 @@ import argparse
 import sys
 
 from .. import __version__
-from ..errors import SpikingError
+from ..errors import DiskFullError, SpikingError
 from . import export, learn, simulate, tools
 
 __all__ = ["main", "build_parser"]
 
 EXIT_USAGE = 2
+
+#: Exit status of each domain error (the first class that matches); other :class:`SpikingError`: ``EXIT_USAGE``.
+EXIT_STATUS: tuple[tuple[type[SpikingError], int], ...] = ((DiskFullError, 1),)
 
 #: Modules whose ``register(subparsers)`` adds commands, in the order ``--help`` lists them.
 COMMAND_MODULES = (simulate, export, tools, learn)
@@ -54,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except SpikingError as err:
         _error(str(err))
-        return EXIT_USAGE
+        return next((code for cls, code in EXIT_STATUS if isinstance(err, cls)), EXIT_USAGE)
     except KeyboardInterrupt:
         print("spiking: interrupted", file=sys.stderr)
         return 130

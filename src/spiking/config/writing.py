@@ -11,10 +11,19 @@ from .sections import PRESETS, PROJECTION_TABLE, Config, ProjectionConfig, STDPC
 from .sources import ENV_KEYS
 from .tree import to_mapping
 
+__all__ = ["toml_value", "to_toml", "diff_from_defaults", "reference_markdown"]
+
 # ---- writing -------------------------------------------------------------------
 
 
 def toml_value(v) -> str:
+    """A value as TOML text: booleans, integers, floats (``1.0``, not ``1``), strings, lists, lists of inline tables.
+
+    Raises
+    ------
+    TypeError
+        For any other type.
+    """
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, int):
@@ -34,6 +43,18 @@ def toml_value(v) -> str:
     raise TypeError(type(v))
 
 
+def _keys(obj):
+    """``(TOML key, field, value)`` of each key of a config section, internal fields left out."""
+    for f in dataclasses.fields(obj):
+        if not f.metadata.get("internal"):
+            yield _ALIASES_BACK.get(f.name, f.name), f, getattr(obj, f.name)
+
+
+def _section_doc(obj) -> str:
+    """First line of a config section's docstring: what the section is."""
+    return (type(obj).__doc__ or "").strip().splitlines()[0]
+
+
 def _comment(f) -> str:
     unit = f.metadata.get("unit", "")
     doc = f.metadata.get("doc", "")
@@ -45,11 +66,7 @@ def _comment(f) -> str:
 def _emit(obj, header: str, lines: list[str]) -> None:
     scalars = []
     tables = []
-    for f in dataclasses.fields(obj):
-        if f.metadata.get("internal"):
-            continue
-        name = _ALIASES_BACK.get(f.name, f.name)
-        value = getattr(obj, f.name)
+    for name, f, value in _keys(obj):
         if dataclasses.is_dataclass(value):
             tables.append((name, value))
         elif isinstance(value, dict):
@@ -57,8 +74,7 @@ def _emit(obj, header: str, lines: list[str]) -> None:
         else:
             scalars.append((name, value, f))
     if header and scalars:
-        doc = (type(obj).__doc__ or "").strip().splitlines()[0]
-        lines.append(f"\n[{header}]  # {doc}")
+        lines.append(f"\n[{header}]  # {_section_doc(obj)}")
     for name, value, f in scalars:
         if name == "epochs":
             value = [to_mapping(e) for e in value]
@@ -103,106 +119,122 @@ def _flatten(d: dict, prefix: str = "") -> list[tuple[str, Any]]:
     return out
 
 
-def reference_markdown() -> str:
-    """The config reference (``docs/config.md``): every section and key with default, unit and meaning."""
-    lines = [
-        "# Config reference",
-        "",
-        "Generated from the code by `python -m spiking.config > docs/config.md`; a test keeps the two in step.",
-        "Every key is optional: a config file holds only what differs from these defaults (the original model's).",
-        "Set keys in a TOML file (`spiking run my.toml`) or on the command line (`--set section.key=value`, values in TOML syntax).",
-        "",
-    ]
+# ---- the reference page ---------------------------------------------------------------
 
-    def table(obj, header):
-        rows = []
-        for f in dataclasses.fields(obj):
-            if f.metadata.get("internal"):
-                continue
-            value = getattr(obj, f.name)
-            if dataclasses.is_dataclass(value) or isinstance(value, dict):
-                continue
-            name = _ALIASES_BACK.get(f.name, f.name)
-            shown = toml_value(value if name != "epochs" else []).replace("|", "\\|").replace("\n", " ")
-            rows.append(f"| `{name}` | `{shown}` | {f.metadata.get('unit', '')} | {f.metadata.get('doc', '')} |")
-        if rows:
-            doc = (type(obj).__doc__ or "").strip().splitlines()[0]
-            lines.extend(
-                [f"## `[{header}]`", "", doc, "", "| key | default | unit | meaning |", "|---|---|---|---|", *rows, ""]
-            )
-        for f in dataclasses.fields(obj):
-            value = getattr(obj, f.name)
-            if dataclasses.is_dataclass(value):
-                table(value, f"{header}.{_ALIASES_BACK.get(f.name, f.name)}" if header else f.name)
+_INTRO = [
+    "# Config reference",
+    "",
+    "Generated from the code by `python -m spiking.config > docs/config.md`; a test keeps the two in step.",
+    "Every key is optional: a config file holds only what differs from these defaults (the original model's).",
+    "Set keys in a TOML file (`spiking run my.toml`) or on the command line (`--set section.key=value`, values in TOML syntax).",
+    "",
+]
 
-    cfg = default_config()
-    table(cfg, "")
-    lines.extend(
-        [
-            "## `[projections.<name>]`",
+
+def _section_tables(obj, header: str) -> list[str]:
+    """Markdown of a section and the sections inside it, depth first: key, default, unit and meaning of each key."""
+    rows = []
+    for name, f, value in _keys(obj):
+        if dataclasses.is_dataclass(value) or isinstance(value, dict):
+            continue
+        shown = toml_value(value if name != "epochs" else []).replace("|", "\\|").replace("\n", " ")
+        rows.append(f"| `{name}` | `{shown}` | {f.metadata.get('unit', '')} | {f.metadata.get('doc', '')} |")
+    lines = []
+    if rows:
+        head = [
+            f"## `[{header}]`",
             "",
-            "The eighteen projections, each a table with the keys below. Mask and kernel are centred on the",
-            "target neuron (each target draws its sources); `one_to_one` joins the grid elements at the same place.",
-            "",
-            "| key | unit | meaning |",
-            "|---|---|---|",
-        ]
-    )
-    for f in dataclasses.fields(ProjectionConfig):
-        if f.name != "stdp":
-            lines.append(f"| `{f.name}` | {f.metadata.get('unit', '')} | {f.metadata.get('doc', '')} |")
-    lines.extend(
-        [
-            "",
-            "| # | name | source -> target | mask | radius | kernel | p_center | sigma | weight (mV) | delay (ms) |",
-            "|---|---|---|---|---|---|---|---|---|---|",
-        ]
-    )
-    for i, (name, src, tgt, _) in enumerate(PROJECTION_TABLE, 1):
-        p = cfg.projections[name]
-        radius = "-" if p.mask == "one_to_one" else f"{p.radius:g}"
-        sigma = f"{p.sigma:g}" if p.kernel == "gaussian" and p.mask != "one_to_one" else "-"
-        lines.append(
-            f"| {i} | `{name}` | {src} -> {tgt} | {p.mask} | {radius} | {p.kernel if p.mask != 'one_to_one' else '-'} | {p.p_center:g} | {sigma} | {p.weight:g} | {p.delay:g} |"
-        )
-    lines.extend(
-        [
-            "",
-            "## `[projections.<name>.stdp]`",
-            "",
-            STDPConfig.__doc__.strip().splitlines()[0]
-            + " Only projections into a V1 layer can be plastic; details in [plasticity.md](plasticity.md).",
+            _section_doc(obj),
             "",
             "| key | default | unit | meaning |",
             "|---|---|---|---|",
         ]
-    )
-    for f in dataclasses.fields(STDPConfig):
-        shown = toml_value(getattr(STDPConfig(), f.name))
-        lines.append(f"| `{f.name}` | `{shown}` | {f.metadata.get('unit', '')} | {f.metadata.get('doc', '')} |")
-    lines.extend(
-        [
-            "",
-            "## Presets",
-            "",
-            "`--preset NAME` applies these over the defaults, before the config file and `--set`:",
-            "",
-        ]
-    )
+        lines.extend([*head, *rows, ""])
+    for name, _, value in _keys(obj):
+        if dataclasses.is_dataclass(value):
+            lines.extend(_section_tables(value, f"{header}.{name}" if header else name))
+    return lines
+
+
+def _projection_tables(cfg: Config) -> list[str]:
+    """Markdown of the keys of a projection and of the eighteen projections' defaults."""
+    lines = [
+        "## `[projections.<name>]`",
+        "",
+        "The eighteen projections, each a table with the keys below. Mask and kernel are centred on the",
+        "target neuron (each target draws its sources); `one_to_one` joins the grid elements at the same place.",
+        "",
+        "| key | unit | meaning |",
+        "|---|---|---|",
+    ]
+    lines += [
+        f"| `{f.name}` | {f.metadata.get('unit', '')} | {f.metadata.get('doc', '')} |"
+        for f in dataclasses.fields(ProjectionConfig)
+        if f.name != "stdp"  # a table of its own, below
+    ]
+    lines += [
+        "",
+        "| # | name | source -> target | mask | radius | kernel | p_center | sigma | weight (mV) | delay (ms) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for i, (name, src, tgt, _) in enumerate(PROJECTION_TABLE, 1):
+        p = cfg.projections[name]
+        masked = p.mask != "one_to_one"
+        radius = f"{p.radius:g}" if masked else "-"
+        sigma = f"{p.sigma:g}" if p.kernel == "gaussian" and masked else "-"
+        kernel = p.kernel if masked else "-"
+        lines.append(
+            f"| {i} | `{name}` | {src} -> {tgt} | {p.mask} | {radius} | {kernel} | {p.p_center:g} | {sigma} | {p.weight:g} | {p.delay:g} |"
+        )
+    lines += [
+        "",
+        "## `[projections.<name>.stdp]`",
+        "",
+        _section_doc(STDPConfig())
+        + " Only projections into a V1 layer can be plastic; details in [plasticity.md](plasticity.md).",
+        "",
+        "| key | default | unit | meaning |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| `{name}` | `{toml_value(value)}` | {f.metadata.get('unit', '')} | {f.metadata.get('doc', '')} |"
+        for name, f, value in _keys(STDPConfig())
+    ]
+    return lines
+
+
+def _presets_list() -> list[str]:
+    """Markdown of the presets: each one's keys and values."""
+    lines = [
+        "",
+        "## Presets",
+        "",
+        "`--preset NAME` applies these over the defaults, before the config file and `--set`:",
+        "",
+    ]
     for name, preset in PRESETS.items():
         flat = [f"`{key} = {toml_value(v)}`" for key, v in _flatten(preset)]
         lines.append(f"- `{name}`: " + (", ".join(flat) if flat else "the defaults"))
-    lines.extend(
-        [
-            "",
-            "## The original `.env` keys",
-            "",
-            "`spiking run --env FILE` reads them and prints where each went:",
-            "",
-            "| .env key | config key |",
-            "|---|---|",
-        ]
-    )
+    return lines
+
+
+def _env_keys_table() -> list[str]:
+    """Markdown of the original ``.env`` keys and the config key each maps to."""
+    lines = [
+        "",
+        "## The original `.env` keys",
+        "",
+        "`spiking run --env FILE` reads them and prints where each went:",
+        "",
+    ]
+    lines += ["| .env key | config key |", "|---|---|"]
     for k, v in ENV_KEYS.items():
         lines.append(f"| `{k}` | {'`' + '.'.join(v) + '`' if v else 'ignored (the report plays the movies)'} |")
+    return lines
+
+
+def reference_markdown() -> str:
+    """The config reference (``docs/config.md``): every section and key with default, unit and meaning."""
+    cfg = default_config()
+    lines = [*_INTRO, *_section_tables(cfg, ""), *_projection_tables(cfg), *_presets_list(), *_env_keys_table()]
     return "\n".join(lines) + "\n"

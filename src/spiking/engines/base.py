@@ -147,6 +147,9 @@ class Engine(ABC):
 
     model: Model
 
+    def say(self, message: str) -> None:  # noqa: B027 - silent unless the runner gives it a voice
+        """A line for the person running (the runner replaces this with its own reporter)."""
+
     @abstractmethod
     def setup(self, model: Model, threads: int) -> None:
         """Start afresh with the model's seed and resolution on ``threads`` threads."""

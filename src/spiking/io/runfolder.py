@@ -15,6 +15,7 @@ import io
 import json
 import math
 import os
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,11 +25,13 @@ import numpy as np
 
 from ..errors import RunFolderError
 from .atomic import atomic_write_text
+from .space import as_disk_full
 
 if TYPE_CHECKING:  # the config imports nothing from here; only the annotation needs it
     from ..config import Config
 
 __all__ = [
+    "output_problem",
     "create_run_folder",
     "make_run_id",
     "write_manifest",
@@ -36,6 +39,7 @@ __all__ = [
     "write_schedule",
     "read_schedule",
     "run_status",
+    "pid_alive",
     "RunRecord",
     "read_run",
 ]
@@ -47,6 +51,34 @@ def make_run_id(hypercolumns: int, simulation_time: float, name: str = "", now: 
     t = f"{simulation_time:g}".replace(".", "p")
     rid = f"{now:%Y%m%d-%H%M%S}-{hypercolumns}hc-{t}ms"
     return f"{rid}-{name}" if name else rid
+
+
+def output_problem(output_dir) -> str | None:
+    """Why no run folder can be made in ``output_dir``, in one line, or None (nothing is left behind).
+
+    The output folder, or the nearest folder above it that exists, must be a
+    folder (not a file) in which this process can create a file: a probe file
+    is created and removed there, so a read-only file system or missing
+    permissions are found before anything is built (even for root, for whom
+    permission bits alone say nothing).
+    """
+    out = Path(output_dir)
+    here = out.absolute()
+    while not os.path.lexists(here) and here != here.parent:
+        here = here.parent
+    if not here.is_dir():
+        what = "is a file" if here == out.absolute() else f"cannot be created: {here} is a file, not a folder"
+        return f"{out}: output folder {what}"
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".spiking-probe-", dir=here)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        reason = err.strerror or str(err)
+        if here == out.absolute():
+            return f"{out}: output folder is not writable ({reason})"
+        return f"{out}: output folder cannot be created in {here} ({reason})"
+    return None
 
 
 def create_run_folder(output_dir, run_id: str) -> Path:
@@ -65,7 +97,8 @@ def create_run_folder(output_dir, run_id: str) -> Path:
         except FileExistsError:
             continue
         except OSError as err:
-            raise RunFolderError(f"{candidate}: run folder cannot be created ({err.strerror or err})") from None
+            full = as_disk_full(err, out)
+            raise full or RunFolderError(f"{candidate}: run folder cannot be created ({err.strerror or err})") from None
         return candidate
     raise RunFolderError(f"{out}: too many runs named {run_id}")
 
@@ -103,10 +136,11 @@ def read_manifest(folder) -> dict:
 def run_status(folder) -> str:
     """``complete``, ``interrupted``, ``failed``, or ``died`` for a run that stopped without saying so."""
     status = read_manifest(folder).get("status", "unknown")
-    return "died" if status == "running" and not _alive(read_manifest(folder).get("pid")) else status
+    return "died" if status == "running" and not pid_alive(read_manifest(folder).get("pid")) else status
 
 
-def _alive(pid) -> bool:
+def pid_alive(pid) -> bool:
+    """Whether process ``pid`` exists (one of another user counts); ``False`` when ``pid`` is not an int."""
     if not isinstance(pid, int):
         return False
     try:

@@ -11,7 +11,8 @@ Layout of ``spikes.h5``::
     /nodes/<layer>/row, col      int32 (n,): grid row (0 = top) and column of each node
                                  (group attrs: n_nodes, side, extent; populations
                                  without a grid have only n_nodes)
-    /                            attrs: status ("partial" while written), t_stop (ms)
+    /                            attrs: status ("partial" while written, then "complete",
+                                 "interrupted" or "failed"), t_stop (ms)
 
 Readable with plain ``h5py`` and with SONATA readers (``libsonata.SpikeReader``
 opens every layer as a spike population); :func:`load_spikes` returns numpy
@@ -19,6 +20,10 @@ arrays, and :class:`SpikeBlocks` reads a layer forward in blocks for files of
 any size.
 Spikes are appended chunk by chunk (in time order), so memory stays bounded by
 a chunk, and the file is written under a temporary name and renamed into place.
+Before each chunk the writer reserves on disk the room the chunk can take
+(:class:`~spiking.io.space.Room`): a full disk stops the run there with
+:class:`~spiking.errors.DiskFullError`, and the file, closed in the room kept
+for it, holds every chunk written before (``t_stop`` says up to when).
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from ..config import RECORDABLE_LAYERS
 from ..errors import RunFolderError
 from ..model.geometry import grid_positions, grid_rows_cols
 from ..model.timegrid import EPS
+from .space import Room, as_disk_full
 
 __all__ = [
     "SpikeWriter",
@@ -55,6 +61,10 @@ SONATA_MAGIC = 0x0A7A
 #: (libsonata reads it as ``enum class Sorting : char {none, by_id, by_time}``).
 SORTING = h5py.enum_dtype({"none": 0, "by_id": 1, "by_time": 2}, basetype="i1")
 _GROW = 1 << 16
+#: Bytes of one HDF5 chunk of a spike dataset (8-byte values): what HDF5 may allocate beyond the data itself.
+_CHUNK_BYTES = _GROW * 8
+#: Room kept past the end of the spike file for closing it (HDF5 metadata), bytes.
+CLOSE_ROOM = 1 << 20
 
 
 class SpikeWriter:
@@ -69,10 +79,21 @@ class SpikeWriter:
         for a population of ``n`` nodes without a grid.
     """
 
-    def __init__(self, path, layers: dict[str, tuple[int, float]]):
+    def __init__(self, path, layers: dict[str, tuple[int, float]], reserve: bool = True):
         self.path = Path(path)
         self.tmp = self.path.with_name(self.path.name + ".part")
-        self.h5 = h5py.File(self.tmp, "w")
+        try:
+            self.h5 = h5py.File(self.tmp, "w")
+        except (OSError, RuntimeError) as err:
+            raise as_disk_full(err, self.tmp) or RunFolderError(f"{self.tmp}: cannot be created ({err})") from None
+        self.room = Room(self.tmp) if reserve else None
+        self.broken = False
+        try:
+            nodes = sum(spec if isinstance(spec, (int, np.integer)) else spec[0] ** 2 for spec in layers.values())
+            self._reserve(24 * int(nodes) + (1 << 14) * len(layers))  # positions, rows, columns; headers
+        except BaseException:
+            self._discard()
+            raise
         self.h5.attrs["status"] = "partial"
         self.h5.attrs["t_stop"] = 0.0
         sp = self.h5.create_group("spikes")
@@ -99,29 +120,82 @@ class SpikeWriter:
             ng.create_dataset("row", data=rows.astype(np.int32))
             ng.create_dataset("col", data=cols.astype(np.int32))
             self.n[name] = 0
+        self.h5.flush()  # a readable file from the start, even if the process is killed before the first chunk
+        self._reserve(0)
+
+    def _reserve(self, nbytes: int) -> None:
+        """Room on disk for ``nbytes`` more, plus :data:`CLOSE_ROOM`, past HDF5's end of file."""
+        if self.room is not None:
+            self.room.ensure(int(self.h5.id.get_filesize()) + int(nbytes) + CLOSE_ROOM)
 
     def append(self, spikes: dict[str, tuple[np.ndarray, np.ndarray]], t_stop: float) -> None:
-        """Append the spikes of one chunk (all later than any appended before)."""
-        for name, (ids, times) in spikes.items():
-            if len(ids) == 0:
-                continue
-            order = np.lexsort((ids, times))
-            g = self.h5["spikes"][name]
-            n0, n1 = self.n[name], self.n[name] + len(ids)
-            for key, data in (("node_ids", ids[order].astype(np.uint64)), ("timestamps", times[order])):
-                ds = g[key]
-                ds.resize((n1,))
-                ds[n0:n1] = data
-            self.n[name] = n1
-        self.h5.attrs["t_stop"] = float(t_stop)
-        self.h5.flush()
+        """Append the spikes of one chunk (all later than any appended before).
 
-    def close(self, complete: bool = True) -> Path:
-        """Close and rename into place; ``complete=False`` marks the spikes as cut short."""
-        self.h5.attrs["status"] = "complete" if complete else "interrupted"
+        Raises
+        ------
+        DiskFullError
+            No room for the chunk on disk; nothing of it was written, and the
+            file closes with every earlier chunk.
+        """
+        if self.broken:
+            raise RunFolderError(f"{self.tmp}: an earlier write failed; no more spikes are written")
+        busy = [name for name, (ids, _) in spikes.items() if len(ids)]
+        self._reserve(sum(16 * len(spikes[name][0]) + 2 * _CHUNK_BYTES for name in busy))
+        try:
+            for name in busy:
+                ids, times = spikes[name]
+                order = np.lexsort((ids, times))
+                g = self.h5["spikes"][name]
+                n0, n1 = self.n[name], self.n[name] + len(ids)
+                for key, data in (("node_ids", ids[order].astype(np.uint64)), ("timestamps", times[order])):
+                    ds = g[key]
+                    ds.resize((n1,))
+                    ds[n0:n1] = data
+                self.n[name] = n1
+            self.h5.attrs["t_stop"] = float(t_stop)
+            self.h5.flush()
+        except (OSError, RuntimeError) as err:  # HDF5 failed half-way: the file cannot be trusted past here
+            self.broken = True
+            raise as_disk_full(err, self.tmp) or RunFolderError(f"{self.tmp}: cannot be written ({err})") from None
+
+    def close(self, complete: bool = True, status: str | None = None) -> Path:
+        """Close and rename into place.
+
+        Parameters
+        ----------
+        complete : bool
+            ``False`` marks the spikes as cut short (``status`` ``interrupted``).
+        status : str, optional
+            The file's ``status`` attribute instead: ``complete``, ``interrupted`` or ``failed``.
+
+        Returns
+        -------
+        Path
+            ``spikes.h5``; after a write that failed half-way the file stays
+            ``spikes.h5.part`` and :class:`RunFolderError` is raised.
+        """
+        if self.broken:
+            self._discard(keep=True)
+            raise RunFolderError(f"{self.tmp}: left as it was when a write failed; it may not be readable")
+        self.h5.attrs["status"] = status or ("complete" if complete else "interrupted")
+        self.h5.flush()
+        end = int(self.h5.id.get_filesize())  # HDF5's end of file: the room reserved past it is given back
         self.h5.close()
+        if self.room is not None:
+            self.room.release(end)
         os.replace(self.tmp, self.path)
         return self.path
+
+    def _discard(self, keep: bool = False) -> None:
+        """Close what can be closed after a failure; remove the file unless ``keep``."""
+        try:
+            self.h5.close()
+        except Exception:  # noqa: BLE001 - closing a file HDF5 already gave up on
+            pass
+        if self.room is not None:
+            self.room.release()
+        if not keep:
+            self.tmp.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import convolve2d
+from scipy import ndimage
 
 from ..config import GaborConfig, RetinaConfig
 
@@ -46,8 +46,9 @@ def filter_image(img: np.ndarray, gabor: GaborConfig, off: bool = False) -> np.n
     transpose (same size, symmetric boundary) and the two are summed.
     """
     k = receptive_field(gabor, off)
-    a = convolve2d(img, k, mode="same", boundary="symm")
-    b = convolve2d(img, k.T, mode="same", boundary="symm")
+    # the image's own size, mirrored at the border (the edge pixel repeated: scipy.signal's "symm")
+    a = ndimage.convolve(img, k, mode="reflect")
+    b = ndimage.convolve(img, k.T, mode="reflect")
     return np.clip(a + b, 0.0, 1.0)
 
 

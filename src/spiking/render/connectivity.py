@@ -6,7 +6,12 @@ Per projection ``<n>.<name>``, into ``connectivity/``:
   targets, and the mask and kernel drawn around it (the original's
   ``layer/<n>.<projection>.png``);
 - ``<n>.<name>-check.png``: the realised connection probability against
-  distance over a sample of targets, with the configured kernel drawn over it.
+  distance over a sample of targets, with the configured kernel drawn over it
+  and the chi-square test of the connections per distance bin against the
+  kernel (:func:`spiking.validate.kernel.kernel_fit`) in its legend.
+
+Figures are matplotlib ``Figure`` objects (no pyplot state), written
+atomically by :func:`spiking.io.atomic.save_figure`.
 """
 
 from __future__ import annotations
@@ -15,8 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io.atomic import save_figure
 from ..io.connectivity import read_connectivity
 from ..model.network import Model
+from ..validate.kernel import kernel_fit
 
 __all__ = ["plot_connectivity"]
 
@@ -32,11 +39,15 @@ def _grid_points(ax, layer, color, size, label):
     )
 
 
-def _targets_figure(plt, p, model: Model, d: dict, path: Path) -> Path:
+def _targets_figure(p, model: Model, d: dict, path: Path) -> Path:
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Circle
+
     src, tgt = model.layers[p.source], model.layers[p.target]
     spos, tpos = src.positions(), tgt.positions()
     centre = spos[d["centre_source"]]
-    fig, ax = plt.subplots(figsize=(6.4, 6))
+    fig = Figure(figsize=(6.4, 6))
+    ax = fig.subplots()
     half = src.extent / 2
     if p.mask == "circle":
         # the kernel around the centre source, inside the mask
@@ -54,7 +65,7 @@ def _targets_figure(plt, p, model: Model, d: dict, path: Path) -> Path:
             alpha=0.6,
             zorder=0,
         )
-        ax.add_patch(plt.Circle(centre, p.radius, fill=False, ec="k", lw=1.2, label=f"mask r = {p.radius:g}", zorder=3))
+        ax.add_patch(Circle(centre, p.radius, fill=False, ec="k", lw=1.2, label=f"mask r = {p.radius:g}", zorder=3))
     _grid_points(ax, tgt, "#9ecae1", 4, f"{p.target}")
     if (src.side, src.name) != (tgt.side, tgt.name):
         _grid_points(ax, src, "#fdae6b", 2, f"{p.source}")
@@ -73,15 +84,16 @@ def _targets_figure(plt, p, model: Model, d: dict, path: Path) -> Path:
     ax.set_ylabel("y (units)")
     ax.legend(loc="upper right", fontsize=7, framealpha=0.85)
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=80)
 
 
-def _check_figure(plt, p, model: Model, d: dict, path: Path) -> Path:
+def _check_figure(p, model: Model, d: dict, path: Path) -> Path:
+    from matplotlib.figure import Figure
+
     src, tgt = model.layers[p.source], model.layers[p.target]
     spos, tpos = src.positions(), tgt.positions()
-    fig, ax = plt.subplots(figsize=(6.4, 4))
+    fig = Figure(figsize=(6.4, 4))
+    ax = fig.subplots()
     if p.mask == "one_to_one":
         same = np.count_nonzero(d["sources"] == d["targets"])
         ax.bar(["same element", "other"], [same, len(d["sources"]) - same], color=["tab:blue", "tab:red"])
@@ -109,7 +121,11 @@ def _check_figure(plt, p, model: Model, d: dict, path: Path) -> Path:
             label=f"realised ({len(d['sources'])} synapses into {len(d['targets_all'])} targets, 2 s.e.)",
         )
         r = np.linspace(0, p.radius, 200)
-        ax.plot(r, p.probability(r), "k-", label="configured kernel")
+        fit = kernel_fit(p, spos, tpos, d["sources"], d["targets"], target_sample=d["targets_all"])
+        test = (
+            f"chi-square {fit.chi2:.1f}, {fit.dof} d.o.f., p = {fit.p_value:.2g}" if fit.dof else "no chance involved"
+        )
+        ax.plot(r, p.probability(r), "k-", label=f"configured kernel ({test})")
         ax.set_xlim(0, p.radius)
         ax.set_ylim(0, max(1.05, np.nanmax(phat) * 1.1 if ok.any() else 1.05))
         ax.set_xlabel("distance (units)")
@@ -117,9 +133,7 @@ def _check_figure(plt, p, model: Model, d: dict, path: Path) -> Path:
         ax.set_title(f"{p.index}. {p.source} -> {p.target}: probability against distance")
         ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=80)
 
 
 def plot_connectivity(folder, model: Model) -> list[Path]:
@@ -131,11 +145,6 @@ def plot_connectivity(folder, model: Model) -> list[Path]:
     src = folder / "connectivity.h5"
     if not src.exists():
         return []
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     data = read_connectivity(src)
     out = folder / "connectivity"
     out.mkdir(exist_ok=True)
@@ -145,6 +154,6 @@ def plot_connectivity(folder, model: Model) -> list[Path]:
         p = by_key.get(key)
         if p is None:
             continue
-        written.append(_targets_figure(plt, p, model, d, out / f"{key}.png"))
-        written.append(_check_figure(plt, p, model, d, out / f"{key}-check.png"))
+        written.append(_targets_figure(p, model, d, out / f"{key}.png"))
+        written.append(_check_figure(p, model, d, out / f"{key}-check.png"))
     return written

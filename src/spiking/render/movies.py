@@ -1,30 +1,29 @@
 """Activity movies: one per recorded grid layer and a combined one, streamed to ffmpeg chunk by chunk.
 
-Frames are composed in numpy directly in the encoder's pixel format (planar
-YUV 4:2:0 for H.264 MP4, planar RGB for GIF) from lookup tables applied at the
-layers' own resolution and nearest-neighbour maps to the movie's pixels, and
-piped to imageio-ffmpeg's ffmpeg binary (no shell, no system ffmpeg), one
-process and writer thread per movie. Memory is bounded by a few chunks of
-frames per movie, whatever the number of spikes.
+This module owns what the movies show and the pass over the spikes: the
+movies' sizes, the layout of the combined movie (panels, labels, colour bar,
+per-pattern stills of the stimulus and retina), the colour tables of spike
+counts, and :func:`write_movies`. Frames are composed in numpy in the
+encoder's pixel format (:mod:`.canvas`, from lookup tables applied at the
+layers' own resolution and nearest-neighbour maps to the movie's pixels) and
+piped to one ffmpeg process and writer thread per movie (:mod:`.encoder`).
+Memory is bounded by a few chunks of frames per movie, whatever the number of
+spikes.
 """
 
 from __future__ import annotations
 
-import fcntl
 import math
-import os
-import queue
-import subprocess
 import sys
 import tempfile
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import RunFolderError
 from ..run.resources import usable_cpus
+from .canvas import HEADER, MARGIN, Header, Movie, Panel, font
+from .encoder import GREY0, NV, EncoderSpec, combined_palette, grey_index, level_to_index
 from .frames import frame_count, viridis_lut
 from .source import RunSource, pattern_labels, stimulus_images
 from .spikes import FrameCounter, LayerInfo, SpikeBlocks, layer_infos, open_spikes
@@ -43,20 +42,16 @@ __all__ = [
 MOVIE_MIN_SIDE = 256
 #: Side of one panel of the combined movie, pixels.
 PANEL_SIDE = 192
-_MARGIN = 8
-_HEADER = 28
 _LABEL = 18
 _FOOTER = 38
-#: Bytes of frames per chunk handed to one encoder, and chunks queued per encoder.
+#: Bytes of frames per chunk handed to one encoder.
 _CHUNK_BYTES = 8 << 20
-_QUEUE = 2
 #: Above this share of (frame, node) pairs with spikes, frames are drawn by lookup of every node, below by painting.
 _DENSE = 0.05
 _INPUT_LAYERS = ("lgn_on", "lgn_off")
-# Combined palette: 0..191 viridis, 192..255 greys (192 black, 255 white).
-_NV = 192
-_GREY0 = 192
-_WHITE = 255
+
+
+# ---- sizes and layout -----------------------------------------------------------------
 
 
 def movie_scale(side: int) -> int:
@@ -93,383 +88,7 @@ def movie_size(side: int) -> tuple[int, int]:
     return s, s
 
 
-def combined_palette() -> np.ndarray:
-    """The 256 colours of the combined movie: 0..191 viridis, 192..255 greys from black to white.
-
-    Returns
-    -------
-    ndarray of uint8, shape (256, 3)
-    """
-    v = viridis_lut()
-    pal = np.empty((256, 3), dtype=np.uint8)
-    pal[:_NV] = v[np.round(np.arange(_NV) * 255 / (_NV - 1)).astype(int)]
-    g = np.round(np.arange(256 - _GREY0) * 255 / (255 - _GREY0)).astype(np.uint8)
-    pal[_GREY0:] = g[:, None]
-    return pal
-
-
-def _level_to_index() -> np.ndarray:
-    """Viridis level 0..255 -> combined palette index 0..191."""
-    return np.round(np.arange(256) * (_NV - 1) / 255).astype(np.uint8)
-
-
-def _grey_index(values: np.ndarray) -> np.ndarray:
-    """Grey levels in [0, 1] -> combined palette index 192..255."""
-    return (_GREY0 + np.round(np.clip(values, 0, 1) * (255 - _GREY0))).astype(np.uint8)
-
-
-def _yuv_luts(rgb: np.ndarray) -> list[np.ndarray]:
-    """BT.601 limited-range Y, Cb, Cr of each palette colour (what players assume for SD and tagged smpte170m)."""
-    c = rgb.astype(np.float64) / 255.0
-    r, g, b = c[:, 0], c[:, 1], c[:, 2]
-    y = 16 + 65.481 * r + 128.553 * g + 24.966 * b
-    u = 128 - 37.797 * r - 74.203 * g + 112.0 * b
-    v = 128 + 112.0 * r - 93.786 * g - 18.214 * b
-    return [np.clip(np.round(a), 0, 255).astype(np.uint8) for a in (y, u, v)]
-
-
-# ---- encoder --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Plane:
-    lut: np.ndarray  # palette index -> plane value, uint8 (256,)
-    sub: int  # 1: full resolution, 2: half in both directions
-    offset: int  # bytes into a frame
-    h: int
-    w: int
-
-
-def _planes(fmt: str, palette: np.ndarray, w: int, h: int) -> tuple[str, list[_Plane]]:
-    if fmt == "mp4":
-        y, u, v = _yuv_luts(palette)
-        hw, q = w * h, (w // 2) * (h // 2)
-        return "yuv420p", [
-            _Plane(y, 1, 0, h, w),
-            _Plane(u, 2, hw, h // 2, w // 2),
-            _Plane(v, 2, hw + q, h // 2, w // 2),
-        ]
-    # planar RGB in ffmpeg's gbrp order
-    hw = w * h
-    return "gbrp", [
-        _Plane(palette[:, 1].copy(), 1, 0, h, w),
-        _Plane(palette[:, 2].copy(), 1, hw, h, w),
-        _Plane(palette[:, 0].copy(), 1, 2 * hw, h, w),
-    ]
-
-
-class _Encoder:
-    """One ffmpeg process fed raw frames by a writer thread; output renamed into place on success."""
-
-    def __init__(
-        self,
-        path: Path,
-        fmt: str,
-        fps: int,
-        w: int,
-        h: int,
-        pix_fmt: str,
-        palette: np.ndarray,
-        tmpdir: Path,
-        threads: int = 1,
-    ):
-        import imageio_ffmpeg
-
-        self.path = path
-        self.tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            exe = imageio_ffmpeg.get_ffmpeg_exe()
-        except RuntimeError as err:
-            raise RunFolderError(f"{path}: cannot be written: no ffmpeg ({str(err).splitlines()[0]})") from None
-        cmd = [
-            exe,
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            pix_fmt,
-            "-s",
-            f"{w}x{h}",
-            "-r",
-            str(int(fps)),
-        ]
-        if fmt == "mp4":
-            cmd += [
-                "-color_range",
-                "tv",
-                "-colorspace",
-                "smpte170m",
-                "-i",
-                "-",
-                "-an",
-                "-c:v",
-                "libx264",
-                "-preset",
-                "ultrafast",
-                "-crf",
-                "23",
-                "-x264-params",
-                f"threads={threads}:lookahead-threads=1",
-                "-pix_fmt",
-                "yuv420p",
-                "-color_range",
-                "tv",
-                "-colorspace",
-                "smpte170m",
-                "-color_primaries",
-                "smpte170m",
-                "-color_trc",
-                "smpte170m",
-                "-movflags",
-                "+faststart",
-                "-f",
-                "mp4",
-                str(self.tmp),
-            ]
-        else:
-            from PIL import Image
-
-            pal_png = tmpdir / f"palette-{id(self)}.png"
-            Image.fromarray(palette.reshape(16, 16, 3), mode="RGB").save(pal_png)
-            cmd += [
-                "-i",
-                "-",
-                "-i",
-                str(pal_png),
-                "-an",
-                "-lavfi",
-                "[0:v][1:v]paletteuse=dither=none:diff_mode=rectangle",
-                "-loop",
-                "0",
-                "-f",
-                "gif",
-                str(self.tmp),
-            ]
-        self.err = tempfile.TemporaryFile()
-        try:
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self.err)
-        except OSError as err:
-            raise RunFolderError(f"{path}: ffmpeg cannot be started ({err})") from None
-        try:  # a larger pipe: fewer context switches (Linux only)
-            fcntl.fcntl(self.proc.stdin.fileno(), 1031, 1 << 20)  # F_SETPIPE_SZ
-        except OSError:
-            pass
-        self.q: queue.Queue = queue.Queue(maxsize=_QUEUE)
-        self.failure: BaseException | None = None
-        self.thread = threading.Thread(target=self._feed, name=f"ffmpeg {path.name}", daemon=True)
-        self.thread.start()
-
-    def _feed(self) -> None:
-        while True:
-            item = self.q.get()
-            if item is None:
-                return
-            if self.failure is not None:
-                continue
-            try:
-                self.proc.stdin.write(item)
-            except BaseException as err:  # noqa: BLE001 - reported by close()
-                self.failure = err
-
-    def send(self, data) -> None:
-        """Queue a C-contiguous uint8 array of whole frames (blocks while one chunk waits)."""
-        if self.failure is not None:
-            self._fail()
-        self.q.put(memoryview(data).cast("B"))
-
-    def _stderr(self) -> str:
-        try:
-            self.err.seek(0)
-            lines = [ln for ln in self.err.read().decode("utf-8", "replace").splitlines() if ln.strip()]
-            return lines[-1] if lines else ""
-        except OSError:
-            return ""
-
-    def _fail(self):
-        self.abort()
-        msg = self._stderr() or (str(self.failure) if self.failure else "unknown error")
-        raise RunFolderError(f"{self.path}: ffmpeg failed: {msg}")
-
-    def close(self) -> Path:
-        self.q.put(None)
-        self.thread.join()
-        try:
-            self.proc.stdin.close()
-        except OSError as err:
-            self.failure = self.failure or err
-        rc = self.proc.wait()
-        if rc != 0 or self.failure is not None:
-            self._fail()
-        self.err.close()
-        os.replace(self.tmp, self.path)
-        return self.path
-
-    def abort(self) -> None:
-        if self.thread.is_alive():
-            try:
-                while True:
-                    self.q.get_nowait()
-            except queue.Empty:
-                pass
-            self.q.put(None)
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        self.thread.join(timeout=5)
-        try:
-            self.tmp.unlink()
-        except OSError:
-            pass
-
-
-# ---- a movie: template, panels, buffers ----------------------------------------------
-
-
-@dataclass
-class _Panel:
-    """A square region showing a grid layer (or a per-pattern still) at ``(x, y)``, ``size`` pixels."""
-
-    x: int
-    y: int
-    size: int
-    side: int
-    label: str = ""
-    layer: str | None = None  # spike layer; None for stills
-    kind: str = ""  # stimulus / retina_on / retina_off for stills
-
-    def node_map(self, sub: int) -> np.ndarray:
-        """Node index of each pixel (sampled every ``sub`` pixels), row-major, flattened."""
-        px = np.arange(0, self.size, sub)
-        src = (px * self.side) // self.size
-        rows, cols = src[:, None], src[None, :]
-        return (cols * self.side + rows).ravel()
-
-
-class _Movie:
-    """One movie: its planes, template, encoder and a pool of frame buffers (queued, being written, being filled)."""
-
-    def __init__(
-        self,
-        path: Path,
-        fmt: str,
-        fps: int,
-        w: int,
-        h: int,
-        palette: np.ndarray,
-        template: np.ndarray,
-        panels: list[_Panel],
-        chunk: int,
-        tmpdir: Path,
-        threads: int = 1,
-    ):
-        self.w, self.h = w, h
-        self.pix_fmt, self.planes = _planes(fmt, palette, w, h)
-        self.frame_bytes = sum(p.h * p.w for p in self.planes)
-        self.panels = panels
-        self.maps = {(id(pn), p.sub): pn.node_map(p.sub) for pn in panels for p in self.planes}
-        self.pool = []
-        for _ in range(_QUEUE + 2):
-            buf = np.empty((chunk, self.frame_bytes), dtype=np.uint8)
-            for p in self.planes:
-                self._view(buf, p, chunk)[:] = p.lut[template[:: p.sub, :: p.sub]][None]
-            self.pool.append(buf)
-        self.turn = 0
-        self.encoder = _Encoder(path, fmt, fps, w, h, self.pix_fmt, palette, tmpdir, threads)
-
-    @staticmethod
-    def _view(buf: np.ndarray, p: _Plane, n: int) -> np.ndarray:
-        return buf[:n, p.offset : p.offset + p.h * p.w].reshape(n, p.h, p.w)
-
-    def next_buffer(self, n: int) -> np.ndarray:
-        buf = self.pool[self.turn]
-        self.turn = (self.turn + 1) % len(self.pool)
-        return buf
-
-    def put_layer(self, buf: np.ndarray, n: int, panel: _Panel, plane_values: list[np.ndarray]) -> None:
-        """Draw per-node plane values ``(n, n_nodes)`` of each plane into ``panel``."""
-        for p, vals in zip(self.planes, plane_values):
-            m = self.maps[(id(panel), p.sub)]
-            s = panel.size // p.sub
-            block = np.take(vals, m, axis=1, mode="clip").reshape(n, s, s)
-            self._view(buf, p, n)[
-                :, panel.y // p.sub : panel.y // p.sub + s, panel.x // p.sub : panel.x // p.sub + s
-            ] = block
-
-    def _csr(self, panel: _Panel, p: _Plane):
-        """Pixels of each node in a plane: byte offsets within a frame, grouped by node, and the group starts."""
-        key = ("csr", id(panel), p.offset)
-        got = self.maps.get(key)
-        if got is None:
-            nm = self.maps[(id(panel), p.sub)]
-            sp = panel.size // p.sub
-            rr, cc = np.divmod(np.arange(sp * sp), sp)
-            pos = p.offset + (panel.y // p.sub + rr) * p.w + (panel.x // p.sub + cc)
-            order = np.argsort(nm, kind="stable")
-            n = panel.side * panel.side
-            starts = np.concatenate([[0], np.cumsum(np.bincount(nm, minlength=n))])
-            got = self.maps[key] = (pos[order].astype(np.int64), starts.astype(np.int64))
-        return got
-
-    def clear_layer(self, buf: np.ndarray, n: int, panel: _Panel, zero: list[int]) -> None:
-        """Fill ``panel`` with each plane's value ``zero[plane]`` (no spikes)."""
-        for p, z in zip(self.planes, zero):
-            s = panel.size // p.sub
-            self._view(buf, p, n)[
-                :, panel.y // p.sub : panel.y // p.sub + s, panel.x // p.sub : panel.x // p.sub + s
-            ] = z
-
-    def paint_layer(
-        self, buf: np.ndarray, n: int, panel: _Panel, keys: np.ndarray, counts: np.ndarray, luts: list[np.ndarray]
-    ) -> None:
-        """Paint the nodes that spiked: ``keys = frame * n_nodes + node``, ``counts`` capped to the tables ``luts[plane]``."""
-        if keys.size == 0:
-            return
-        nn = panel.side * panel.side
-        frame, node = np.divmod(keys, nn)
-        flat = buf.reshape(-1)
-        for p, lut in zip(self.planes, luts):
-            pos, starts = self._csr(panel, p)
-            lens = starts[node + 1] - starts[node]
-            total = int(lens.sum())
-            if total == 0:
-                continue
-            first = np.cumsum(lens) - lens
-            src = np.repeat(starts[node] - first, lens) + np.arange(total)
-            flat[np.repeat(frame * self.frame_bytes, lens) + pos[src]] = np.repeat(lut[counts], lens)
-
-    def put_still(self, buf: np.ndarray, n: int, panel: _Panel, stills: list[np.ndarray], which: np.ndarray) -> None:
-        """Draw per-pattern images (``stills[plane]`` of shape ``(n_patterns, s, s)``) by frame pattern ``which``."""
-        bounds = np.flatnonzero(np.diff(which)) + 1
-        starts = np.concatenate([[0], bounds])
-        stops = np.concatenate([bounds, [n]])
-        for p, pre in zip(self.planes, stills):
-            s = panel.size // p.sub
-            view = self._view(buf, p, n)[
-                :, panel.y // p.sub : panel.y // p.sub + s, panel.x // p.sub : panel.x // p.sub + s
-            ]
-            for a, b in zip(starts, stops):
-                view[a:b] = pre[which[a]][None]
-
-    def submit(self, buf: np.ndarray, n: int) -> None:
-        self.encoder.send(buf[:n])
-
-
-# ---- layout of the combined movie ---------------------------------------------------
-
-
-def _font(size: int):
-    from PIL import ImageFont
-
-    try:
-        return ImageFont.load_default(size=size)
-    except (TypeError, OSError, ImportError):  # pragma: no cover - Pillow without FreeType
-        return ImageFont.load_default()
-
-
-def combined_layout(layers: list[LayerInfo], panel: int = PANEL_SIDE) -> tuple[int, int, list[_Panel]]:
+def combined_layout(layers: list[LayerInfo], panel: int = PANEL_SIDE) -> tuple[int, int, list[Panel]]:
     """Size and panels of the combined movie.
 
     Top row: the stimulus, the retina ON and OFF rates and any recorded LGN
@@ -492,63 +111,63 @@ def combined_layout(layers: list[LayerInfo], panel: int = PANEL_SIDE) -> tuple[i
     bottom = [(f"{i.name} ({i.side}x{i.side})", "", i) for i in grid if i.name not in _INPUT_LAYERS]
     rows = [top] + ([bottom] if bottom else [])
     ncols = max(len(r) for r in rows)
-    w = _MARGIN + ncols * (panel + _MARGIN)
-    h = _HEADER + len(rows) * (_LABEL + panel + _MARGIN) + _FOOTER
+    w = MARGIN + ncols * (panel + MARGIN)
+    h = HEADER + len(rows) * (_LABEL + panel + MARGIN) + _FOOTER
     panels = []
     for i, row in enumerate(rows):
         for j, (label, kind, info) in enumerate(row):
-            x = _MARGIN + j * (panel + _MARGIN)
-            y = _HEADER + i * (_LABEL + panel + _MARGIN) + _LABEL
-            panels.append(_Panel(x, y, panel, info.side if info else 0, label, info.name if info else None, kind))
+            x = MARGIN + j * (panel + MARGIN)
+            y = HEADER + i * (_LABEL + panel + MARGIN) + _LABEL
+            panels.append(Panel(x, y, panel, info.side if info else 0, label, info.name if info else None, kind))
     return w + w % 2, h + h % 2, panels
 
 
-def _combined_template(w: int, h: int, panels: list[_Panel], max_rate: float, frame_ms: float) -> np.ndarray:
+def _combined_template(w: int, h: int, panels: list[Panel], max_rate: float, frame_ms: float) -> np.ndarray:
     """Static parts of the combined frame in palette indices: labels, the colour bar and its caption."""
     from PIL import Image, ImageDraw
 
     mask = Image.new("L", (w, h), 0)
     d = ImageDraw.Draw(mask)
-    f = _font(13)
+    f = font(13)
     for pn in panels:
         d.text((pn.x, pn.y - _LABEL + 2), pn.label, fill=255, font=f)
     bar_y = h - _FOOTER + 6
     per_spike = 1000.0 / frame_ms
-    d.text((_MARGIN, bar_y + 12), "0 Hz", fill=255, font=f)
+    d.text((MARGIN, bar_y + 12), "0 Hz", fill=255, font=f)
     right = f"{max_rate:g} Hz"
-    d.text((w - _MARGIN - d.textlength(right, font=f), bar_y + 12), right, fill=255, font=f)
+    d.text((w - MARGIN - d.textlength(right, font=f), bar_y + 12), right, fill=255, font=f)
     caption = f"colour: rate (retina) or spikes per frame x {per_spike:g} Hz (V1), capped"
     d.text(((w - d.textlength(caption, font=f)) / 2, bar_y + 12), caption, fill=255, font=f)
-    idx = _GREY0 + (np.asarray(mask, dtype=np.uint16) * (255 - _GREY0) + 127) // 255
+    idx = GREY0 + (np.asarray(mask, dtype=np.uint16) * (255 - GREY0) + 127) // 255
     idx = idx.astype(np.uint8)
     for pn in panels:
-        idx[pn.y - 1 : pn.y + pn.size + 1, pn.x - 1 : pn.x + pn.size + 1] = _GREY0 + 16  # a grey outline
-        idx[pn.y : pn.y + pn.size, pn.x : pn.x + pn.size] = _GREY0
-    x0, x1 = _MARGIN, w - _MARGIN
+        idx[pn.y - 1 : pn.y + pn.size + 1, pn.x - 1 : pn.x + pn.size + 1] = GREY0 + 16  # a grey outline
+        idx[pn.y : pn.y + pn.size, pn.x : pn.x + pn.size] = GREY0
+    x0, x1 = MARGIN, w - MARGIN
     xs = np.arange(x1 - x0) // 2 * 2
-    idx[bar_y : bar_y + 10, x0:x1] = np.round(xs / max(1, xs[-1]) * (_NV - 1)).astype(np.uint8)[None]
+    idx[bar_y : bar_y + 10, x0:x1] = np.round(xs / max(1, xs[-1]) * (NV - 1)).astype(np.uint8)[None]
     return idx
 
 
-def _still_images(panel: _Panel, patterns: list[str], images: dict, max_rate: float) -> np.ndarray:
+def _still_images(panel: Panel, patterns: list[str], images: dict, max_rate: float) -> np.ndarray:
     """Palette indices ``(n_patterns, size, size)`` of a stimulus or retina panel, per pattern."""
     from PIL import Image, ImageDraw
 
-    out = np.full((len(patterns), panel.size, panel.size), _GREY0 + 6, dtype=np.uint8)
-    lti = _level_to_index()
+    out = np.full((len(patterns), panel.size, panel.size), GREY0 + 6, dtype=np.uint8)
+    lti = level_to_index()
     for k, p in enumerate(patterns):
         imgs = images.get(p)
         if imgs is None:
             mask = Image.new("L", (panel.size, panel.size), 0)
-            ImageDraw.Draw(mask).text((8, panel.size // 2 - 8), "not available", fill=255, font=_font(13))
-            out[k] = np.maximum(out[k], _GREY0 + (np.asarray(mask, dtype=np.uint16) * 63 // 255).astype(np.uint8))
+            ImageDraw.Draw(mask).text((8, panel.size // 2 - 8), "not available", fill=255, font=font(13))
+            out[k] = np.maximum(out[k], GREY0 + (np.asarray(mask, dtype=np.uint16) * 63 // 255).astype(np.uint8))
             continue
         img = {"stimulus": imgs[0], "retina_on": imgs[1], "retina_off": imgs[2]}[panel.kind]
         side = img.shape[0]
         src = (np.arange(panel.size) * side) // panel.size
         a = img[src][:, src]
         if panel.kind == "stimulus":
-            out[k] = _grey_index(a)
+            out[k] = grey_index(a)
         else:
             levels = (
                 np.clip(np.floor(a / max_rate * 255 + 1e-9), 0, 255).astype(np.uint8)
@@ -557,6 +176,9 @@ def _still_images(panel: _Panel, patterns: list[str], images: dict, max_rate: fl
             )
             out[k] = lti[levels]
     return out
+
+
+# ---- colour tables and time --------------------------------------------------------------
 
 
 def _count_tables(frame_ms: float, max_rate: float) -> tuple[int, np.ndarray]:
@@ -568,6 +190,7 @@ def _count_tables(frame_ms: float, max_rate: float) -> tuple[int, np.ndarray]:
 
 
 def _time_format(frame_ms: float) -> int:
+    """Decimals that write every frame's start time (ms) exactly, at most 3."""
     for d in range(4):
         x = frame_ms * 10**d
         if abs(x - round(x)) < 1e-6:
@@ -575,7 +198,160 @@ def _time_format(frame_ms: float) -> int:
     return 3
 
 
-# ---- the pass over the spikes ----------------------------------------------------------
+@dataclass(frozen=True)
+class _Timeline:
+    """Which pattern each frame shows, and the header line that says so."""
+
+    frame_ms: float
+    n_frames: int
+    patterns: list[str]
+    labels: dict
+    starts: np.ndarray
+    epoch_pattern: np.ndarray
+    decimals: int
+
+    @classmethod
+    def of(cls, src: RunSource, frame_ms: float, n_frames: int) -> _Timeline:
+        patterns = src.patterns or [""]
+        starts = np.array([e.start for e in src.schedule] or [0.0])
+        epoch_pattern = np.array([patterns.index(e.pattern) for e in src.schedule] or [0])
+        return cls(
+            frame_ms, n_frames, patterns, pattern_labels(patterns), starts, epoch_pattern, _time_format(frame_ms)
+        )
+
+    def frames(self, f0: int, f1: int) -> tuple[np.ndarray, np.ndarray]:
+        """Start times (ms) of frames ``f0..f1-1`` and the index of the pattern each shows."""
+        t0 = np.arange(f0, f1) * self.frame_ms
+        epoch = np.searchsorted(self.starts, t0 + 1e-9 * self.frame_ms, side="right") - 1
+        return t0, self.epoch_pattern[np.clip(epoch, 0, len(self.starts) - 1)]
+
+    def header(self, f: int, t: float, pattern: int) -> tuple[list, list]:
+        """Left and right parts of frame ``f``'s header (see :meth:`spiking.render.canvas.Header.draw`)."""
+        label = self.labels[self.patterns[pattern]]
+        left = [("t = ", True), (f"{t:.{self.decimals}f}", False), (f" ms    pattern: {label}", True)]
+        return left, [("frame ", True), (str(f + 1), False), (f" / {self.n_frames}", True)]
+
+
+# ---- the movies of a run -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Output:
+    """Where and how the movies are written: folder, format, playback rate, frames per chunk, scratch folder."""
+
+    folder: Path
+    fmt: str
+    fps: int
+    chunk: int
+    tmpdir: Path
+
+    def movie(self, name: str, size: tuple[int, int], palette, template, panels, threads: int = 1) -> Movie:
+        """Start the movie ``<folder>/<name>.<fmt>``."""
+        spec = EncoderSpec(self.folder / f"{name}.{self.fmt}", self.fmt, self.fps, *size, palette, threads)
+        return Movie(spec, template, panels, self.chunk, self.tmpdir)
+
+
+@dataclass(frozen=True)
+class _LayerMovie:
+    """A grid layer's movie, its spike counter, colour tables and panel in the combined movie."""
+
+    info: LayerInfo
+    counter: FrameCounter
+    movie: Movie
+    panel: Panel
+    luts: list
+    combined_panel: Panel
+
+
+@dataclass(frozen=True)
+class _Combined:
+    """The combined movie, its colour tables for spike counts, per-pattern stills and header."""
+
+    movie: Movie
+    panels: list
+    luts: list
+    stills: dict
+    header: Header
+
+
+def _chunk_frames(w: int, h: int, fmt: str, n_frames: int) -> int:
+    """Frames per chunk: about :data:`_CHUNK_BYTES` of the combined movie's raw frames, 4 to 200."""
+    frame_bytes = w * h * 3 // 2 if fmt == "mp4" else w * h * 3
+    return int(max(4, min(200, _CHUNK_BYTES // frame_bytes, n_frames)))
+
+
+def _open_layers(out: _Output, src, h5, infos, panels, count_levels, frame_ms, opened: list) -> list[_LayerMovie]:
+    """One movie per grid layer: a single panel filling the frame, viridis levels as palette indices."""
+    in_combined = {pn.layer: pn for pn in panels if pn.layer is not None}
+    counters = {i.name: FrameCounter(SpikeBlocks(h5, i.name, src.t_end), i.n_nodes, frame_ms, src.t_end) for i in infos}
+    layers = []
+    for i in infos:
+        w, h = movie_size(i.side)
+        pn = Panel(0, 0, w, i.side, layer=i.name)
+        mv = out.movie(i.name, (w, h), viridis_lut(), np.zeros((h, w), np.uint8), [pn])
+        opened.append(mv)
+        luts = [p.lut[count_levels] for p in mv.planes]
+        layers.append(_LayerMovie(i, counters[i.name], mv, pn, luts, in_combined[i.name]))
+    return layers
+
+
+def _open_combined(out: _Output, src, layout, timeline: _Timeline, max_rate, count_levels, opened: list) -> _Combined:
+    """The combined movie: template, colour tables, the stills of every pattern and the header."""
+    w, h, panels = layout
+    template = _combined_template(w, h, panels, max_rate, timeline.frame_ms)
+    n_layer_movies = sum(pn.layer is not None for pn in panels)  # their encoders run alongside
+    threads = max(1, min(4, usable_cpus() - n_layer_movies))
+    mv = out.movie("activity", (w, h), combined_palette(), template, panels, threads)
+    opened.append(mv)
+    luts = [p.lut[level_to_index()[count_levels]] for p in mv.planes]
+    images = stimulus_images(src)
+    stills = {}
+    for pn in panels:
+        if pn.layer is None:
+            idx = _still_images(pn, timeline.patterns, images, max_rate)
+            stills[id(pn)] = [p.lut[idx[:, :: p.sub, :: p.sub]] for p in mv.planes]
+    return _Combined(mv, panels, luts, stills, Header(w, mv.planes))
+
+
+def _draw_layer(lm: _LayerMovie, comb: _Combined, cbuf: np.ndarray, f0: int, f1: int, cap: int) -> None:
+    """Draw frames ``f0..f1-1`` of a layer into its movie and its panel of the combined movie's buffer."""
+    n, nn = f1 - f0, lm.info.n_nodes
+    keys, cnt = lm.counter.sparse(f0, f1)
+    np.minimum(cnt, cap, out=cnt)
+    buf = lm.movie.next_buffer(n)
+    if keys.size > _DENSE * n * nn:  # many nodes spike: look up every node
+        c = np.zeros(n * nn, dtype=np.intp)
+        c[keys] = cnt
+        c = c.reshape(n, nn)
+        lm.movie.put_layer(buf, n, lm.panel, [lut[c] for lut in lm.luts])
+        comb.movie.put_layer(cbuf, n, lm.combined_panel, [lut[c] for lut in comb.luts])
+    else:  # few: clear and paint the ones that spiked
+        lm.movie.clear_layer(buf, n, lm.panel, [int(lut[0]) for lut in lm.luts])
+        lm.movie.paint_layer(buf, n, lm.panel, keys, cnt, lm.luts)
+        comb.movie.clear_layer(cbuf, n, lm.combined_panel, [int(lut[0]) for lut in comb.luts])
+        comb.movie.paint_layer(cbuf, n, lm.combined_panel, keys, cnt, comb.luts)
+    lm.movie.submit(buf, n)
+
+
+def _draw_chunk(layers: list[_LayerMovie], comb: _Combined, timeline: _Timeline, f0: int, f1: int, cap: int) -> None:
+    """Draw and submit frames ``f0..f1-1`` of every movie."""
+    n = f1 - f0
+    t0, which = timeline.frames(f0, f1)
+    cbuf = comb.movie.next_buffer(n)
+    for lm in layers:
+        _draw_layer(lm, comb, cbuf, f0, f1, cap)
+    for pn in comb.panels:
+        if pn.layer is None:
+            comb.movie.put_still(cbuf, n, pn, comb.stills[id(pn)], which)
+    for k in range(n):
+        comb.header.draw(cbuf, k, *timeline.header(f0 + k, t0[k], which[k]))
+    comb.movie.submit(cbuf, n)
+
+
+def _progress_bar(n_frames: int):
+    from tqdm import tqdm
+
+    return tqdm(total=n_frames, unit="frame", desc="movies", file=sys.stderr)
 
 
 def write_movies(
@@ -617,163 +393,32 @@ def write_movies(
         return result
     out_dir.mkdir(parents=True, exist_ok=True)
     max_rate = float(src.config.retina.max_rate)
-    K, count_levels = _count_tables(frame_ms, max_rate)
-    lti = _level_to_index()
-    patterns = src.patterns or [""]
-    labels = pattern_labels(patterns)
-    starts = np.array([e.start for e in src.schedule] or [0.0])
-    epoch_pattern = np.array([patterns.index(e.pattern) for e in src.schedule] or [0])
-    tdec = _time_format(frame_ms)
-
-    h5 = open_spikes(src.spikes_path)
-    movies: list[_Movie] = []
-    bar = None
-    try:
-        infos = [i for i in layer_infos(h5) if i.side > 0]
-        counters = {
-            i.name: FrameCounter(SpikeBlocks(h5, i.name, src.t_end), i.n_nodes, frame_ms, src.t_end) for i in infos
-        }
-        W, H, panels = combined_layout(infos)
-        frame_bytes = W * H * 3 // 2 if fmt == "mp4" else W * H * 3
-        chunk = int(max(4, min(200, _CHUNK_BYTES // frame_bytes, n_frames)))
-        tmpdir = Path(tempfile.mkdtemp(prefix="spiking-render-"))
-        vir = viridis_lut()
-        pal_c = combined_palette()
-        # one movie per layer: a single panel filling the frame, viridis levels as palette indices
-        layer_movies = {}
-        for i in infos:
-            w, h = movie_size(i.side)
-            pn = _Panel(0, 0, w, i.side, layer=i.name)
-            path = out_dir / f"{i.name}.{fmt}"
-            mv = _Movie(path, fmt, fps, w, h, vir, np.zeros((h, w), np.uint8), [pn], chunk, tmpdir)
-            movies.append(mv)
-            layer_movies[i.name] = (mv, pn, [p.lut[count_levels] for p in mv.planes])
-            result["sizes"][i.name] = (w, h)
-        template = _combined_template(W, H, panels, max_rate, frame_ms)
-        threads = max(1, min(4, usable_cpus() - len(infos)))
-        comb = _Movie(out_dir / f"activity.{fmt}", fmt, fps, W, H, pal_c, template, panels, chunk, tmpdir, threads)
-        movies.append(comb)
-        result["sizes"]["activity"] = (W, H)
-        comb_luts = [p.lut[lti[count_levels]] for p in comb.planes]
-        layer_panel = {pn.layer: pn for pn in panels if pn.layer is not None}
-        images = stimulus_images(src)
-        stills = {}
-        for pn in panels:
-            if pn.layer is None:
-                idx = _still_images(pn, patterns, images, max_rate)
-                stills[id(pn)] = [p.lut[idx[:, :: p.sub, :: p.sub]] for p in comb.planes]
-        header = _Header(W, comb.planes)
-
-        if progress:
-            from tqdm import tqdm
-
-            bar = tqdm(total=n_frames, unit="frame", desc="movies", file=sys.stderr)
-        for f0 in range(0, n_frames, chunk):
-            f1 = min(n_frames, f0 + chunk)
-            n = f1 - f0
-            t0 = np.arange(f0, f1) * frame_ms
-            which = epoch_pattern[
-                np.clip(np.searchsorted(starts, t0 + 1e-9 * frame_ms, side="right") - 1, 0, len(starts) - 1)
-            ]
-            cbuf = comb.next_buffer(n)
-            for i in infos:
-                keys, cnt = counters[i.name].sparse(f0, f1)
-                np.minimum(cnt, K, out=cnt)
-                mv, pn, luts = layer_movies[i.name]
-                cp = layer_panel[i.name]
-                buf = mv.next_buffer(n)
-                if keys.size > _DENSE * n * i.n_nodes:  # many nodes spike: look up every node
-                    c = np.zeros(n * i.n_nodes, dtype=np.intp)
-                    c[keys] = cnt
-                    c = c.reshape(n, i.n_nodes)
-                    mv.put_layer(buf, n, pn, [lut[c] for lut in luts])
-                    comb.put_layer(cbuf, n, cp, [lut[c] for lut in comb_luts])
-                else:  # few: clear and paint the ones that spiked
-                    mv.clear_layer(buf, n, pn, [int(lut[0]) for lut in luts])
-                    mv.paint_layer(buf, n, pn, keys, cnt, luts)
-                    comb.clear_layer(cbuf, n, cp, [int(lut[0]) for lut in comb_luts])
-                    comb.paint_layer(cbuf, n, cp, keys, cnt, comb_luts)
-                mv.submit(buf, n)
-            for pn in panels:
-                if pn.layer is None:
-                    comb.put_still(cbuf, n, pn, stills[id(pn)], which)
-            for k in range(n):
-                left = [
-                    ("t = ", True),
-                    (f"{t0[k]:.{tdec}f}", False),
-                    (f" ms    pattern: {labels[patterns[which[k]]]}", True),
-                ]
-                header.draw(cbuf, k, left, [("frame ", True), (str(f0 + k + 1), False), (f" / {n_frames}", True)])
-            comb.submit(cbuf, n)
+    cap, count_levels = _count_tables(frame_ms, max_rate)
+    timeline = _Timeline.of(src, frame_ms, n_frames)
+    with tempfile.TemporaryDirectory(prefix="spiking-render-") as tmp:
+        h5 = open_spikes(src.spikes_path)
+        opened: list[Movie] = []
+        bar = None
+        try:
+            infos = [i for i in layer_infos(h5) if i.side > 0]
+            layout = combined_layout(infos)
+            out = _Output(out_dir, fmt, fps, _chunk_frames(layout[0], layout[1], fmt, n_frames), Path(tmp))
+            layers = _open_layers(out, src, h5, infos, layout[2], count_levels, frame_ms, opened)
+            comb = _open_combined(out, src, layout, timeline, max_rate, count_levels, opened)
+            result["sizes"] = {lm.info.name: (lm.movie.w, lm.movie.h) for lm in layers}
+            result["sizes"]["activity"] = layout[:2]
+            bar = _progress_bar(n_frames) if progress else None
+            for f0 in range(0, n_frames, out.chunk):
+                f1 = min(n_frames, f0 + out.chunk)
+                _draw_chunk(layers, comb, timeline, f0, f1, cap)
+                if bar is not None:
+                    bar.update(f1 - f0)
+            result["files"] = [mv.encoder.close() for mv in opened]
+            opened = []
+        finally:
             if bar is not None:
-                bar.update(n)
-        for mv in movies:
-            result["files"].append(mv.encoder.close())
-        movies = []
-    finally:
-        if bar is not None:
-            bar.close()
-        for mv in movies:
-            mv.encoder.abort()
-        h5.close()
-        if "tmpdir" in locals():
-            for p in tmpdir.iterdir():
-                p.unlink()
-            tmpdir.rmdir()
+                bar.close()
+            for mv in opened:
+                mv.encoder.abort()
+            h5.close()
     return result
-
-
-class _Header:
-    """The per-frame text line at the top of the combined movie, drawn into the full-resolution planes.
-
-    Glyphs are rendered once with Pillow and pasted side by side (numbers
-    change every frame; rendering each line with FreeType would cost more
-    than the rest of the frame).
-    """
-
-    def __init__(self, w: int, planes: list[_Plane]):
-        self.w = w
-        self.font = _font(15)
-        self.cache: dict[str, np.ndarray] = {}
-        # (plane, background, foreground) of the planes where text shows
-        self.targets = [
-            (p, int(p.lut[_GREY0]), int(p.lut[_WHITE])) for p in planes if p.sub == 1 and p.lut[_GREY0] != p.lut[_WHITE]
-        ]
-        self.luts = {
-            (bg, fg): (bg + (np.arange(256) * (fg - bg) + 127) // 255).astype(np.uint8) for _, bg, fg in self.targets
-        }
-        self.line = np.zeros((_HEADER, w), dtype=np.uint8)
-
-    def _text(self, text: str) -> np.ndarray:
-        """Coverage (0..255) of a string, ``(_HEADER, width)``; cached."""
-        a = self.cache.get(text)
-        if a is None:
-            from PIL import Image, ImageDraw
-
-            width = max(1, int(np.ceil(self.font.getlength(text))))
-            img = Image.new("L", (width, _HEADER), 0)
-            ImageDraw.Draw(img).text((0, 6), text, fill=255, font=self.font)
-            a = self.cache[text] = np.asarray(img)
-        return a
-
-    def _compose(self, parts: list[tuple[str, bool]]) -> np.ndarray:
-        """Side by side: strings cached whole (``True``) or glyph by glyph (``False``: digits that change)."""
-        pieces = []
-        for text, whole in parts:
-            pieces.extend([self._text(text)] if whole else [self._text(ch) for ch in text])
-        return np.concatenate(pieces, axis=1) if pieces else np.zeros((_HEADER, 0), np.uint8)
-
-    def draw(self, buf: np.ndarray, k: int, left: list, right: list) -> None:
-        line = self.line
-        line[:] = 0
-        a = self._compose(left)[:, : self.w - 2 * _MARGIN]
-        line[:, _MARGIN : _MARGIN + a.shape[1]] = a
-        b = self._compose(right)
-        x = self.w - _MARGIN - b.shape[1]
-        if x > _MARGIN + a.shape[1] + 8:
-            line[:, x : x + b.shape[1]] = b
-        done = {}
-        for p, bg, fg in self.targets:
-            if (bg, fg) not in done:
-                done[(bg, fg)] = self.luts[(bg, fg)][line]
-            buf[k, p.offset : p.offset + _HEADER * p.w].reshape(_HEADER, p.w)[:] = done[(bg, fg)]

@@ -284,7 +284,8 @@ def _tick_text(v: float) -> str:
 def ratemap_image(values: np.ndarray, vmax: float, title: str, subtitle: str = "", extent: float = 0.0):
     """A rate map as a PIL image: the grid (nearest, viridis from 0 to ``vmax`` Hz), a colour bar in Hz, titles.
 
-    Drawn with Pillow rather than matplotlib: a dozen maps cost milliseconds, not seconds.
+    Drawn with Pillow rather than matplotlib: the grid is enlarged by a whole factor, coloured by table
+    lookup and labelled; no figure is laid out.
 
     Parameters
     ----------

@@ -45,7 +45,7 @@ _HEAD = ["layer", "statistic", "pattern", "n", "mean", "sd", "median", "q25", "q
 
 
 def preload_elephant() -> None:
-    """Import Elephant (about 1.5 s: it imports scikit-learn) ahead of :func:`write_statistics`; errors surface there."""
+    """Import Elephant (which imports scikit-learn) ahead of :func:`write_statistics`; errors surface there."""
     try:
         import elephant.conversion  # noqa: F401
         import elephant.spike_train_correlation  # noqa: F401

@@ -5,7 +5,10 @@ rank 0) -> inputs (config, manifest, schedule, retina snapshots) -> build ->
 connect -> connectivity (optional sample) -> simulate (spikes streamed to
 ``spikes.h5`` chunk by chunk, the weights of plastic projections to
 ``weights.h5`` at each stimulus change) -> close. The manifest says how far the run got
-and how it ended; signals stop it at the next chunk.
+and how it ended; signals stop it at the next chunk. A full disk stops it as
+``failed`` with :class:`~spiking.errors.DiskFullError` (the spikes written so
+far kept); under MPI a watcher process (:mod:`spiking.io.guard`) marks the
+folder ``failed`` if rank 0 is killed before it can say so itself.
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import Config, to_toml
-from ..errors import RunFolderError, SpikingError
+from ..errors import DiskFullError, RunFolderError, SpikingError
 from ..io.atomic import atomic_write_text
 from ..io.runfolder import create_run_folder, make_run_id, write_schedule
 from ..io.snapshots import write_retina_snapshots
+from ..io.space import as_disk_full
 from ..model.network import Model, build_model
 from ..model.stimulus import BUILTIN_PATTERNS
 from .manifest import Manifest, now_iso
@@ -76,9 +80,9 @@ def choose_folder(config: Config, parallel: Parallel) -> Path:
 
 
 def write_inputs(folder: Path, config: Config, model: Model, manifest: Manifest) -> None:
-    """The files that say what is run: config, manifest, schedule, retina snapshots."""
-    atomic_write_text(folder / "config.toml", to_toml(config))
+    """The files that say what is run: manifest (first: it is small, and says how the run ends), config, schedule, retina snapshots."""
     manifest.write(folder)
+    atomic_write_text(folder / "config.toml", to_toml(config))
     write_schedule(folder, model.schedule)
     write_retina_snapshots(folder, model.schedule, model.stimuli, config.retina.min_rate, config.retina.max_rate)
 
@@ -149,6 +153,7 @@ def run(
     if argv is not None:
         manifest.command = list(argv)
     status, failure, sink, weights = "failed", None, None, None
+    guard = _start_guard(folder, parallel)
     signals = Signals(on_second=lambda s: _on_second_signal(folder, manifest, parallel, s))
     signals.__enter__()
     try:
@@ -175,8 +180,8 @@ def run(
         manifest.signal = signal.Signals(err.signum).name
         failure = err
     except BaseException as err:  # noqa: BLE001 - recorded, then re-raised
-        manifest.error = f"{type(err).__name__}: {err}"
-        failure = err
+        failure = as_disk_full(err) or err
+        manifest.error = f"{type(failure).__name__}: {failure}"
     finally:
         signals.closing = True  # from here a first signal only waits; a second exits at once
         if engine is not None:
@@ -189,8 +194,7 @@ def run(
         manifest.memory_mb["peak_rss"] = round(peak_rss_mb() + manifest.memory_mb.get("program_peak_rss", 0.0), 1)
         manifest.status = status
         manifest.finished = now_iso()
-        if parallel.is_root:
-            manifest.write(folder)
+        status, failure = _write_last_manifest(folder, manifest, parallel, status, failure, guard)
         say.phase("write", phases.times["write"], f"status {status}")
         signals.__exit__()
     if status == "failed" and failure is not None:
@@ -198,8 +202,49 @@ def run(
     return RunResult(folder=folder, status=status, manifest=manifest.to_dict())
 
 
+def _start_guard(folder: Path, parallel: Parallel):
+    """Under MPI, rank 0's watcher that marks the folder ``failed`` if rank 0 is killed (None otherwise)."""
+    if parallel.size < 2 or not parallel.is_root:
+        return None
+    from ..io.guard import Guard
+
+    try:
+        return Guard(folder, parallel.size)
+    except OSError:  # no process to spare: the run goes on without it
+        return None
+
+
+def _write_last_manifest(folder: Path, manifest: Manifest, parallel: Parallel, status: str, failure, guard=None):
+    """Write the final manifest (rank 0), then let the watcher go; a full disk here fails the run in one line.
+
+    Returns the status and the failure to raise, each possibly changed, and
+    for a full disk the failure says what the folder keeps.
+    """
+    if parallel.is_root:
+        try:
+            manifest.write(folder)
+        except OSError as err:
+            full = as_disk_full(err, folder / "manifest.json")
+            why = str(full) if full else f"{folder / 'manifest.json'}: cannot be written ({err.strerror or err})"
+            if isinstance(failure, DiskFullError):
+                failure = DiskFullError(f"{failure}; manifest.json could not be updated either and still says running")
+            else:
+                failure = (DiskFullError if full else RunFolderError)(f"{why}; the run's record is incomplete")
+            return "failed", failure
+        finally:
+            if guard is not None:
+                guard.release()  # it finds the manifest as written (still running if it could not be)
+    if isinstance(failure, DiskFullError) and parallel.is_root:
+        failure = DiskFullError(
+            f"{failure}; the run stopped at {manifest.t_reached_ms:g} ms of model time: "
+            f"{folder.name}/manifest.json says failed, {manifest.note}"
+        )
+    return status, failure
+
+
 def _build_and_connect(engine, config, model, parallel, manifest, phases, signals, folder, say):
     """The engine's phases before the simulation: set-up and build, connect, and the connectivity sample."""
+    engine.say = say
     rss_base = current_rss_mb()
     with phases("build"):
         engine.setup(model, config.run.threads)
@@ -243,9 +288,10 @@ def _simulate(
     if "compile" in inside:
         phases.add("compile", inside["compile"])
         phases.add("build", -inside["compile"])
-    if "connect" in inside:
-        phases.add("connect", inside["connect"])
-        spent -= inside["connect"]
+    for phase in ("connect", "input", "record"):  # booked where they belong, out of the simulation
+        if phase in inside:
+            phases.add(phase, inside[phase])
+            spent -= inside[phase]
     phases.add("simulate", spent)
     phases.add("record", sink.seconds)
     say.phase("simulate", phases.times["simulate"], f"{sink.manifest.t_reached_ms:g} ms of model time")
@@ -277,14 +323,23 @@ def _count_synapses(engine, parallel: Parallel, manifest: Manifest) -> None:
 
 
 def _close(sink: SpikeSink | None, status: str, manifest: Manifest, model: Model, parallel: Parallel) -> str:
-    """Close ``spikes.h5`` and record the spikes; the status, made ``failed`` if the file cannot be written."""
+    """Close ``spikes.h5`` and record the spikes; the status, made ``failed`` if the file cannot be written.
+
+    After a failure the manifest's ``note`` says what the folder keeps of the spikes.
+    """
     if sink is None:
+        if status == "failed":
+            manifest.note = "no spikes were written"
         return status
     try:
-        sink.close(complete=status == "complete")
+        sink.close(status=status)
+        kept = f"spikes.h5 holds the spikes up to {manifest.t_reached_ms:g} ms"
     except Exception as err:  # noqa: BLE001 - the run's record says why
         status = "failed"
-        manifest.error = f"spikes.h5 could not be written: {err}"
+        manifest.error = manifest.error or f"spikes.h5 could not be written: {err}"
+        kept = f"spikes.h5 could not be closed ({err})"
+    if status == "failed" and parallel.is_root:
+        manifest.note = kept
     if parallel.is_root:
         manifest.set_spikes(sink.counts, {name: model.layers[name].size for name in sink.counts})
     return status
@@ -298,7 +353,7 @@ def _close_weights(weights: WeightSink | None, status: str, manifest: Manifest) 
         weights.close(complete=status == "complete")
     except Exception as err:  # noqa: BLE001 - the run's record says why
         status = "failed"
-        manifest.error = f"weights.h5 could not be written: {err}"
+        manifest.error = manifest.error or f"weights.h5 could not be written: {err}"
     manifest.weights = weights.summary or None
     return status
 

@@ -1,4 +1,10 @@
-"""Before anything is built: will the run fit in memory and on disk here? (all ranks agree)."""
+"""Before anything is built: can the run folder be written, and will the run fit in memory and on disk? (all ranks agree).
+
+Rank 0, the only process that writes files, checks the output folder (a
+folder, writable: a probe file is made and removed); every rank checks its
+own memory; the first problem found on any rank stops every rank with the
+same one line (:class:`~spiking.errors.PreflightError`, exit status 2).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,8 @@ from pathlib import Path
 
 from ..config import Config
 from ..errors import PreflightError
-from ..model.estimate import BASE_BYTES, Estimate, estimate, format_estimate
+from ..io.runfolder import output_problem
+from ..model.estimate import Estimate, estimate, format_estimate
 from ..model.network import Model
 from .parallel import Parallel
 from .resources import available_memory_bytes, free_disk_bytes
@@ -15,8 +22,13 @@ __all__ = ["preflight_problem", "preflight"]
 
 
 def preflight_problem(config: Config, est: Estimate, processes: int, force: bool) -> str | None:
-    """Why this run cannot go on here, in one line, or None."""
-    need = est.memory_bytes / processes + (BASE_BYTES if processes > 1 else 0.0)
+    """Why this run cannot go on here, in one line, or None.
+
+    The memory check uses the memory model of the run's engine (``est.engine``);
+    ``force`` skips it. The disk check (room for ``spikes.h5`` with half again
+    as margin, plus 50 MB) cannot be forced.
+    """
+    need = est.per_process_bytes(processes)
     avail = available_memory_bytes()
     if not force and need > avail:
         return (
@@ -30,12 +42,21 @@ def preflight_problem(config: Config, est: Estimate, processes: int, force: bool
     return None
 
 
+def _agree(parallel: Parallel, problem: str | None) -> None:
+    """Raise the first problem of any rank, on every rank."""
+    first = next((p for p in parallel.allgather(problem) if p), None)
+    if first:
+        raise PreflightError(first)
+
+
 def preflight(config: Config, model: Model, parallel: Parallel, force: bool, say) -> Estimate:
-    """Estimate the run, print the estimate, and raise :class:`PreflightError` on every rank if it will not fit."""
+    """Check the output folder, estimate the run, print the estimate; raise :class:`PreflightError` on every rank if it cannot go on.
+
+    An output folder that cannot be written is refused before the estimate is
+    printed (its one line is all the user sees).
+    """
+    _agree(parallel, output_problem(config.run.output_dir) if parallel.is_root else None)
     est = estimate(config, model)
     say(format_estimate(est, parallel.size))
-    problems = parallel.allgather(preflight_problem(config, est, parallel.size, force))
-    problem = next((p for p in problems if p), None)
-    if problem:
-        raise PreflightError(problem)
+    _agree(parallel, preflight_problem(config, est, parallel.size, force))
     return est

@@ -3,6 +3,11 @@
 Spikes of train layers (the relay when ``retina.source = "trains"``) are not
 recorded by the engine: they are the pre-drawn trains themselves, written for
 the same window as the engine's spikes.
+
+Only rank 0 writes; under MPI it tells the other ranks after each write
+whether it worked (:meth:`SpikeSink.agree`), so a full disk on rank 0 stops
+every rank at the same chunk instead of leaving them waiting in the next
+collective.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import time
 
 import numpy as np
 
+from ..errors import DiskFullError, RunFolderError
 from ..io.spikefile import SpikeWriter
 from ..model.network import Model
 from .manifest import Manifest
@@ -62,10 +68,16 @@ class SpikeSink:
         self.seconds = 0.0
         self.writer = None
         self.bar = None
+        failure = None
         if parallel.is_root:
             layers = {name: (model.layers[name].side, model.layers[name].extent) for name in model.recorded}
-            with signals.deferred():
-                self.writer = SpikeWriter(folder / "spikes.h5", layers)
+            try:
+                with signals.deferred():
+                    self.writer = SpikeWriter(folder / "spikes.h5", layers)
+            except RunFolderError as err:
+                failure = err
+        self.agree(failure)
+        if parallel.is_root:
             if progress:
                 from tqdm import tqdm
 
@@ -81,13 +93,19 @@ class SpikeSink:
         t0 = time.perf_counter()
         with self.signals.deferred():
             spikes = gather_spikes(self.parallel, local)
+            failure = None
             if self.writer is not None:
                 if self.trains is not None:
                     for layer in set(self.model.recorded) & set(self.model.train_layers):
                         spikes[layer] = self.trains.window(layer, self.t, t)
-                self.writer.append(spikes, t)
-                for name, (ids, _) in spikes.items():
-                    self.counts[name] += len(ids)
+                try:
+                    self.writer.append(spikes, t)
+                except RunFolderError as err:
+                    failure = err
+                else:
+                    for name, (ids, _) in spikes.items():
+                        self.counts[name] += len(ids)
+            self.agree(failure)
             self.manifest.t_reached_ms = t
         if self.bar is not None:
             self.bar.n = max(self.bar.n, t)  # an engine may have moved the bar while it ran
@@ -95,11 +113,25 @@ class SpikeSink:
         self.t = t
         self.seconds += time.perf_counter() - t0
 
-    def close(self, complete: bool) -> None:
-        """Close the progress bar and the file (renamed into place, marked complete or not)."""
+    def agree(self, failure: RunFolderError | None) -> None:
+        """Raise rank 0's write error (``None``: none) on every rank.
+
+        A single process raises its own error; under MPI rank 0 broadcasts it
+        (a :class:`DiskFullError` stays one on every rank).
+        """
+        if self.parallel.size > 1:
+            word = self.parallel.bcast((type(failure).__name__, str(failure)) if failure else None)
+            if word is not None and failure is None:
+                kind, message = word
+                failure = DiskFullError(message) if kind == DiskFullError.__name__ else RunFolderError(message)
+        if failure is not None:
+            raise failure
+
+    def close(self, status: str = "complete") -> None:
+        """Close the progress bar and the file (renamed into place, its ``status`` attribute set)."""
         if self.bar is not None:
             self.bar.close()
             self.bar = None
         if self.writer is not None:
             writer, self.writer = self.writer, None
-            writer.close(complete=complete)
+            writer.close(status=status)

@@ -1,11 +1,13 @@
 """The Brian2 engine: the pathway compiled by Brian2's C++ standalone mode, with OpenMP threads, on one machine.
 
-The network is declared in Python (:mod:`.pathway`), compiled once per
-network shape into the cache (:mod:`.project`), and run as a program that
-builds the connections, simulates the whole schedule and writes the spikes;
-the spikes then go to the run folder chunk by chunk, as on NEST. Seeds,
-trains, rates and model time are arguments of the program, so changing them
-does not compile again.
+The network is declared in Python (:mod:`.pathway`) and compiled once per
+network shape into the cache (:mod:`.project`), together with a layout: the
+names of the program's arguments and of the files it writes. Every later
+run of the same shape reads the layout and runs the program without
+importing Brian2 or declaring anything: it builds the connections, simulates
+the whole schedule and writes the spikes; the spikes then go to the run
+folder chunk by chunk, as on NEST. Seeds, trains, rates and model time are
+arguments of the program, so changing them does not compile again.
 
 Same seed, same config and the same number of threads give the same spikes
 (the program is deterministic for a fixed thread count).
@@ -18,8 +20,11 @@ handed over after the spikes, one time and projection at a time.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
 
 import numpy as np
 
@@ -28,15 +33,17 @@ from ...model.timegrid import n_steps
 from ...run.resources import usable_cpus
 from ...run.signals import RunInterrupted
 from ..base import Edges, Engine, OnWeights, Spikes
-from .install import brian2_capabilities, import_brian2
+from .install import compiler, import_brian2, openmp_works
 from .pathway import CONNECTED, declare, rates_table, train_loader_code
 from .plasticity import max_delay_steps, read_weight_records, write_weight_steps
 from .project import Project, code_key, compiled_duration
 
 __all__ = ["Brian2Engine", "ENGINE"]
 
-#: What the program prints to report its progress (fraction of the run done).
+#: What the program prints to report its progress (fraction of the compiled duration done).
 _PROGRESS = "spiking-progress"
+#: The layout of a compiled project: its arguments and result files.
+LAYOUT = "layout.json"
 
 
 def _description(model: Model, threads: int, compiled_ms: float) -> dict:
@@ -67,6 +74,32 @@ def program_ms(model: Model, t_stop: float) -> float:
     return t_stop + extra * model.resolution
 
 
+def _layout(b2, device, declared) -> dict:
+    """The names a run needs: program arguments and the result files (raw arrays) of spikes and synapses."""
+
+    def fname(var) -> str:
+        return device.get_array_filename(var)
+
+    return {
+        "brian2": b2.__version__,
+        "monitors": {
+            name: {"i": fname(m.variables["i"]), "t": fname(m.variables["t"])} for name, m in declared.monitors.items()
+        },
+        "synapses": {
+            name: {
+                "pre": fname(s.variables["_synaptic_pre"]),
+                "post": fname(s.variables["_synaptic_post"]),
+                "delay": fname(s.pre.variables["delay"]),
+            }
+            for name, s in declared.synapses.items()
+        },
+        "clock_t": fname(b2.defaultclock.variables["t"]),
+        "rates": {layer: ta.name for layer, ta in declared.rates.items()},
+        "relayed": declared.relayed,
+        "relay_delay": declared.relay_delay,
+    }
+
+
 class Brian2Engine(Engine):
     """Builds and runs a :class:`~spiking.model.network.Model` with Brian2's C++ standalone device."""
 
@@ -74,41 +107,53 @@ class Brian2Engine(Engine):
     feed_window = None  # the whole schedule goes to the compiled program at once
 
     def __init__(self):
-        self.b2 = import_brian2()
         self.model: Model | None = None
         self.threads = 1
-        self.declared = None
         self.project: Project | None = None
+        self.layout: dict = {}
         self.times: dict[str, float] = {}
         self._counts: dict[str, int] | None = None
         self._edges: dict[str, Edges] = {}
+        self._results: Path | None = None
+        self._scratch: Path | None = None
+        self._b2 = None  # Brian2, when this process declared (and compiled) the network
 
-    # -- set-up: declare, and compile unless the cache has the project --------------------
+    # -- set-up: the compiled project from the cache, or declared and compiled now ---------------
     def setup(self, model: Model, threads: int) -> None:
         self.model = model
         self.threads = max(1, int(threads))
         self._counts, self._edges = None, {}
 
     def build(self) -> dict[str, int]:
-        b2, model = self.b2, self.model
+        model = self.model
+        compiled_ms = compiled_duration(program_ms(model, model.simulation_time))
+        self.project = Project("pathway", code_key(_description(model, self.threads, compiled_ms)))
+        layout = self.project.folder / LAYOUT
+        if self.project.exists and layout.is_file():
+            self.layout = json.loads(layout.read_text())
+        else:
+            self._declare_and_compile(compiled_ms)
+        return {name: layer.size for name, layer in model.layers.items()}
+
+    def _declare_and_compile(self, compiled_ms: float) -> None:
+        b2 = self._b2 = import_brian2()
         t0 = time.perf_counter()
         b2.set_device("cpp_standalone", build_on_run=False)
         device = b2.get_device()
         device.reinit()
         device.activate(build_on_run=False)
         b2.prefs.devices.cpp_standalone.openmp_threads = self.threads if self.threads > 1 else 0
-        compiled_ms = compiled_duration(program_ms(model, model.simulation_time))
-        self.declared = declare(b2, device, model, compiled_ms)
-        net = b2.Network(self.declared.objects())
-        device.insert_code("before_network_run", train_loader_code(device, self.declared))
+        declared = declare(b2, device, self.model, compiled_ms)
+        net = b2.Network(declared.objects())
+        device.insert_code("before_network_run", train_loader_code(device, declared))
         report = f'std::cout << "{_PROGRESS} " << completed << std::endl << std::flush;'
         net.run(compiled_ms * b2.ms, report=report, report_period=1 * b2.second)
+        self.layout = _layout(b2, device, declared)
+        self.layout["openmp"] = self.threads > 1 and openmp_works()
+        self.say(f"compiling the network with Brian2 into {self.project.folder} (once for this network's shape) ...")
         self.times["declare"] = time.perf_counter() - t0
-        self.project = Project("pathway", code_key(_description(model, self.threads, compiled_ms)))
-        if not self.project.exists:
-            self.project.build(device, jobs=usable_cpus())
-            self.times["compile"] = self.project.compile_s
-        return {name: layer.size for name, layer in model.layers.items()}
+        self.project.build(device, jobs=usable_cpus(), extra_files={LAYOUT: json.dumps(self.layout, indent=1)})
+        self.times["compile"] = self.project.compile_s
 
     def connect(self) -> None:
         return None  # the compiled program connects when it starts
@@ -118,34 +163,29 @@ class Brian2Engine(Engine):
             raise RuntimeError("the Brian2 program has not run yet")
         return dict(self._counts)
 
-    # -- the run --------------------------------------------------------------------------
-    def _trains_files(self, scratch) -> dict:
-        """Write each train layer's spikes (Brian2's stamps: one step early) for the program."""
-        env = {}
+    # -- the run ------------------------------------------------------------------------------
+    def _inputs(self, scratch: Path, t_stop: float) -> tuple[list[str], dict]:
+        """The program's arguments and environment: seed, model time, rate tables, train files."""
         model = self.model
-        if not model.train_layers:
-            return env
-        trains = model.trains()
-        h = model.resolution
-        for layer in model.train_layers:
-            ids, t = trains.window(layer, 0.0, model.simulation_time)
-            path = scratch / f"trains-{layer}.bin"
-            with open(path, "wb") as fh:
-                np.array([ids.size], dtype=np.int64).tofile(fh)
-                ids.astype(np.int32).tofile(fh)
-                ((t - h) / 1000.0).astype(np.float64).tofile(fh)
-            env[f"SPIKING_TRAINS_{layer.upper()}"] = str(path)
-        return env
-
-    def _arguments(self, scratch, t_stop: float) -> list[str]:
-        args = [f"control.rng_seed={int(self.model.seed)}", f"control.t_stop={float(t_stop)!r}"]
-        if self.declared.rates:
-            _, tables = rates_table(self.model)
-            for layer, ta in self.declared.rates.items():
+        args = [f"control.rng_seed={int(model.seed)}", f"control.t_stop={float(t_stop)!r}"]
+        if self.layout["rates"]:
+            _, tables = rates_table(model)
+            for layer, name in self.layout["rates"].items():
                 path = scratch / f"rates-{layer}.dat"
                 np.ascontiguousarray(tables[layer], dtype=np.float64).tofile(path)
-                args.append(f"{ta.name}.values={path}")
-        return args
+                args.append(f"{name}.values={path}")
+        env = {"OMP_WAIT_POLICY": "PASSIVE"}
+        if model.train_layers:
+            trains, h = model.trains(), model.resolution
+            for layer in model.train_layers:
+                ids, t = trains.window(layer, 0.0, model.simulation_time)
+                path = scratch / f"trains-{layer}.bin"
+                with open(path, "wb") as fh:  # Brian2's stamps: one step early
+                    np.array([ids.size], dtype=np.int64).tofile(fh)
+                    ids.astype(np.int32).tofile(fh)
+                    ((t - h) / 1000.0).astype(np.float64).tofile(fh)
+                env[f"SPIKING_TRAINS_{layer.upper()}"] = str(path)
+        return args, env
 
     def connect_only(self) -> None:
         """Run the program for one step: the connections are made and counted, nothing is kept."""
@@ -161,63 +201,61 @@ class Brian2Engine(Engine):
         """Run the compiled program over the whole schedule, then hand the spikes over chunk by chunk, then the weights."""
         model = self.model
         t_stop = model.simulation_time if t_stop is None else t_stop
-        scratch = self.project.scratch()
-        self._scratch = scratch  # the results stay readable (connections) until close()
+        scratch = self._scratch = self.project.scratch()  # kept (connections) until close()
+        self._results = scratch / "results"
+        t0 = time.perf_counter()
+        args, env = self._inputs(scratch, program_ms(model, t_stop))
+        env.update(self._weights_files(scratch))
+        self.times["inputs"] = time.perf_counter() - t0
+        compiled = compiled_duration(program_ms(model, model.simulation_time))
+        progress = _Progress(getattr(on_chunk, "bar", None), compiled, t_stop)
         interrupted = None
+        t0 = time.perf_counter()
         try:
-            env = {"OMP_WAIT_POLICY": "PASSIVE", **self._trains_files(scratch), **self._weights_files(scratch)}
-            compiled = compiled_duration(program_ms(model, model.simulation_time))
-            progress = _Progress(getattr(on_chunk, "bar", None), compiled, t_stop)
-            t0 = time.perf_counter()
-            try:
-                args = self._arguments(scratch, program_ms(model, t_stop))
-                code = self.project.run(args, env, scratch, progress)
-            except RunInterrupted as err:  # the program has stopped and written what it had
-                interrupted, code = err, 0
-            self.times["program"] = time.perf_counter() - t0
-            if progress.connect_s is not None:
-                self.times["connect"] = progress.connect_s
-            if code != 0:
-                raise RuntimeError(
-                    f"the Brian2 program failed (exit status {code}): {self.project.stderr(scratch)[-2000:]}"
-                )
-            reached = self._read_results(scratch, t_stop if interrupted is None else None)
-            if reached > 0:
-                self._hand_over(on_chunk, chunk, reached)
-            if on_weights is not None and model.weight_times:
-                self._hand_over_weights(on_weights, scratch, reached)
-        except BaseException:
-            self.project.clean(scratch)
-            self._scratch = None
-            raise
+            code = self.project.run(args, env, scratch, progress)
+        except RunInterrupted as err:  # the program has stopped and written what it had
+            interrupted, code = err, 0
+        self.times["program"] = time.perf_counter() - t0
+        if progress.connect_s is not None:
+            self.times["connect"] = progress.connect_s
+        if code != 0:
+            raise RuntimeError(
+                f"the Brian2 program failed (exit status {code}): {self.project.stderr(scratch)[-2000:]}"
+            )
+        t0 = time.perf_counter()
+        reached = self._read_results(t_stop if interrupted is None else None)
+        self.times["results"] = time.perf_counter() - t0
+        if reached > 0:
+            self._hand_over(on_chunk, chunk, reached)
+        if on_weights is not None and model.weight_times:
+            self._hand_over_weights(on_weights, scratch, reached)
         if interrupted is not None:
             raise interrupted
 
-    def _read_results(self, scratch, t_stop: float | None) -> float:
-        """Spikes, synapses and timings from the program's results; returns the model time reached, ms."""
-        device = self.b2.get_device()
-        device.results_dir = f"{scratch / 'results'}/"
-        device.has_been_run = True
-        for clock in device.clocks:
-            device.array_cache[clock.variables["t"]] = None
+    def _read(self, name: str, dtype) -> np.ndarray:
+        return np.fromfile(self._results / name, dtype=dtype)
+
+    def _read_results(self, t_stop: float | None) -> float:
+        """Spikes and synapse counts from the program's files; returns the model time reached, ms."""
         h = self.model.resolution
         reached = t_stop
-        if reached is None:
-            t = float(self.b2.defaultclock.t_) * 1000.0
+        if reached is None:  # stopped early: where its clock got to (past the end only for the last weights)
+            t = float(self._read(self.layout["clock_t"], np.float64)[0]) * 1000.0
             reached = min(n_steps(t, h), n_steps(self.model.simulation_time, h)) * h
         self._spikes = {}
-        for name, mon in self.declared.monitors.items():
-            ids = np.asarray(mon.i[:], dtype=np.int64)
-            times = np.asarray(mon.t_[:], dtype=np.float64) * 1000.0 + h  # NEST's stamp: the end of the step
-            if name in self.declared.relayed:
-                times = times + self.declared.relay_delay[name]
+        for name, files in self.layout["monitors"].items():
+            ids = self._read(files["i"], np.int32).astype(np.int64)
+            times = self._read(files["t"], np.float64) * 1000.0 + h  # NEST's stamp: the end of the step
+            if name in self.layout["relayed"]:
+                times = times + self.layout["relay_delay"][name]
             keep = times <= reached + h / 2
             self._spikes[name] = (ids[keep], times[keep])
         self._counts = {}
         for p in self.model.projections:  # in the model's order; a relay's one-to-one wiring is implied
-            if p.name in self.declared.synapses:
-                self._counts[p.name] = int(len(self.declared.synapses[p.name]))
-            elif p.target in self.declared.relayed:
+            files = self.layout["synapses"].get(p.name)
+            if files is not None:
+                self._counts[p.name] = int((self._results / files["pre"]).stat().st_size // 4)
+            elif p.target in self.layout["relayed"]:
                 self._counts[p.name] = self.model.layers[p.target].size
         return reached
 
@@ -233,7 +271,7 @@ class Brian2Engine(Engine):
             on_chunk(t, out)
             t_prev = t
 
-    def _weights_files(self, scratch) -> dict:
+    def _weights_files(self, scratch: Path) -> dict:
         """The times at which the program writes the plastic weights, and the folder it writes them to."""
         if not self.model.weight_times:
             return {}
@@ -244,13 +282,14 @@ class Brian2Engine(Engine):
             "SPIKING_WEIGHTS_DIR": str(scratch / "weights"),
         }
 
-    def _hand_over_weights(self, on_weights: OnWeights, scratch, reached: float) -> None:
+    def _hand_over_weights(self, on_weights: OnWeights, scratch: Path, reached: float) -> None:
         """Each plastic projection's weights at each time the program wrote them, up to ``reached`` ms."""
         h = self.model.resolution
         for p in self.model.plastic:
             t0 = time.perf_counter()
-            s = self.declared.synapses[p.name]
-            sources, targets = np.asarray(s.i[:], dtype=np.int64), np.asarray(s.j[:], dtype=np.int64)
+            files = self.layout["synapses"][p.name]
+            sources = self._read(files["pre"], np.int32).astype(np.int64)
+            targets = self._read(files["post"], np.int32).astype(np.int64)
             records = read_weight_records(scratch / "weights" / f"weights-{p.index:02d}.bin")
             for step, weights in records:
                 self.times["weights"] = self.times.get("weights", 0.0) + time.perf_counter() - t0
@@ -267,19 +306,19 @@ class Brian2Engine(Engine):
             raise RuntimeError("the connections exist once the Brian2 program has run")
         p = next(q for q in self.model.projections if q.name == projection)
         h = self.model.resolution
-        if p.target in self.declared.relayed:  # the relay repeats its retina node: one to one
+        if p.target in self.layout["relayed"]:  # the relay repeats its retina node: one to one
             n = self.model.layers[p.target].size
             ids = np.arange(n, dtype=np.int64)
             return Edges(ids, ids.copy(), np.full(n, p.weight), np.full(n, n_steps(p.delay, h) * h))
-        s = self.declared.synapses[projection]
-        extra = self.declared.relay_delay.get(p.source, 0.0)
-        delay = np.asarray(s.delay_[:], dtype=float) * 1000.0 + h - extra
-        n = len(s)
+        files = self.layout["synapses"][projection]
+        pre = self._read(files["pre"], np.int32).astype(np.int64)
+        extra = self.layout["relay_delay"].get(p.source, 0.0)
+        delay = self._read(files["delay"], np.float64) * 1000.0 + h - extra
         e = Edges(
-            np.asarray(s.i[:], dtype=np.int64),
-            np.asarray(s.j[:], dtype=np.int64),
-            np.full(n, p.weight),
-            np.broadcast_to(np.round(delay / h) * h, (n,)).copy(),
+            pre,
+            self._read(files["post"], np.int32).astype(np.int64),
+            np.full(pre.size, p.weight),
+            np.broadcast_to(np.round(delay / h) * h, pre.shape).copy(),
         )
         self._edges[projection] = e
         return e
@@ -288,48 +327,55 @@ class Brian2Engine(Engine):
         want = np.unique(targets)
         out = {}
         for p in self.model.projections:
-            if p.target != target or p.name not in self._counts:
-                continue
-            e = self.edges(p.name)
-            m = np.isin(e.targets, want)
-            out[p.source] = (e.sources[m], e.targets[m])
+            if p.target == target and p.name in self._counts:
+                e = self.edges(p.name)
+                m = np.isin(e.targets, want)
+                out[p.source] = (e.sources[m], e.targets[m])
         return out
 
     def outgoing(self, source: str, node: int) -> dict[str, np.ndarray]:
         out = {}
         for p in self.model.projections:
-            if p.source != source or p.name not in self._counts:
-                continue
-            e = self.edges(p.name)
-            out[p.target] = e.targets[e.sources == node]
+            if p.source == source and p.name in self._counts:
+                e = self.edges(p.name)
+                out[p.target] = e.targets[e.sources == node]
         return out
 
     def phase_times(self) -> dict[str, float]:
-        return {k: v for k, v in self.times.items() if k in ("compile", "connect", "weights")}
+        """Compiling (within ``build``), connecting (within the program), writing its input files, reading its spikes
+        and weights."""
+        out = {k: v for k, v in self.times.items() if k in ("compile", "connect", "weights")}
+        if "inputs" in self.times:
+            out["input"] = self.times["inputs"]
+        if "results" in self.times:
+            out["record"] = self.times["results"]
+        return out
 
     def memory_mb(self) -> dict[str, float]:
         """Peak resident memory of the compiled program (a process of its own), MB."""
         return {"program_peak_rss": round(self.project.peak_rss_mb, 1)} if self.project else {}
 
     def close(self) -> None:
-        """Remove the program's results and give Brian2 back its runtime device (another caller may need it)."""
-        if getattr(self, "_scratch", None) is not None:
+        """Remove the program's results, and give Brian2 back its runtime device if this process declared."""
+        if self._scratch is not None:
             self.project.clean(self._scratch)
             self._scratch = None
-        device = self.b2.get_device()
-        device.reinit()
-        self.b2.set_device("runtime")
+        if self._b2 is not None:
+            self._b2.get_device().reinit()
+            self._b2.set_device("runtime")
+            self._b2 = None
 
     def info(self) -> dict:
-        caps = brian2_capabilities()
+        cxx = compiler()
         return {
             "engine": "brian2",
-            "version": caps["version"],
+            "version": self.layout.get("brian2") or metadata.version("brian2"),
             "build_info": {
                 "device": "cpp_standalone",
-                "compiler": caps["compiler_version"] or caps["compiler"],
-                "openmp": caps["openmp"],
-                "cache": caps["cache"],
+                "compiler": cxx or "",
+                "openmp": bool(self.layout.get("openmp")),
+                "project": self.project.folder.name if self.project else "",
+                "compiled_now": bool(self.project and self.project.compiled_now),
             },
             "threads": self.threads,
             "processes": 1,

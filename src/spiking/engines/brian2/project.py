@@ -17,10 +17,13 @@ import platform
 import shutil
 import signal
 import subprocess
+import threading
 import time
+from importlib import metadata
 from pathlib import Path
 
 from ...errors import EngineUnavailableError
+from ...io.runfolder import pid_alive
 from .install import cache_root, compiler
 
 __all__ = ["code_key", "compiled_duration", "Project"]
@@ -47,12 +50,10 @@ def _source_hash() -> str:
 
 def code_key(description: dict) -> str:
     """A short hash of what the generated code depends on (plus Brian2, the compiler and this engine)."""
-    import brian2
-
     text = json.dumps(
         {
             "model": description,
-            "brian2": brian2.__version__,
+            "brian2": metadata.version("brian2"),
             "compiler": compiler() or "",
             "machine": platform.machine(),
             "engine": _source_hash(),
@@ -70,14 +71,43 @@ def _read(path: Path) -> str:
         return ""
 
 
-def _alive(pid: int) -> bool:
+def _vm_hwm_mb(pid: int) -> float:
+    """Peak resident memory of a running process since it started its program (Linux ``VmHWM``), MB; 0 if unknown."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0.0
+
+
+class _PeakWatch(threading.Thread):
+    """Samples the peak memory (``VmHWM``) of a running program every ``every`` seconds until stopped.
+
+    ``getrusage``/``wait4`` cannot be used: on Linux a child's ``ru_maxrss``
+    keeps the resident memory of the Python process it was forked from (the
+    high-water mark survives ``exec``), which hides the program's own peak
+    below a few hundred MB.
+    """
+
+    def __init__(self, pid: int, every: float = 0.05):
+        super().__init__(daemon=True)
+        self.pid, self.every = pid, every
+        self.peak = 0.0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            self.peak = max(self.peak, _vm_hwm_mb(self.pid))
+            self.done.wait(self.every)
+
+    def stop(self) -> float:
+        """Stop sampling; the peak seen, MB."""
+        self.done.set()
+        self.join()
+        return self.peak
 
 
 class Project:
@@ -97,15 +127,18 @@ class Project:
         self.compiled_now = False
         self.compile_s = 0.0
         self.child: subprocess.Popen | None = None
-        #: peak resident memory of the last run of the program, MB
+        #: peak resident memory of the last run of the program (its ``VmHWM``, sampled every 50 ms), MB
         self.peak_rss_mb = 0.0
 
     @property
     def exists(self) -> bool:
         return (self.folder / "main").is_file()
 
-    def build(self, device, jobs: int) -> None:
-        """Compile the declared network into the cache (a private folder first, then renamed into place)."""
+    def build(self, device, jobs: int, extra_files: dict[str, str] | None = None) -> None:
+        """Compile the declared network into the cache (a private folder first, then renamed into place).
+
+        ``extra_files`` (name -> text) are written into the project with it.
+        """
         import brian2
 
         problem = None if compiler() else "no C++ compiler found; on Debian or Ubuntu: apt-get install g++"
@@ -128,6 +161,8 @@ class Project:
         finally:
             brian2.prefs["devices.cpp_standalone.extra_make_args_unix"] = make_args
         self.compile_s = time.perf_counter() - t0
+        for name, text in (extra_files or {}).items():
+            (tmp / name).write_text(text)
         try:
             tmp.rename(self.folder)
         except OSError:  # another process published the same project meanwhile
@@ -139,7 +174,7 @@ class Project:
         runs = self.root / "runs"
         for old in runs.glob("*-*"):  # of processes that died without cleaning up
             pid = old.name.split("-")[0]
-            if pid.isdigit() and not _alive(int(pid)):
+            if pid.isdigit() and not pid_alive(int(pid)):
                 shutil.rmtree(old, ignore_errors=True)
         folder = runs / f"{os.getpid()}-{os.urandom(4).hex()}"
         (folder / "results").mkdir(parents=True)
@@ -162,22 +197,24 @@ class Project:
                 env={**os.environ, **env},
                 start_new_session=True,
             )
+            watch = _PeakWatch(self.child.pid)
+            watch.start()
             try:
                 for line in self.child.stdout:
+                    watch.peak = max(watch.peak, _vm_hwm_mb(self.child.pid))
                     if on_line is not None:
                         on_line(line.rstrip("\n"))
+                watch.peak = max(watch.peak, _vm_hwm_mb(self.child.pid))  # its output closed: it is ending
                 return self._wait()
             finally:
                 self.interrupt()  # when leaving early (a signal): the program stops and writes what it has
+                self.peak_rss_mb = watch.stop()
                 self.child.stdout.close()
                 self.child = None
 
     def _wait(self) -> int:
-        """Wait for the program and note its peak memory (from the kernel's accounting of the child)."""
-        _, status, usage = os.wait4(self.child.pid, 0)
-        self.child.returncode = os.waitstatus_to_exitcode(status)
-        self.peak_rss_mb = usage.ru_maxrss / 1024.0
-        return self.child.returncode
+        """Wait for the program; its exit status."""
+        return self.child.wait()
 
     def interrupt(self, timeout: float = 30.0) -> None:
         """Ask a running program to stop (it writes what it has), and kill it if it does not."""

@@ -1,8 +1,17 @@
-"""``spiking check`` for NEST: what the installed NEST supports, and the original's environment test plots."""
+"""``spiking check`` for NEST: what the installed NEST supports, and the original's environment test plots.
+
+The plots are drawn by NEST's own ``nest.PlotLayer`` and ``nest.PlotTargets``,
+which create and return pyplot figures: this module therefore uses pyplot
+(with the Agg backend), writes each figure atomically with
+:func:`spiking.io.atomic.save_figure` and closes it at once, so no figure is
+left in pyplot's global state.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from ...io.atomic import save_figure
 
 __all__ = ["run_check"]
 
@@ -68,10 +77,10 @@ def run_check(folder) -> tuple[dict, list[Path]]:
         ax.set_xlabel("x (units)")
         ax.set_ylabel("y (units)")
         fig.set_size_inches(width, 6)
-        path = folder / name
-        fig.savefig(path, dpi=90)
-        plt.close(fig)
-        return path
+        try:
+            return save_figure(fig, folder / name, dpi=90)
+        finally:
+            plt.close(fig)
 
     files = [
         draw("test0.png", "test0: 9x9 layer (blue) and 4x4 layer (red)\nextent 1.1 x 1.1", 6.5, targets=False),
