@@ -183,7 +183,8 @@ class NestEngine(Engine):
             return "static_synapse"
         name = STDP_MODEL.format(p.index)
         if name not in self._plastic:
-            self.nest.CopyModel("stdp_synapse", name, stdp_params(p.plasticity))
+            # the copy's default weight must already have the sign of Wmax (NEST checks both when either is set)
+            self.nest.CopyModel("stdp_synapse", name, {**stdp_params(p.plasticity), "weight": float(p.weight)})
             self._plastic[name] = None
         return name
 
