@@ -221,11 +221,11 @@ def plot_selectivity(layer: str, change: SelectivityChange, window: float, path:
     a2.set_ylabel("neurons")
     a2.legend(fontsize=8)
     fig.suptitle(
-        f"{layer}: {change.n} neurons with >= {MIN_SPIKES} spikes in each window; mean index x{change.ratio:.2f}, "
+        f"{layer}: {change.n} neurons with >= {MIN_SPIKES} spikes in each window\nmean index x{change.ratio:.2f}, "
         f"Wilcoxon signed-rank (after > before) p = {change.p_value:.2g}",
         fontsize=9,
     )
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
     return _save(fig, path)
 
 
