@@ -73,14 +73,14 @@ def formats_config(**sections):
     return data
 
 
-def make_real_run(tmp: Path, data: dict, name: str = "run") -> Path:
-    """``spiking run --no-render`` of ``data`` into ``tmp/output``; the run folder."""
+def make_real_run(tmp: Path, data: dict, name: str = "run", render: bool = False) -> Path:
+    """``spiking run`` of ``data`` into ``tmp/output`` (``--no-render`` unless ``render``); the run folder."""
     from spiking.config import from_mapping, to_toml
 
     data = {**data, "run": {**data.get("run", {}), "output_dir": str(tmp / "output"), "name": name}}
     cfg = tmp / f"{name}.toml"
     cfg.write_text(to_toml(from_mapping(data)))
-    proc = run_cli("run", cfg, "--no-progress", "--no-render", "-q", cwd=tmp)
+    proc = run_cli("run", cfg, "--no-progress", *([] if render else ["--no-render"]), "-q", cwd=tmp)
     assert proc.returncode == 0, proc.stderr
     return Path(proc.stdout.strip().splitlines()[-1])
 

@@ -17,6 +17,7 @@ out, differences, the reference page ``docs/config.md``).
 
 from .sections import (
     ENGINES,
+    PLASTICITY,
     PRESETS,
     PROJECTION_NAMES,
     PROJECTION_TABLE,
@@ -34,6 +35,7 @@ from .sections import (
     RenderConfig,
     RetinaConfig,
     RunConfig,
+    STDPConfig,
     StimulusConfig,
     default_config,
 )
@@ -54,6 +56,8 @@ __all__ = [
     "RecordingConfig",
     "RenderConfig",
     "ProjectionConfig",
+    "STDPConfig",
+    "PLASTICITY",
     "PROJECTION_NAMES",
     "PROJECTION_TABLE",
     "RECORDABLE_LAYERS",

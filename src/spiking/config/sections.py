@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from ..model.cells import IzhikevichParams, izhikevich_class
+from ..model.plasticity import DEPENDENCES, STDPRule
 from .fields import _at_least, _between, _f, _fraction, _non_negative, _one_of, _positive, _probability, _square
 
 # ---- the tree -------------------------------------------------------------------
@@ -177,6 +178,52 @@ class RenderConfig:
     movies: bool = _f(True, "", "draw the activity movies")
     plot_layers: bool = _f(False, "", "draw a connectivity plot per projection (slow for big networks)")
     open: bool = _f(False, "", "open the report in a browser when done")
+    selectivity_window: float = _f(
+        0.0,
+        "ms",
+        "model time at the start and at the end of a run whose rates give each V1 neuron's pattern selectivity "
+        "before and after learning, in runs with plastic projections (0: a quarter of the run)",
+        _non_negative,
+    )
+
+    def window(self, simulation_time: float) -> float:
+        """The selectivity window of a run of ``simulation_time`` ms, ms."""
+        return self.selectivity_window or simulation_time / 4
+
+
+#: Plasticity rules a projection can follow (``projections.<name>.plasticity``).
+PLASTICITY = ("none", "stdp")
+_RULE = STDPRule()
+
+
+@dataclass(frozen=True)
+class STDPConfig:
+    """The STDP rule of a projection (NEST's ``stdp_synapse``), used when ``plasticity = "stdp"``."""
+
+    tau_plus: float = _f(
+        _RULE.tau_plus, "ms", "time constant of the presynaptic trace (potentiation window)", _positive
+    )
+    tau_minus: float = _f(
+        _RULE.tau_minus,
+        "ms",
+        "time constant of the postsynaptic trace (depression window); one per target layer",
+        _positive,
+    )
+    a_plus: float = _f(_RULE.a_plus, "", "potentiation step at zero lag, a fraction of w_max", _positive)
+    a_minus: float = _f(_RULE.a_minus, "", "depression step at zero lag, a fraction of w_max", _non_negative)
+    w_max: float = _f(
+        _RULE.w_max, "mV", "bound of the weight, with the sign of weight (weights stay between 0 and w_max)"
+    )
+    dependence: str = _f(
+        _RULE.dependence,
+        "",
+        "additive (steps independent of the weight, hard bounds) or multiplicative (soft bounds)",
+        _one_of(*DEPENDENCES),
+    )
+
+    def rule(self) -> STDPRule:
+        """The rule in the model's words."""
+        return STDPRule(**{f.name: getattr(self, f.name) for f in fields(self)})
 
 
 @dataclass(frozen=True)
@@ -196,6 +243,10 @@ class ProjectionConfig:
     weight: float = _f(1.0, "mV", "jump of the target's membrane potential per spike")
     delay: float = _f(1.0, "ms", "delay at distance 0", _positive)
     delay_per_unit: float = _f(0.0, "ms/unit", "added delay per unit of distance (0: constant delay)", _non_negative)
+    plasticity: str = _f(
+        "none", "", "none (static weights) or stdp (the rule in [projections.<name>.stdp])", _one_of(*PLASTICITY)
+    )
+    stdp: STDPConfig = field(default_factory=STDPConfig)
 
 
 # (name, source, target, defaults) of the eighteen projections, numbered 1..18 in this order.

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from ..errors import ConfigError
 from ..model.timegrid import EPS, on_grid
 from .fields import _ALIASES_BACK, _coerce, _show
-from .sections import PROJECTION_NAMES, Config, EpochConfig, ProjectionConfig, _default_projections
+from .sections import PROJECTION_NAMES, PROJECTION_TABLE, Config, EpochConfig, ProjectionConfig, _default_projections
 
 # ---- mapping <-> tree ----------------------------------------------------------
 
@@ -193,8 +193,65 @@ def validate(cfg: Config) -> None:
         raise ConfigError("render.frame_ms", f"must be >= run.resolution ({res} ms), got {cfg.render.frame_ms}")
     if res < 0.001:
         raise ConfigError("run.resolution", f"must be >= 0.001 ms, got {res}")
+    _validate_plasticity(cfg)
     times = [("run.simulation_time", cfg.run.simulation_time), ("stimulus.switch_every", cfg.stimulus.switch_every)]
     times += [(f"stimulus.epochs[{i}].duration", e.duration) for i, e in enumerate(cfg.stimulus.epochs)]
     for key, t in times:
         if not on_grid(t, res):
             raise ConfigError(key, f"must be a multiple of run.resolution ({res} ms), got {t}")
+
+
+#: Layers a plastic projection may end in (the rule needs a neuron that keeps its spike history).
+PLASTIC_TARGETS = ("ex_on", "ex_off", "in_on", "in_off")
+
+
+def _validate_plasticity(cfg: Config) -> None:
+    """The rules of plastic projections: V1 targets, the bound's sign, one tau_minus per layer, long enough epochs."""
+    from ..model.stimulus import build_schedule
+
+    targets = {name: tgt for name, _, tgt, _ in PROJECTION_TABLE}
+    plastic = {name: p for name, p in cfg.projections.items() if p.plasticity == "stdp"}
+    tau_minus: dict[str, tuple[str, float]] = {}
+    for name, p in plastic.items():
+        key = f"projections.{name}"
+        if targets[name] not in PLASTIC_TARGETS:
+            raise ConfigError(
+                f"{key}.plasticity",
+                'only projections into a V1 layer (ex_on, ex_off, in_on, in_off) can be "stdp"; '
+                f"this one ends in the relay {targets[name]}",
+            )
+        w, w_max = p.weight, p.stdp.w_max
+        if w_max == 0 or (w >= 0) != (w_max > 0):
+            raise ConfigError(
+                f"{key}.stdp.w_max", f"must be non-zero with the sign of {key}.weight ({w:g}), got {w_max:g}"
+            )
+        if abs(w) > abs(w_max):
+            raise ConfigError(
+                f"{key}.stdp.w_max", f"must be at least |{key}.weight| ({abs(w):g} mV) in size, got {w_max:g}"
+            )
+        other = tau_minus.setdefault(targets[name], (name, p.stdp.tau_minus))
+        if other[1] != p.stdp.tau_minus:
+            raise ConfigError(
+                f"{key}.stdp.tau_minus",
+                f"must equal projections.{other[0]}.stdp.tau_minus ({other[1]:g} ms): the postsynaptic trace belongs "
+                f"to the target layer {targets[name]}, got {p.stdp.tau_minus:g}",
+            )
+    if not plastic:
+        return
+    half = cfg.run.simulation_time / 2
+    if cfg.render.selectivity_window > half * (1 + EPS):
+        raise ConfigError(
+            "render.selectivity_window",
+            f"must be at most half of run.simulation_time ({half:g} ms) in a run with plastic projections, "
+            f"got {cfg.render.selectivity_window:g}",
+        )
+    shortest = min(build_schedule(cfg), key=lambda e: e.stop - e.start)
+    for name, p in plastic.items():
+        longest = p.delay + (p.delay_per_unit * p.radius if p.mask == "circle" else 0.0)
+        if shortest.stop - shortest.start < longest * (1 - EPS):
+            raise ConfigError(
+                f"projections.{name}.plasticity",
+                f"needs stimulus epochs at least as long as the projection's longest delay ({longest:g} ms), since "
+                f"its weights are recorded at each change; the epoch from {shortest.start:g} ms lasts "
+                f"{shortest.stop - shortest.start:g} ms",
+            )

@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from .fields import _ALIASES_BACK
-from .sections import PRESETS, PROJECTION_TABLE, Config, ProjectionConfig, default_config
+from .sections import PRESETS, PROJECTION_TABLE, Config, ProjectionConfig, STDPConfig, default_config
 from .sources import ENV_KEYS
 from .tree import to_mapping
 
@@ -170,6 +170,7 @@ def _projection_tables(cfg: Config) -> list[str]:
     lines += [
         f"| `{f.name}` | {f.metadata.get('unit', '')} | {f.metadata.get('doc', '')} |"
         for f in dataclasses.fields(ProjectionConfig)
+        if f.name != "stdp"  # a table of its own, below
     ]
     lines += [
         "",
@@ -185,6 +186,20 @@ def _projection_tables(cfg: Config) -> list[str]:
         lines.append(
             f"| {i} | `{name}` | {src} -> {tgt} | {p.mask} | {radius} | {kernel} | {p.p_center:g} | {sigma} | {p.weight:g} | {p.delay:g} |"
         )
+    lines += [
+        "",
+        "## `[projections.<name>.stdp]`",
+        "",
+        _section_doc(STDPConfig())
+        + " Only projections into a V1 layer can be plastic; details in [plasticity.md](plasticity.md).",
+        "",
+        "| key | default | unit | meaning |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| `{name}` | `{toml_value(value)}` | {f.metadata.get('unit', '')} | {f.metadata.get('doc', '')} |"
+        for name, f, value in _keys(STDPConfig())
+    ]
     return lines
 
 

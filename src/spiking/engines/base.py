@@ -9,11 +9,15 @@ default steps through it with the primitives below (NEST keeps it); an engine
 that compiles the whole run (Brian2's standalone mode) overrides it.
 
 Spikes cross the boundary as ``layer -> (node indices from 0, times in ms)``
-numpy arrays; connections as :class:`Edges`. Nothing here imports a simulator.
+numpy arrays; connections as :class:`Edges`. The weights of plastic
+projections go out through an ``on_weights`` callback at each of the model's
+:attr:`~spiking.model.network.Model.weight_times`, one projection at a time.
+Nothing here imports a simulator.
 """
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -24,10 +28,13 @@ import numpy as np
 from ..model.network import Model
 from ..model.timegrid import EPS, before, floor_index, snap
 
-__all__ = ["Engine", "Edges", "Segment", "stepping_plan", "Spikes"]
+__all__ = ["Engine", "Edges", "Segment", "stepping_plan", "Spikes", "OnWeights"]
 
 #: ``layer -> (node indices, times in ms)``
 Spikes = dict[str, tuple[np.ndarray, np.ndarray]]
+#: ``on_weights(t, projection, sources, targets, weights)``: this process's synapses of a plastic
+#: projection (node indices in the source and target layers) and their weights (mV) at model time ``t`` (ms).
+OnWeights = Callable[[float, str, np.ndarray, np.ndarray, np.ndarray], None]
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,11 @@ class Segment:
         handed to the engine first.
     flush : bool
         Collect the recorded spikes at ``stop``.
+    snapshot : float or None
+        When not None, read the weights of the plastic projections at this
+        model time (ms) after the segment: every presynaptic spike stamped up to
+        it has reached its synapse (a segment of one step after it, see
+        :func:`stepping_plan`).
     """
 
     start: float
@@ -76,12 +88,20 @@ class Segment:
     epoch: int | None
     feed_until: float | None
     flush: bool
+    snapshot: float | None = None
 
 
 def stepping_plan(model: Model, chunk: float, feed_window: float | None) -> list[Segment]:
     """The segments of a run: cut at epoch changes, every ``chunk`` ms, and every ``feed_window`` ms of trains.
 
     ``feed_window=None`` hands no trains over (a model without train layers).
+    With plastic projections, the weights at each of the model's
+    ``weight_times`` ``t > 0`` are read after a segment ``[t, t + h]`` of one
+    step: a simulator that delivers spikes at the start of its next
+    communication interval (NEST) has then applied every presynaptic spike
+    stamped up to ``t`` and none later (``t`` must lie on such a boundary). The
+    one at the end adds a step past ``simulation_time`` whose spikes are not
+    collected.
     """
     h = model.resolution
     total = model.simulation_time
@@ -91,6 +111,8 @@ def stepping_plan(model: Model, chunk: float, feed_window: float | None) -> list
     if feed_window is not None:
         feeds = {snap(k * feed_window, h) for k in range(floor_index(total, feed_window) + 1)}
         cuts |= feeds
+    reads = {snap(t + h, h): t for t in model.weight_times if t > 0}
+    cuts |= set(reads)
     cuts = sorted(t for t in cuts if t <= total + EPS * max(1.0, total))
     starts = {snap(e.start, h): i for i, e in enumerate(model.schedule)}
     out = []
@@ -103,7 +125,10 @@ def stepping_plan(model: Model, chunk: float, feed_window: float | None) -> list
             feed_until = min(later[0], total) if later else total
         last = not before(b, total, h)
         on_chunk = abs(b / chunk - round(b / chunk)) <= EPS * max(1.0, b / chunk)
-        out.append(Segment(a, b, starts.get(a), feed_until, flush=last or on_chunk))
+        out.append(Segment(a, b, starts.get(a), feed_until, flush=last or on_chunk, snapshot=reads.get(b)))
+    if model.weight_times:
+        end = snap(total, h)
+        out.append(Segment(end, snap(end + h, h), None, None, flush=False, snapshot=end))
     return out
 
 
@@ -192,20 +217,39 @@ class Engine(ABC):
 
         ``compile``: compiling code (within ``build``); ``connect``: making
         connections within ``simulate``, for an engine that connects when the
-        simulation starts.
+        simulation starts; ``weights``: reading the weights of plastic
+        projections within ``simulate``.
         """
         return {}
 
+    def weights(self, projection: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """This process's synapses of a plastic projection now: sources, targets (node indices) and weights (mV)."""
+        raise NotImplementedError
+
+    def _read_weights(self, t: float, on_weights: OnWeights) -> None:
+        """Hand every plastic projection's weights at ``t`` to ``on_weights``, one projection at a time."""
+        for p in self.model.plastic:
+            t0 = time.perf_counter()
+            sources, targets, weights = self.weights(p.name)
+            self.weights_s = getattr(self, "weights_s", 0.0) + time.perf_counter() - t0
+            on_weights(t, p.name, sources, targets, weights)
+
     # -- the whole schedule --------------------------------------------------------
-    def simulate(self, on_chunk: Callable[[float, Spikes], None], chunk: float) -> None:
+    def simulate(
+        self, on_chunk: Callable[[float, Spikes], None], chunk: float, on_weights: OnWeights | None = None
+    ) -> None:
         """Simulate the model's whole schedule, calling ``on_chunk(t, spikes)`` every ``chunk`` ms and at the end.
 
         ``spikes`` are this process's spikes since the previous call. The
         default steps through :func:`stepping_plan` with the primitives.
+        ``on_weights`` gets the weights of each plastic projection at each of
+        the model's ``weight_times`` (:data:`OnWeights`).
         """
         model = self.model
         trains = model.trains() if model.train_layers else None
         try:
+            if on_weights is not None and model.weight_times:
+                self._read_weights(0.0, on_weights)
             for seg in self.plan(chunk):
                 if seg.epoch is not None and "retina_on" in model.layers:
                     self.set_rates(model.layer_rates(model.schedule[seg.epoch].pattern))
@@ -214,6 +258,8 @@ class Engine(ABC):
                 self.advance(seg.stop - seg.start)
                 if seg.flush:
                     on_chunk(seg.stop, self.collect())
+                if seg.snapshot is not None and on_weights is not None:
+                    self._read_weights(seg.snapshot, on_weights)
         finally:
             self.finish()
 

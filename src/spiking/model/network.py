@@ -14,9 +14,10 @@ import numpy as np
 from ..config import PROJECTION_TABLE, Config
 from .cells import IzhikevichParams
 from .geometry import Sizes, derive_sizes, grid_positions, image_to_nodes
+from .plasticity import STDPRule
 from .retina import retina_rates
 from .stimulus import ScheduledEpoch, build_schedule, load_pattern, place_pattern
-from .timegrid import EPS
+from .timegrid import EPS, n_steps
 from .trains import RetinaTrains
 
 __all__ = ["LayerSpec", "ProjectionSpec", "Stimulus", "Model", "build_model"]
@@ -64,7 +65,7 @@ class ProjectionSpec:
     ``p(r) = p_center`` (constant) or ``p_center * exp(-r^2 / (2 sigma^2))``
     (gaussian) inside the mask (``one_to_one``: the grid element at the same
     place; ``circle``: distance ``d <= radius``, see :meth:`inside`). Delay ``delay + delay_per_unit * r`` (ms),
-    weight in mV.
+    weight in mV (the initial weight when ``plasticity`` is a rule: :mod:`spiking.model.plasticity`).
     """
 
     index: int
@@ -80,6 +81,12 @@ class ProjectionSpec:
     delay: float
     delay_per_unit: float
     allow_autapses: bool
+    plasticity: STDPRule | None = None
+
+    @property
+    def max_delay(self) -> float:
+        """The longest delay of the projection, ms (at the mask's edge)."""
+        return self.delay + (self.delay_per_unit * self.mask_radius if self.mask == "circle" else 0.0)
 
     @property
     def mask_radius(self) -> float:
@@ -158,6 +165,24 @@ class Model:
         return tuple(name for name, layer in self.layers.items() if layer.kind == "trains")
 
     @property
+    def plastic(self) -> tuple[ProjectionSpec, ...]:
+        """The projections whose weights follow a plasticity rule."""
+        return tuple(p for p in self.projections if p.plasticity is not None)
+
+    @property
+    def weight_times(self) -> tuple[float, ...]:
+        """When the weights of plastic projections are recorded, ms: each stimulus change (0 included) and the end.
+
+        Empty without plastic projections. The weights at ``t`` are those after
+        every presynaptic spike stamped up to ``t`` (:mod:`spiking.model.plasticity`).
+        """
+        if not (self.plastic and self.connect):
+            return ()
+        h = self.resolution
+        times = {n_steps(e.start, h) for e in self.schedule} | {n_steps(self.simulation_time, h)}
+        return tuple(k * h for k in sorted(times))
+
+    @property
     def simulated_recorded(self) -> tuple[str, ...]:
         """Recorded layers whose spikes the engine records (the others are pre-drawn trains)."""
         trains = set(self.train_layers)
@@ -210,6 +235,7 @@ def build_model(config: Config, stimuli: bool = True) -> Model:
                 delay=p.delay,
                 delay_per_unit=p.delay_per_unit,
                 allow_autapses=config.network.allow_autapses if recurrent else True,
+                plasticity=p.stdp.rule() if p.plasticity == "stdp" else None,
             )
         )
     schedule = tuple(build_schedule(config))

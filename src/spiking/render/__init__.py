@@ -15,6 +15,8 @@ Files written, relative to the run folder::
     rates/rates_by_pattern.csv              mean rate per layer and pattern
     rates/ratemap-<layer>-<pattern>.png     per-neuron rate map per layer and pattern
     rates/spike_statistics.csv, .png        ISI CV, Fano factor, pairwise correlations (Elephant)
+    plasticity/                             with plastic projections: weights over time, receptive
+                                            fields, pattern selectivity (:mod:`.plasticity`)
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pathlib import Path
 
 from .frames import bin_frames, colorize, frame_count, frame_images, scale_counts
 from .movies import movie_size, write_movies
+from .plasticity import write_plasticity
 from .rates import RATES_DIR, write_rates
 from .report import MOVIES_DIR, write_report
 from .source import load_run
@@ -73,8 +76,8 @@ def render_run(
     -------
     dict
         ``folder`` (Path), ``files`` (relative to the folder, sorted), ``index`` (``index.html``),
-        ``timings_s`` (wall time of ``movies``, ``rates``, ``statistics``, ``report`` and ``total``,
-        s), ``frames``, ``frame_ms``, ``fps``, ``movie_format``, ``t_end_ms`` and ``status``.
+        ``timings_s`` (wall time of ``movies``, ``rates``, ``statistics``, ``plasticity`` when there
+        are plastic projections, ``report`` and ``total``, s), ``frames``, ``frame_ms``, ``fps``, ``movie_format``, ``t_end_ms`` and ``status``.
 
     Raises
     ------
@@ -107,8 +110,19 @@ def render_run(
     timings.update(worker.timings)
 
     t0 = time.perf_counter()
+    plasticity = write_plasticity(src)
+    if plasticity:
+        files += plasticity["files"]
+        timings["plasticity"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
     index = write_report(
-        src, movie_info=movie_info, rates_info=rates, render_timings=dict(timings), statistics=stats["rows"]
+        src,
+        movie_info=movie_info,
+        rates_info=rates,
+        render_timings=dict(timings),
+        statistics=stats["rows"],
+        plasticity=plasticity,
     )
     files.append(index)
     timings["report"] = time.perf_counter() - t0

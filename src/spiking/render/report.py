@@ -10,6 +10,7 @@ from .. import __version__
 from ..config import PROJECTION_TABLE, RECORDABLE_LAYERS, RETINA_SOURCE_TEXT, diff_from_defaults
 from ..io.atomic import atomic_write_text
 from .html import esc, img, kv, movie, num, section, table, url, value
+from .plasticity_html import plasticity_html
 from .rates import RATES_DIR
 from .source import RunSource, pattern_labels
 from .statistics import statistics_html
@@ -352,6 +353,7 @@ def _files(src: RunSource) -> str:
         "manifest.json",
         "schedule.csv",
         "spikes.h5",
+        "weights.h5",
         f"{RATES_DIR}/rates_by_pattern.csv",
         f"{RATES_DIR}/population_rates.csv",
     ]
@@ -388,6 +390,7 @@ def write_report(
     rates_info: dict | None = None,
     render_timings: dict | None = None,
     statistics: list | None = None,
+    plasticity: dict | None = None,
 ) -> Path:
     """Write ``index.html`` into the run folder.
 
@@ -407,6 +410,8 @@ def write_report(
         Wall time (s) of the render parts, shown with the run's timings.
     statistics : list, optional
         Rows of ``rates/spike_statistics.csv`` (read from the file when not given).
+    plasticity : dict, optional
+        What :func:`spiking.render.plasticity.write_plasticity` returned (a "Plasticity" section when not empty).
 
     Returns
     -------
@@ -419,6 +424,7 @@ def write_report(
         ("movies", "Movies", _movies(src, movie_info)),
         ("rates", "Rates", _rates(src, rates_info)),
         ("statistics", "Spike statistics", statistics_html(src, statistics)),
+        *([("plasticity", "Plasticity", plasticity_html(src, plasticity))] if plasticity else []),
         ("retina", "Stimulus and retina", _retina(src)),
         ("network", "Network", _network(src)),
         ("timings", "Timings", _timings(src, render_timings)),

@@ -57,6 +57,7 @@ class Manifest:
     memory_mb: dict = field(default_factory=dict)
     timings_s: dict = field(default_factory=dict)
     spikes: dict | None = None
+    weights: dict | None = None
     signal: str | None = None
     error: str | None = None
     note: str | None = None

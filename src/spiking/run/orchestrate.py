@@ -3,7 +3,8 @@
 stimulus (the model as data) -> estimate (will it fit?) -> folder (chosen by
 rank 0) -> inputs (config, manifest, schedule, retina snapshots) -> build ->
 connect -> connectivity (optional sample) -> simulate (spikes streamed to
-``spikes.h5`` chunk by chunk) -> close. The manifest says how far the run got
+``spikes.h5`` chunk by chunk, the weights of plastic projections to
+``weights.h5`` at each stimulus change) -> close. The manifest says how far the run got
 and how it ended; signals stop it at the next chunk. A full disk stops it as
 ``failed`` with :class:`~spiking.errors.DiskFullError` (the spikes written so
 far kept); under MPI a watcher process (:mod:`spiking.io.guard`) marks the
@@ -33,6 +34,7 @@ from .preflight import preflight
 from .resources import current_rss_mb, peak_rss_mb, resolve_threads
 from .signals import RunInterrupted, Signals
 from .sink import SpikeSink
+from .weights import WeightSink
 
 __all__ = ["RunResult", "RunInterrupted", "run", "resolved_config"]
 
@@ -150,7 +152,7 @@ def run(
     )
     if argv is not None:
         manifest.command = list(argv)
-    status, failure, sink = "failed", None, None
+    status, failure, sink, weights = "failed", None, None, None
     guard = _start_guard(folder, parallel)
     signals = Signals(on_second=lambda s: _on_second_signal(folder, manifest, parallel, s))
     signals.__enter__()
@@ -165,7 +167,9 @@ def run(
             engine = get_engine(config.run.engine)
         _build_and_connect(engine, config, model, parallel, manifest, phases, signals, folder, say)
         sink = SpikeSink(folder, model, parallel, manifest, signals, progress and not quiet and config.run.simulate)
-        _simulate(engine, model, config, sink, phases, say)
+        if model.weight_times and config.run.simulate:
+            weights = WeightSink(folder, model, parallel, signals)
+        _simulate(engine, model, config, sink, phases, say, weights)
         if manifest.synapses is None:  # an engine that connects when the simulation starts
             _count_synapses(engine, parallel, manifest)
             say.phase("connect", phases.times.get("connect", 0.0), f"{manifest.synapses_total:,} synapses")
@@ -185,6 +189,7 @@ def run(
             engine.close()
         with phases("write"):
             status = _close(sink, status, manifest, model, parallel)
+            status = _close_weights(weights, status, manifest)
         manifest.timings_s = phases.rounded()
         manifest.memory_mb["peak_rss"] = round(peak_rss_mb() + manifest.memory_mb.get("program_peak_rss", 0.0), 1)
         manifest.status = status
@@ -266,15 +271,20 @@ def _build_and_connect(engine, config, model, parallel, manifest, phases, signal
             manifest.write(folder)
 
 
-def _simulate(engine, model: Model, config: Config, sink: SpikeSink, phases: Phases, say: Reporter) -> None:
-    """The simulation, with the time of writing spikes and of work the engine did inside it booked apart."""
+def _simulate(
+    engine, model: Model, config: Config, sink: SpikeSink, phases: Phases, say: Reporter, weights: WeightSink | None
+) -> None:
+    """The simulation, with the time of writing spikes and weights and of work the engine did inside it booked apart."""
     t0 = time.perf_counter()
     if config.run.simulate:
-        engine.simulate(sink, model.chunk)
+        engine.simulate(sink, model.chunk, **({"on_weights": weights} if weights is not None else {}))
     else:
         engine.connect_only()
     spent = time.perf_counter() - t0 - sink.seconds
     inside = engine.phase_times()
+    if weights is not None:  # reading them from the engine, and writing them
+        phases.add("weights", weights.seconds + inside.get("weights", 0.0))
+        spent -= weights.seconds + inside.get("weights", 0.0)
     if "compile" in inside:
         phases.add("compile", inside["compile"])
         phases.add("build", -inside["compile"])
@@ -332,6 +342,19 @@ def _close(sink: SpikeSink | None, status: str, manifest: Manifest, model: Model
         manifest.note = kept
     if parallel.is_root:
         manifest.set_spikes(sink.counts, {name: model.layers[name].size for name in sink.counts})
+    return status
+
+
+def _close_weights(weights: WeightSink | None, status: str, manifest: Manifest) -> str:
+    """Close ``weights.h5`` and record what it holds; the status, made ``failed`` if it cannot be written."""
+    if weights is None:
+        return status
+    try:
+        weights.close(complete=status == "complete")
+    except Exception as err:  # noqa: BLE001 - the run's record says why
+        status = "failed"
+        manifest.error = manifest.error or f"weights.h5 could not be written: {err}"
+    manifest.weights = weights.summary or None
     return status
 
 

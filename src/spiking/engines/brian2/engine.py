@@ -11,6 +11,11 @@ arguments of the program, so changing them does not compile again.
 
 Same seed, same config and the same number of threads give the same spikes
 (the program is deterministic for a fixed thread count).
+
+With plastic projections the program also writes their weights at each of the
+model's ``weight_times`` (:mod:`.plasticity`); it runs a few steps past the
+end for the last of them (their spikes are not kept), and the weights are
+handed over after the spikes, one time and projection at a time.
 """
 
 from __future__ import annotations
@@ -27,9 +32,10 @@ from ...model.network import Model
 from ...model.timegrid import n_steps
 from ...run.resources import usable_cpus
 from ...run.signals import RunInterrupted
-from ..base import Edges, Engine, Spikes
+from ..base import Edges, Engine, OnWeights, Spikes
 from .install import compiler, import_brian2, openmp_works
 from .pathway import CONNECTED, declare, rates_table, train_loader_code
+from .plasticity import max_delay_steps, read_weight_records, write_weight_steps
 from .project import Project, code_key, compiled_duration
 
 __all__ = ["Brian2Engine", "ENGINE"]
@@ -57,6 +63,15 @@ def _description(model: Model, threads: int, compiled_ms: float) -> dict:
         desc["rates"] = [bin_ms, tables["retina_on"].shape]
         desc["relay_delays"] = model.relay_delays
     return desc
+
+
+def program_ms(model: Model, t_stop: float) -> float:
+    """Model time the program runs for ``t_stop`` ms: past the end until the last weights are written."""
+    if t_stop <= 0 or not model.weight_times:
+        return t_stop
+    # the weights at t_stop are written at the end of step t_stop / h + D_max - 1, the program's last
+    extra = max(max_delay_steps(p, model.resolution) for p in model.plastic)
+    return t_stop + extra * model.resolution
 
 
 def _layout(b2, device, declared) -> dict:
@@ -111,7 +126,7 @@ class Brian2Engine(Engine):
 
     def build(self) -> dict[str, int]:
         model = self.model
-        compiled_ms = compiled_duration(model.simulation_time)
+        compiled_ms = compiled_duration(program_ms(model, model.simulation_time))
         self.project = Project("pathway", code_key(_description(model, self.threads, compiled_ms)))
         layout = self.project.folder / LAYOUT
         if self.project.exists and layout.is_file():
@@ -176,16 +191,24 @@ class Brian2Engine(Engine):
         """Run the program for one step: the connections are made and counted, nothing is kept."""
         self.simulate(lambda t, spikes: None, self.model.chunk, t_stop=0.0)
 
-    def simulate(self, on_chunk: Callable[[float, Spikes], None], chunk: float, t_stop: float | None = None) -> None:
-        """Run the compiled program over the whole schedule, then hand the spikes over chunk by chunk."""
+    def simulate(
+        self,
+        on_chunk: Callable[[float, Spikes], None],
+        chunk: float,
+        on_weights: OnWeights | None = None,
+        t_stop: float | None = None,
+    ) -> None:
+        """Run the compiled program over the whole schedule, then hand the spikes over chunk by chunk, then the weights."""
         model = self.model
         t_stop = model.simulation_time if t_stop is None else t_stop
         scratch = self._scratch = self.project.scratch()  # kept (connections) until close()
         self._results = scratch / "results"
         t0 = time.perf_counter()
-        args, env = self._inputs(scratch, t_stop)
+        args, env = self._inputs(scratch, program_ms(model, t_stop))
+        env.update(self._weights_files(scratch))
         self.times["inputs"] = time.perf_counter() - t0
-        progress = _Progress(getattr(on_chunk, "bar", None), compiled_duration(model.simulation_time), t_stop)
+        compiled = compiled_duration(program_ms(model, model.simulation_time))
+        progress = _Progress(getattr(on_chunk, "bar", None), compiled, t_stop)
         interrupted = None
         t0 = time.perf_counter()
         try:
@@ -204,6 +227,8 @@ class Brian2Engine(Engine):
         self.times["results"] = time.perf_counter() - t0
         if reached > 0:
             self._hand_over(on_chunk, chunk, reached)
+        if on_weights is not None and model.weight_times:
+            self._hand_over_weights(on_weights, scratch, reached)
         if interrupted is not None:
             raise interrupted
 
@@ -214,8 +239,9 @@ class Brian2Engine(Engine):
         """Spikes and synapse counts from the program's files; returns the model time reached, ms."""
         h = self.model.resolution
         reached = t_stop
-        if reached is None:  # stopped early: where its clock got to
-            reached = n_steps(float(self._read(self.layout["clock_t"], np.float64)[0]) * 1000.0, h) * h
+        if reached is None:  # stopped early: where its clock got to (past the end only for the last weights)
+            t = float(self._read(self.layout["clock_t"], np.float64)[0]) * 1000.0
+            reached = min(n_steps(t, h), n_steps(self.model.simulation_time, h)) * h
         self._spikes = {}
         for name, files in self.layout["monitors"].items():
             ids = self._read(files["i"], np.int32).astype(np.int64)
@@ -244,6 +270,33 @@ class Brian2Engine(Engine):
                 out[name] = (ids[lo:hi], times[lo:hi])
             on_chunk(t, out)
             t_prev = t
+
+    def _weights_files(self, scratch: Path) -> dict:
+        """The times at which the program writes the plastic weights, and the folder it writes them to."""
+        if not self.model.weight_times:
+            return {}
+        write_weight_steps(scratch / "weight-steps.bin", self.model)
+        (scratch / "weights").mkdir(exist_ok=True)
+        return {
+            "SPIKING_WEIGHT_STEPS": str(scratch / "weight-steps.bin"),
+            "SPIKING_WEIGHTS_DIR": str(scratch / "weights"),
+        }
+
+    def _hand_over_weights(self, on_weights: OnWeights, scratch: Path, reached: float) -> None:
+        """Each plastic projection's weights at each time the program wrote them, up to ``reached`` ms."""
+        h = self.model.resolution
+        for p in self.model.plastic:
+            t0 = time.perf_counter()
+            files = self.layout["synapses"][p.name]
+            sources = self._read(files["pre"], np.int32).astype(np.int64)
+            targets = self._read(files["post"], np.int32).astype(np.int64)
+            records = read_weight_records(scratch / "weights" / f"weights-{p.index:02d}.bin")
+            for step, weights in records:
+                self.times["weights"] = self.times.get("weights", 0.0) + time.perf_counter() - t0
+                if step * h > reached + h / 2:
+                    break
+                on_weights(step * h, p.name, sources, targets, weights)
+                t0 = time.perf_counter()
 
     # -- connections as built -----------------------------------------------------------------
     def edges(self, projection: str) -> Edges:
@@ -289,8 +342,9 @@ class Brian2Engine(Engine):
         return out
 
     def phase_times(self) -> dict[str, float]:
-        """Compiling (within ``build``), connecting (within the program), writing its input files and reading its spikes."""
-        out = {k: v for k, v in self.times.items() if k in ("compile", "connect")}
+        """Compiling (within ``build``), connecting (within the program), writing its input files, reading its spikes
+        and weights."""
+        out = {k: v for k, v in self.times.items() if k in ("compile", "connect", "weights")}
         if "inputs" in self.times:
             out["input"] = self.times["inputs"]
         if "results" in self.times:

@@ -38,6 +38,7 @@ import numpy as np
 
 from ...model.network import LayerSpec, Model, ProjectionSpec
 from ...model.timegrid import n_steps
+from . import plasticity
 
 __all__ = ["Declared", "declare", "train_loader_code", "rates_table", "connect_expression", "CONNECTED"]
 
@@ -198,12 +199,53 @@ def connect_expression(p: ProjectionSpec, source: LayerSpec, target: LayerSpec) 
     return f"{j} for k in range({width * width}) if " + " and ".join(cond)
 
 
-def delay_expression(p: ProjectionSpec, source: LayerSpec, target: LayerSpec, h: float, extra: float) -> str:
-    """Per-synapse delay (ms, Brian2's: one step shorter) of a distance-dependent projection."""
+def delay_steps_expression(p: ProjectionSpec, source: LayerSpec, target: LayerSpec, h: float, extra: float) -> str:
+    """Per-synapse delay in whole steps of a distance-dependent projection (``extra`` ms added first)."""
     xs, ys = _position("i", source.side, source.extent)
     xt, yt = _position("j", target.side, target.extent)
     d = f"sqrt(({xt} - {xs})**2 + ({yt} - {ys})**2)"
-    return f"(floor(({p.delay + extra!r} + {p.delay_per_unit!r} * {d}) / {h!r} + 0.5) - 1) * {h!r}"
+    return f"floor(({p.delay + extra!r} + {p.delay_per_unit!r} * {d}) / {h!r} + 0.5)"
+
+
+def delay_expression(p: ProjectionSpec, source: LayerSpec, target: LayerSpec, h: float, extra: float) -> str:
+    """Per-synapse delay (ms, Brian2's: one step shorter) of a distance-dependent projection."""
+    return f"({delay_steps_expression(p, source, target, h, extra)} - 1) * {h!r}"
+
+
+def _plastic_synapses(b2, model: Model, declared: Declared, p: ProjectionSpec, source_name: str, extra: float):
+    """A plastic projection (:mod:`.plasticity`): the rule's state and code; the pathways' delays in steps."""
+    h = model.resolution
+    source, target = model.layers[p.source], model.layers[p.target]
+    spec = plasticity.synapse_spec(p)
+    relay = n_steps(extra, h)
+    kwargs = {}
+    if p.delay_per_unit == 0:
+        d = n_steps(p.delay, h)
+        kwargs["delay"] = {"pre": (d + relay - 1) * h * b2.ms, "post": (2 * d - 1) * h * b2.ms}
+    s = b2.Synapses(
+        declared.groups[source_name],
+        declared.groups[p.target],
+        namespace=plasticity.stdp_functions(b2, p, h),
+        name=f"p{p.index:02d}_{p.name}",
+        **spec,
+        **kwargs,
+    )
+    s.connect(j=connect_expression(p, source, target), skip_if_invalid=True)
+    if p.delay_per_unit == 0:
+        s.dsteps = n_steps(p.delay, h)
+    else:
+        s.dsteps = delay_steps_expression(p, source, target, h, 0.0)
+        s.pre.delay = f"(dsteps + {relay - 1}) * dt"
+        s.post.delay = "(2 * dsteps - 1) * dt"
+    s.w = p.weight
+    s.w_seen = p.weight
+    s.w_cross = p.weight
+    s.post_last = -1
+    s.post_prev = -1
+    s.pre.when = "before_thresholds"
+    s.post.when = "before_thresholds"
+    s.post.order = s.pre.order - 1  # a postsynaptic spike meeting a presynaptic one potentiates first
+    return s
 
 
 def _projections(b2, model: Model, declared: Declared) -> None:
@@ -214,6 +256,9 @@ def _projections(b2, model: Model, declared: Declared) -> None:
         source_name, extra = p.source, 0.0
         if p.source in declared.relayed:
             source_name, extra = declared.relayed[p.source], declared.relay_delay[p.source]
+        if p.plasticity is not None:
+            declared.synapses[p.name] = _plastic_synapses(b2, model, declared, p, source_name, extra)
+            continue
         source, target = model.layers[p.source], model.layers[p.target]
         homogeneous = p.delay_per_unit == 0
         kwargs = {}
@@ -272,6 +317,11 @@ def declare(b2, device, model: Model, compiled_ms: float) -> Declared:
     _sources(b2, model, declared, compiled_ms)
     if model.connect:
         _projections(b2, model, declared)
+        if model.plastic:
+            control.namespace["spiking_weights_dump"] = plasticity.dump_function(b2, device, model, declared.synapses)
+            control.run_regularly(
+                "stopped = stopped + spiking_weights_dump(t_in_timesteps)", when="end", name="control_weights"
+            )
     device.insert_code(
         "main",
         f'std::cout << "{CONNECTED} " << std::chrono::duration<double>(std::chrono::steady_clock::now() - '

@@ -5,18 +5,40 @@ from the model's layers (NEST free layers with the model's positions), neuron
 parameters are translated from the model's names in :data:`IZHIKEVICH_NAMES`,
 and the retina's input is either Poisson generators relayed by parrot neurons
 or ``spike_train_injector`` nodes replaying the pre-drawn trains.
+
+A plastic projection is a copy of ``stdp_synapse`` of its own
+(:data:`STDP_MODEL`), whose parameters translate the model's
+:class:`~spiking.model.plasticity.STDPRule` (:func:`stdp_params`); the target
+layer's neurons get the rule's ``tau_minus``. Its weights are read with
+``GetConnections(synapse_model=...)``; NEST applies a spike's update when it
+delivers the spike, at the start of the next communication interval, so the
+kernel's ``min_delay`` is lowered where needed for every time the weights are
+recorded to start one (:meth:`NestEngine.setup`).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from ...model.cells import IzhikevichParams
 from ...model.network import LayerSpec, Model, ProjectionSpec
+from ...model.plasticity import STDPRule
+from ...model.timegrid import n_steps
 from ..base import Edges, Engine, Spikes
 from .install import import_nest
 
-__all__ = ["NestEngine", "ENGINE", "IZHIKEVICH_NAMES", "izhikevich_params", "NEST_MODELS", "EDGE_SLICE"]
+__all__ = [
+    "NestEngine",
+    "ENGINE",
+    "IZHIKEVICH_NAMES",
+    "izhikevich_params",
+    "NEST_MODELS",
+    "EDGE_SLICE",
+    "STDP_MODEL",
+    "stdp_params",
+]
 
 #: Connections whose status is read from NEST at a time by :meth:`NestEngine.edges` (bounds Python's lists).
 EDGE_SLICE = 1 << 18
@@ -39,6 +61,22 @@ IZHIKEVICH_NAMES = {
     "u_init": "U_m",
     "i_offset": "I_e",
 }
+
+
+#: NEST synapse model of the plastic projection with index ``k``: ``STDP_MODEL.format(k)``.
+STDP_MODEL = "spiking_stdp_{:02d}"
+
+
+def stdp_params(rule: STDPRule) -> dict:
+    """NEST ``stdp_synapse`` parameters of a rule (``tau_minus`` goes to the target neurons)."""
+    return {
+        "tau_plus": float(rule.tau_plus),
+        "lambda": float(rule.a_plus),
+        "alpha": float(rule.alpha),
+        "mu_plus": float(rule.mu),
+        "mu_minus": float(rule.mu),
+        "Wmax": float(rule.w_max),
+    }
 
 
 def izhikevich_params(cell: IzhikevichParams) -> dict:
@@ -64,6 +102,8 @@ class NestEngine(Engine):
         self.recorders: dict = {}
         self._edge_cache: dict[str, Edges] = {}
         self._prepared = False
+        self._plastic: dict = {}
+        self.weights_s = 0.0
 
     # -- set-up -------------------------------------------------------------
     def setup(self, model: Model, threads: int) -> None:
@@ -77,11 +117,34 @@ class NestEngine(Engine):
         self.nodes, self.first_id, self.local, self.recorders = {}, {}, {}, {}
         self._edge_cache = {}
         self._prepared = False
+        self._plastic = {}
+        self.weights_s = 0.0
+        self._align_min_delay()
+
+    def _align_min_delay(self) -> None:
+        """Lower the kernel's ``min_delay`` so that every time the weights are recorded starts an interval.
+
+        Only when the shortest delay does not divide those times already (the
+        default model's 1 ms delays and 250 ms epochs need nothing).
+        """
+        model, h = self.model, self.model.resolution
+        if not (model.plastic and model.connect and model.projections):
+            return
+        shortest = min(n_steps(p.delay, h) for p in model.projections)
+        steps = math.gcd(shortest, *(n_steps(t, h) for t in model.weight_times))
+        if steps < shortest:
+            longest = max(n_steps(p.max_delay, h) for p in model.projections) + 1
+            self.nest.set(min_delay=steps * h, max_delay=longest * h)
 
     def _create(self, layer: LayerSpec):
         nest = self.nest
         positions = nest.spatial.free(layer.positions().tolist(), extent=[layer.extent, layer.extent])
-        params = izhikevich_params(layer.cell) if layer.kind == "izhikevich" else None
+        params = None
+        if layer.kind == "izhikevich":
+            params = izhikevich_params(layer.cell)
+            rules = [p.plasticity for p in self.model.plastic if p.target == layer.name]
+            if rules:  # the postsynaptic trace's time constant belongs to the neuron in NEST
+                params["tau_minus"] = float(rules[0].tau_minus)
         return nest.Create(NEST_MODELS[layer.kind], params=params, positions=positions)
 
     def build(self) -> dict[str, int]:
@@ -114,6 +177,17 @@ class NestEngine(Engine):
         return local, index.astype(np.int64)
 
     # -- projections ---------------------------------------------------------
+    def _synapse_model(self, p: ProjectionSpec) -> str:
+        """``static_synapse``, or the projection's own copy of ``stdp_synapse`` (made on first use)."""
+        if p.plasticity is None:
+            return "static_synapse"
+        name = STDP_MODEL.format(p.index)
+        if name not in self._plastic:
+            # the copy's default weight must already have the sign of Wmax (NEST checks both when either is set)
+            self.nest.CopyModel("stdp_synapse", name, {**stdp_params(p.plasticity), "weight": float(p.weight)})
+            self._plastic[name] = None
+        return name
+
     def _conn_specs(self, p: ProjectionSpec):
         nest = self.nest
         if p.mask == "one_to_one":
@@ -121,7 +195,7 @@ class NestEngine(Engine):
             if src.side != tgt.side:
                 raise ValueError(f"projection {p.name}: one_to_one needs layers of equal size")
             conn = {"rule": "one_to_one"}
-            syn = {"synapse_model": "static_synapse", "weight": p.weight, "delay": p.delay}
+            syn = {"synapse_model": self._synapse_model(p), "weight": p.weight, "delay": p.delay}
             return conn, syn
         d = nest.spatial.distance
         if p.kernel == "gaussian":
@@ -138,7 +212,7 @@ class NestEngine(Engine):
             "allow_autapses": p.allow_autapses,
         }
         delay = p.delay + p.delay_per_unit * d if p.delay_per_unit > 0 else p.delay
-        syn = {"synapse_model": "static_synapse", "weight": p.weight, "delay": delay}
+        syn = {"synapse_model": self._synapse_model(p), "weight": p.weight, "delay": delay}
         return conn, syn
 
     def connect(self) -> dict[str, int]:
@@ -193,6 +267,36 @@ class NestEngine(Engine):
                 cols[3].astype(np.float64),
             )
         return self._edge_cache.pop(projection)
+
+    def weights(self, projection: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """This process's synapses of a plastic projection: sources, targets and weights (mV) now.
+
+        The connections are found once by their synapse model; NEST builds a
+        status dictionary per connection whatever is asked (about 12 us each),
+        so the first read takes sources, targets and weights together and later
+        reads the weights alone, in the same order.
+        """
+        p = next(q for q in self.model.projections if q.name == projection)
+        name = STDP_MODEL.format(p.index)
+        cached = self._plastic.get(name)
+        if cached is None:
+            conns = self.nest.GetConnections(synapse_model=name)
+            if not len(conns):
+                empty = np.zeros(0, dtype=np.int64)
+                self._plastic[name] = (conns, empty, empty)
+                return empty, empty, np.zeros(0)
+            d = conns.get(["source", "target", "weight"])
+            src = np.atleast_1d(np.asarray(d["source"], dtype=np.int64)) - self.first_id[p.source]
+            tgt = np.atleast_1d(np.asarray(d["target"], dtype=np.int64)) - self.first_id[p.target]
+            self._plastic[name] = (conns, src, tgt)
+            return src, tgt, np.atleast_1d(np.asarray(d["weight"], dtype=np.float64))
+        conns, src, tgt = cached
+        if not len(conns):
+            return src, tgt, np.zeros(0)
+        return src, tgt, np.atleast_1d(np.asarray(conns.get("weight"), dtype=np.float64))
+
+    def phase_times(self) -> dict[str, float]:
+        return {"weights": self.weights_s} if self.weights_s else {}
 
     def _layer_of(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Layer number (index into self.nodes, -1 for none) and layer-local index of NEST ids."""
