@@ -93,21 +93,7 @@ def render_run(
     timings: dict[str, float] = {}
     files: list[Path] = []
 
-    # The rate plots and statistics (numpy, Elephant and matplotlib in this process) are drawn in a
-    # thread while the movies are encoded (ffmpeg in other processes): each part's wall time is its own.
-    worker = _RatesWorker(src)
-    worker.start()
-    try:
-        t0 = time.perf_counter()
-        movie_info = _movies(src, files, progress)
-        timings["movies"] = time.perf_counter() - t0
-    finally:
-        worker.join()
-    if worker.error is not None:
-        raise worker.error
-    rates, stats = worker.rates, worker.statistics
-    files += rates["files"] + stats["files"]
-    timings.update(worker.timings)
+    movie_info, rates, stats = _movies_and_rates(src, files, timings, progress)
 
     t0 = time.perf_counter()
     plasticity = write_plasticity(src)
@@ -139,6 +125,28 @@ def render_run(
         "t_end_ms": src.t_end,
         "status": src.status,
     }
+
+
+def _movies_and_rates(src, files: list[Path], timings: dict[str, float], progress: bool) -> tuple[dict, dict, dict]:
+    """Movies, rate plots and spike statistics, their files added to ``files`` and their times to ``timings``.
+
+    The rate plots and statistics (numpy, Elephant and matplotlib in this process) are drawn in a
+    thread while the movies are encoded (ffmpeg in other processes): each part's wall time is its own.
+    """
+    worker = _RatesWorker(src)
+    worker.start()
+    try:
+        t0 = time.perf_counter()
+        movie_info = _movies(src, files, progress)
+        timings["movies"] = time.perf_counter() - t0
+    finally:
+        worker.join()
+    if worker.error is not None:
+        raise worker.error
+    rates, stats = worker.rates, worker.statistics
+    files += rates["files"] + stats["files"]
+    timings.update(worker.timings)
+    return movie_info, rates, stats
 
 
 class _RatesWorker(threading.Thread):

@@ -139,6 +139,50 @@ def run(
     with phases("estimate"):
         preflight(config, model, parallel, force, say)
     folder = choose_folder(config, parallel)
+    manifest = _new_manifest(folder, config, model, threads, parallel, notes, argv)
+    status, failure = "failed", None
+    ctx = _RunContext(folder, config, model, parallel, manifest, phases, say, engine)
+    guard = _start_guard(folder, parallel)
+    ctx.signals = Signals(on_second=lambda s: _on_second_signal(folder, manifest, parallel, s))
+    ctx.signals.__enter__()
+    try:
+        _network_phases(ctx, progress and not quiet and config.run.simulate)
+        status = "complete"
+    except RunInterrupted as err:
+        status = "interrupted"
+        manifest.signal = signal.Signals(err.signum).name
+        failure = err
+    except BaseException as err:  # noqa: BLE001 - recorded, then re-raised
+        failure = as_disk_full(err) or err
+        manifest.error = f"{type(failure).__name__}: {failure}"
+    finally:
+        status, failure = _finish(ctx, status, failure, guard)
+    if status == "failed" and failure is not None:
+        raise failure
+    return RunResult(folder=folder, status=status, manifest=manifest.to_dict())
+
+
+@dataclass
+class _RunContext:
+    """What the phases of one run share; ``engine``, ``sink`` and ``weights`` are set as they are made."""
+
+    folder: Path
+    config: Config
+    model: Model
+    parallel: Parallel
+    manifest: Manifest
+    phases: Phases
+    say: Reporter
+    engine: object = None
+    signals: Signals | None = None
+    sink: SpikeSink | None = None
+    weights: WeightSink | None = None
+
+
+def _new_manifest(
+    folder: Path, config: Config, model: Model, threads: int, parallel: Parallel, notes, argv
+) -> Manifest:
+    """The run's manifest as it starts: identity, seed, layout and sizes."""
     manifest = Manifest(
         run_id=folder.name,
         seed=config.run.seed,
@@ -152,54 +196,51 @@ def run(
     )
     if argv is not None:
         manifest.command = list(argv)
-    status, failure, sink, weights = "failed", None, None, None
-    guard = _start_guard(folder, parallel)
-    signals = Signals(on_second=lambda s: _on_second_signal(folder, manifest, parallel, s))
-    signals.__enter__()
-    try:
-        if parallel.is_root:
-            with signals.deferred(), phases("stimulus"):
-                write_inputs(folder, config, model, manifest)
-        say(f"run folder {folder}")
-        if engine is None:
-            from ..engines import get_engine
+    return manifest
 
-            engine = get_engine(config.run.engine)
-        _build_and_connect(engine, config, model, parallel, manifest, phases, signals, folder, say)
-        sink = SpikeSink(folder, model, parallel, manifest, signals, progress and not quiet and config.run.simulate)
-        if model.weight_times and config.run.simulate:
-            weights = WeightSink(folder, model, parallel, signals)
-        _simulate(engine, model, config, sink, phases, say, weights)
-        if manifest.synapses is None:  # an engine that connects when the simulation starts
-            _count_synapses(engine, parallel, manifest)
-            say.phase("connect", phases.times.get("connect", 0.0), f"{manifest.synapses_total:,} synapses")
-            _connectivity(engine, config, model, parallel, phases, signals, folder)
-        status = "complete"
-    except RunInterrupted as err:
-        status = "interrupted"
-        manifest.signal = signal.Signals(err.signum).name
-        failure = err
-    except BaseException as err:  # noqa: BLE001 - recorded, then re-raised
-        failure = as_disk_full(err) or err
-        manifest.error = f"{type(failure).__name__}: {failure}"
-    finally:
-        signals.closing = True  # from here a first signal only waits; a second exits at once
-        if engine is not None:
-            manifest.memory_mb.update(engine.memory_mb())
-            engine.close()
-        with phases("write"):
-            status = _close(sink, status, manifest, model, parallel)
-            status = _close_weights(weights, status, manifest)
-        manifest.timings_s = phases.rounded()
-        manifest.memory_mb["peak_rss"] = round(peak_rss_mb() + manifest.memory_mb.get("program_peak_rss", 0.0), 1)
-        manifest.status = status
-        manifest.finished = now_iso()
-        status, failure = _write_last_manifest(folder, manifest, parallel, status, failure, guard)
-        say.phase("write", phases.times["write"], f"status {status}")
-        signals.__exit__()
-    if status == "failed" and failure is not None:
-        raise failure
-    return RunResult(folder=folder, status=status, manifest=manifest.to_dict())
+
+def _network_phases(ctx: _RunContext, progress: bool) -> None:
+    """Inputs written, engine made, network built and connected, simulated into the sinks."""
+    folder, config, model, parallel, manifest = ctx.folder, ctx.config, ctx.model, ctx.parallel, ctx.manifest
+    phases, signals, say = ctx.phases, ctx.signals, ctx.say
+    if parallel.is_root:
+        with signals.deferred(), phases("stimulus"):
+            write_inputs(folder, config, model, manifest)
+    say(f"run folder {folder}")
+    if ctx.engine is None:
+        from ..engines import get_engine
+
+        ctx.engine = get_engine(config.run.engine)
+    engine = ctx.engine
+    _build_and_connect(engine, config, model, parallel, manifest, phases, signals, folder, say)
+    ctx.sink = SpikeSink(folder, model, parallel, manifest, signals, progress)
+    if model.weight_times and config.run.simulate:
+        ctx.weights = WeightSink(folder, model, parallel, signals)
+    _simulate(engine, model, config, ctx.sink, phases, say, ctx.weights)
+    if manifest.synapses is None:  # an engine that connects when the simulation starts
+        _count_synapses(engine, parallel, manifest)
+        say.phase("connect", phases.times.get("connect", 0.0), f"{manifest.synapses_total:,} synapses")
+        _connectivity(engine, config, model, parallel, phases, signals, folder)
+
+
+def _finish(ctx: _RunContext, status: str, failure: BaseException | None, guard) -> tuple[str, BaseException | None]:
+    """Close the engine and files, write the last manifest; the final status and failure."""
+    manifest, phases = ctx.manifest, ctx.phases
+    ctx.signals.closing = True  # from here a first signal only waits; a second exits at once
+    if ctx.engine is not None:
+        manifest.memory_mb.update(ctx.engine.memory_mb())
+        ctx.engine.close()
+    with phases("write"):
+        status = _close(ctx.sink, status, manifest, ctx.model, ctx.parallel)
+        status = _close_weights(ctx.weights, status, manifest)
+    manifest.timings_s = phases.rounded()
+    manifest.memory_mb["peak_rss"] = round(peak_rss_mb() + manifest.memory_mb.get("program_peak_rss", 0.0), 1)
+    manifest.status = status
+    manifest.finished = now_iso()
+    status, failure = _write_last_manifest(ctx.folder, manifest, ctx.parallel, status, failure, guard)
+    ctx.say.phase("write", phases.times["write"], f"status {status}")
+    ctx.signals.__exit__()
+    return status, failure
 
 
 def _start_guard(folder: Path, parallel: Parallel):
