@@ -37,6 +37,7 @@ from .install import compiler, import_brian2, openmp_works
 from .pathway import CONNECTED, declare, rates_table, train_loader_code
 from .plasticity import max_delay_steps, read_weight_records, write_weight_steps
 from .project import Project, code_key, compiled_duration
+from .waiting import wait_environment
 
 __all__ = ["Brian2Engine", "ENGINE"]
 
@@ -117,12 +118,14 @@ class Brian2Engine(Engine):
         self._results: Path | None = None
         self._scratch: Path | None = None
         self._b2 = None  # Brian2, when this process declared (and compiled) the network
+        self.wait_env: dict[str, str] = {}  # how idle OpenMP threads wait (set up with the threads)
 
     # -- set-up: the compiled project from the cache, or declared and compiled now ---------------
     def setup(self, model: Model, threads: int) -> None:
         self.model = model
         self.threads = max(1, int(threads))
         self._counts, self._edges = None, {}
+        self.wait_env = wait_environment() if self.threads > 1 else {}
 
     def build(self) -> dict[str, int]:
         model = self.model
@@ -174,7 +177,7 @@ class Brian2Engine(Engine):
                 path = scratch / f"rates-{layer}.dat"
                 np.ascontiguousarray(tables[layer], dtype=np.float64).tofile(path)
                 args.append(f"{name}.values={path}")
-        env = {"OMP_WAIT_POLICY": "PASSIVE"}
+        env = dict(self.wait_env)
         if model.train_layers:
             trains, h = model.trains(), model.resolution
             for layer in model.train_layers:
@@ -376,6 +379,7 @@ class Brian2Engine(Engine):
                 "openmp": bool(self.layout.get("openmp")),
                 "project": self.project.folder.name if self.project else "",
                 "compiled_now": bool(self.project and self.project.compiled_now),
+                "openmp_wait": " ".join(f"{k}={v}" for k, v in self.wait_env.items()),
             },
             "threads": self.threads,
             "processes": 1,
