@@ -14,6 +14,22 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+#: The recurrent projections a deterministic test network switches off (p = 0): all but
+#: ``ex_on_to_ex_on`` and ``in_on_to_ex_on``.
+QUIET_RECURRENT = (
+    "ex_on_to_in_on",
+    "in_on_to_in_on",
+    "ex_off_to_ex_off",
+    "ex_off_to_in_off",
+    "in_off_to_ex_off",
+    "in_off_to_in_off",
+    "in_on_to_ex_off",
+    "in_on_to_in_off",
+    "in_off_to_ex_on",
+    "in_off_to_in_on",
+)
+
+
 def tiny(**sections):
     """Plain config data for a tiny network (one hypercolumn of 3x3 minicolumns of 10 neurons)."""
     data = {

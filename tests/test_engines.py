@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from conftest import tiny
+from conftest import QUIET_RECURRENT, tiny
 from spiking.config import from_mapping
 from spiking.engines import get_engine
 from spiking.model.geometry import grid_positions
@@ -271,21 +271,7 @@ def _deterministic_data():
     """A network without chance: masks with p = 1 and a constant kernel, recurrent projections off but two,
     which are p = 1 too (one with a distance-dependent delay); heavy LGN weights so V1 fires."""
     data = tiny(run={"simulation_time": 300.0, "seed": 5}, network={"neurons_per_minicolumn": 30, "minicolumn_side": 6})
-    data["projections"] = {
-        name: {"p_center": 0.0}
-        for name in (
-            "ex_on_to_in_on",
-            "in_on_to_in_on",
-            "ex_off_to_ex_off",
-            "ex_off_to_in_off",
-            "in_off_to_ex_off",
-            "in_off_to_in_off",
-            "in_on_to_ex_off",
-            "in_on_to_in_off",
-            "in_off_to_ex_on",
-            "in_off_to_in_on",
-        )
-    }
+    data["projections"] = {name: {"p_center": 0.0} for name in QUIET_RECURRENT}
     # ex layers are 30 x 30 over 1 unit: radius 0.2 is exactly 6 elements, so pairs lie on the circle
     data["projections"]["ex_on_to_ex_on"] = {"kernel": "constant", "radius": 0.2, "weight": 0.5, "delay_per_unit": 3.0}
     data["projections"]["in_on_to_ex_on"] = {"kernel": "constant", "radius": 0.2, "weight": -1.0}

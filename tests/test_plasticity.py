@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import make_real_run, tiny
+from conftest import QUIET_RECURRENT, make_real_run, tiny
 from spiking.config import from_mapping
 from spiking.engines import get_engine
 from spiking.engines.base import stepping_plan
@@ -175,18 +175,6 @@ def test_the_weights_are_read_one_step_after_each_change_and_after_the_end():
 # ---- both engines against the rule and each other -------------------------------------------------
 
 ENGINES = [pytest.param("nest", marks=pytest.mark.nest), pytest.param("brian2", marks=pytest.mark.brian2)]
-_SILENT = (
-    "ex_on_to_in_on",
-    "in_on_to_in_on",
-    "ex_off_to_ex_off",
-    "ex_off_to_in_off",
-    "in_off_to_ex_off",
-    "in_off_to_in_off",
-    "in_on_to_ex_off",
-    "in_on_to_in_off",
-    "in_off_to_ex_on",
-    "in_off_to_in_on",
-)
 
 
 def _plastic_network():
@@ -203,7 +191,7 @@ def _plastic_network():
         stimulus={"switch_every": 100.3},
         retina={"min_rate": 20.0, "max_rate": 300.0},
     )
-    data["projections"] = {name: {"p_center": 0.0} for name in _SILENT}
+    data["projections"] = {name: {"p_center": 0.0} for name in QUIET_RECURRENT}
     data["projections"]["ex_on_to_ex_on"] = {"kernel": "constant", "radius": 0.2, "weight": 0.5, "delay_per_unit": 3.0}
     data["projections"]["in_on_to_ex_on"] = {"kernel": "constant", "radius": 0.2, "weight": -1.0}
     for name in ("lgn_on_to_in_on", "lgn_off_to_in_off"):

@@ -34,6 +34,16 @@ def atomic_write_text(path, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def new_figure(**kwargs):
+    """A matplotlib ``Figure`` on the Agg canvas (no pyplot, no screen); ``kwargs`` go to ``Figure``."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(**kwargs)
+    FigureCanvasAgg(fig)
+    return fig
+
+
 def save_figure(fig, path, **kwargs) -> Path:
     """Save a matplotlib ``Figure`` to ``path`` atomically (format from the suffix).
 

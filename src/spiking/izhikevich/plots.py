@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io.atomic import save_figure
+from ..io.atomic import new_figure, save_figure
 from . import params as P
 from .metrics import ALPHA_BAND, BASELINE_BAND, GAMMA_BAND, NetworkMetrics
 from .simulate import NetworkResult, TypeTrace
@@ -27,16 +27,6 @@ __all__ = [
 ]
 
 DPI = 110
-
-
-def _new_figure(**kwargs):
-    """A matplotlib Figure bound to the Agg canvas (no pyplot, no screen)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(**kwargs)
-    FigureCanvasAgg(fig)
-    return fig
 
 
 def types_figure(result: Mapping[str, TypeTrace]):
@@ -57,7 +47,7 @@ def types_figure(result: Mapping[str, TypeTrace]):
     matplotlib.figure.Figure
     """
     names = list(result)
-    fig = _new_figure(figsize=(9, 1.9 * len(names) + 0.6), constrained_layout=True)
+    fig = new_figure(figsize=(9, 1.9 * len(names) + 0.6), constrained_layout=True)
     axes = fig.subplots(len(names), 1, sharex=True, squeeze=False)[:, 0]
     for ax, name in zip(axes, names):
         tr = result[name]
@@ -90,7 +80,7 @@ def types_figure(result: Mapping[str, TypeTrace]):
 def raster_figure(result: NetworkResult, metrics: NetworkMetrics, window: tuple[float, float]):
     """Spike raster over ``window`` (ms): excitatory neurons blue (indices 0 .. n_exc - 1), inhibitory red."""
     t0, t1 = window
-    fig = _new_figure(figsize=(10, 5.5), constrained_layout=True)
+    fig = new_figure(figsize=(10, 5.5), constrained_layout=True)
     ax = fig.subplots()
     in_win = (result.times >= t0) & (result.times <= t1)
     exc = result.spike_is_excitatory
@@ -125,7 +115,7 @@ def rate_figure(metrics: NetworkMetrics, window: tuple[float, float]):
     """Population rate in Hz per neuron against time in ms: the whole run on top, ``window`` below."""
     bins = metrics.bin_times
     width = float(bins[1] - bins[0]) if bins.size > 1 else 1.0
-    fig = _new_figure(figsize=(10, 5.5), constrained_layout=True)
+    fig = new_figure(figsize=(10, 5.5), constrained_layout=True)
     ax_full, ax_zoom = fig.subplots(2, 1)
     for ax, (lo, hi) in ((ax_full, (bins[0], bins[-1] + width)), (ax_zoom, window)):
         ax.plot(bins, metrics.population_rate_hz, color="k", lw=0.5)
@@ -138,7 +128,7 @@ def rate_figure(metrics: NetworkMetrics, window: tuple[float, float]):
 
 def spectrum_figure(metrics: NetworkMetrics):
     """Welch PSD of the population rate (Hz^2/Hz, log axis) against frequency (Hz), bands shaded, peaks marked."""
-    fig = _new_figure(figsize=(7, 4.5), constrained_layout=True)
+    fig = new_figure(figsize=(7, 4.5), constrained_layout=True)
     ax = fig.subplots()
     sel = metrics.freqs > 0
     ax.semilogy(metrics.freqs[sel], metrics.power[sel], color="k", lw=0.8)

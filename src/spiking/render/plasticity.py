@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..analysis.selectivity import MIN_SPIKES, SelectivityChange, pattern_counts, window_bounds
-from ..io.atomic import atomic_write_bytes, atomic_write_text
+from ..io.atomic import atomic_write_text, new_figure, save_figure
 from ..io.weightfile import WEIGHTS_NAME, WeightProjection, open_weights, read_projections
 from .source import RunSource, pattern_labels, stimulus_images
 from .spikes import SpikeBlocks, layer_infos, open_spikes
@@ -38,21 +38,6 @@ FIELD_NEURONS = 6
 WEIGHT_BINS = 40
 _RETINA = {"lgn_on": 1, "lgn_off": 2}  # index into stimulus_images' (image, on, off)
 _OUTSIDE = "#c9dbe9"  # pixels outside a neuron's inputs (or the grid)
-
-
-def _figure(w: float, h: float):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(w, h))
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _save(fig, path: Path, dpi: int = 100) -> Path:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    return atomic_write_bytes(path, buf.getvalue())
 
 
 def selectivity_changes(src: RunSource, layers: list[str]) -> dict[str, SelectivityChange]:
@@ -90,7 +75,7 @@ def plot_weights(h5, proj: WeightProjection, path: Path) -> tuple[Path, np.ndarr
 
     hist, edges, mean = _histograms(h5, proj)
     t = proj.times / 1000.0
-    fig = _figure(7.5, 3.6)
+    fig = new_figure(figsize=(7.5, 3.6))
     ax = fig.add_subplot(1, 1, 1)
     if t.size > 1:
         mids = (t[1:] + t[:-1]) / 2
@@ -112,7 +97,7 @@ def plot_weights(h5, proj: WeightProjection, path: Path) -> tuple[Path, np.ndarr
     ax.legend(loc="upper right", fontsize=8, framealpha=0.6)
     fig.colorbar(mesh, ax=ax, label="fraction of synapses")
     fig.tight_layout()
-    return _save(fig, path), mean
+    return save_figure(fig, path, dpi=100), mean
 
 
 def field_sample(
@@ -149,7 +134,7 @@ def plot_fields(
     ds = h5["edges"][proj.name]["weights"]
     first, last = 0, ds.shape[0] - 1
     cols = len(patterns) + 2
-    fig = _figure(1.9 * cols + 0.6, 1.9 * nodes.size + 0.5)
+    fig = new_figure(figsize=(1.9 * cols + 0.6, 1.9 * nodes.size + 0.5))
     lo_w, hi_w = sorted((0.0, proj.rule.w_max))
     inputs = [np.nonzero(proj.targets == node)[0] for node in nodes]
     # one crop size for every neuron: its inputs' extent on the grid, and a pixel around
@@ -184,7 +169,7 @@ def plot_fields(
                 fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04).ax.tick_params(labelsize=6)
     fig.suptitle(f"{proj.name}: receptive fields of {nodes.size} V1 neurons", fontsize=9)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path, dpi=100)
 
 
 def _crop(img: np.ndarray, r: int, c: int, half: int) -> np.ndarray:
@@ -204,7 +189,7 @@ def _side(src: RunSource, layer: str) -> int | None:
 
 def plot_selectivity(layer: str, change: SelectivityChange, window: float, path: Path) -> Path:
     """Each compared neuron's index after against before, and the two distributions."""
-    fig = _figure(8.0, 3.6)
+    fig = new_figure(figsize=(8.0, 3.6))
     a1, a2 = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
     b, a = change.before[change.included], change.after[change.included]
     a1.scatter(b, a, s=6, alpha=0.5, color="#1f77b4", edgecolors="none")
@@ -226,7 +211,7 @@ def plot_selectivity(layer: str, change: SelectivityChange, window: float, path:
         fontsize=9,
     )
     fig.tight_layout(rect=(0, 0, 1, 0.95))
-    return _save(fig, path)
+    return save_figure(fig, path, dpi=100)
 
 
 def _write_csv(path: Path, head: list[str], rows: list[list]) -> Path:

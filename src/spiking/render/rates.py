@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..analysis.layers import epoch_pattern_index
-from ..io.atomic import atomic_write_bytes, atomic_write_text
+from ..io.atomic import atomic_write_bytes, atomic_write_text, new_figure, save_figure
 from ..model.geometry import nodes_to_image
 from .frames import frame_count, frame_index
 from .source import RunSource, pattern_labels
@@ -145,21 +145,6 @@ def _mpl(text: str) -> str:
     return str(text).replace("$", r"\$")
 
 
-def _figure(w: float, h: float):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(w, h))
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _save(fig, path: Path, dpi: int = 100) -> Path:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    return atomic_write_bytes(path, buf.getvalue())
-
-
 def _pattern_colours(patterns: list[str]) -> dict[str, tuple]:
     from matplotlib import colormaps
 
@@ -205,7 +190,7 @@ def plot_population(
 ) -> Path:
     """``population_rates.png``: rate per neuron (Hz) of each layer in bins of ``bin_ms``, epochs shaded."""
     n = max(1, len(results))
-    fig = _figure(10, 1.1 + 1.45 * n)
+    fig = new_figure(figsize=(10, 1.1 + 1.45 * n))
     colours = _pattern_colours(patterns)
     axes = fig.subplots(n, 1, sharex=True, squeeze=False)[:, 0]
     edges = np.arange(0, (results[0].population.size if results else 0) + 1) * bin_ms
@@ -236,12 +221,12 @@ def plot_population(
     fig.subplots_adjust(
         left=0.09, right=0.985, top=1 - 0.55 / height, bottom=(0.95 if colours else 0.5) / height, hspace=0.25
     )
-    return _save(fig, path)
+    return save_figure(fig, path, dpi=100)
 
 
 def plot_raster(src: RunSource, results: list[LayerRates], path: Path, patterns: list[str], labels: dict) -> Path:
     """``raster.png``: spikes of a sample of each layer's neurons over time, layers stacked and labelled."""
-    fig = _figure(10, 1.6 + 1.3 * max(1, len(results)))
+    fig = new_figure(figsize=(10, 1.6 + 1.3 * max(1, len(results))))
     ax = fig.add_subplot(1, 1, 1)
     colours = _pattern_colours(patterns)
     _shade_epochs(ax, src, colours, labels)
@@ -264,7 +249,7 @@ def plot_raster(src: RunSource, results: list[LayerRates], path: Path, patterns:
     fig.suptitle("Raster: spikes of evenly spaced neurons of each layer (node order)", fontsize=10)
     height = 1.6 + 1.3 * max(1, len(results))
     fig.subplots_adjust(left=0.11, right=0.985, top=1 - 0.62 / height, bottom=0.5 / height)
-    return _save(fig, path)
+    return save_figure(fig, path, dpi=100)
 
 
 def _nice_ticks(vmax: float, n: int = 4) -> list[float]:

@@ -23,7 +23,7 @@ from ..analysis.spiketrains import (
     MIN_SPIKES,
     SAMPLE_NEURONS,
 )
-from ..io.atomic import atomic_write_text, save_figure
+from ..io.atomic import atomic_write_text, new_figure, save_figure
 from ..io.spikefile import SpikeBlocks, open_spikes
 from .html import esc, img, num, table, url
 from .source import RunSource
@@ -115,11 +115,7 @@ def statistics_rows(stats: list[LayerStatistics]) -> list[list]:
 
 def _plot(stats: list[LayerStatistics], patterns: list[str], labels: dict, path: Path) -> Path:
     """Box plots of the ISI CVs, Fano factors and correlations of each layer (and pattern)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(12, 3.6))
-    FigureCanvasAgg(fig)
+    fig = new_figure(figsize=(12, 3.6))
     axes = fig.subplots(1, 3)
     names = [s.layer for s in stats]
     pos = np.arange(len(stats))
