@@ -16,7 +16,7 @@ set -euo pipefail
 venv=${1:-.venv}
 cache=${SPIKING_CACHE:-$HOME/.cache/spiking}
 version=${NEST_VERSION:-3.10.0}
-models=${NEST_MODELS:-"izhikevich;parrot_neuron;poisson_generator;spike_train_injector;inhomogeneous_poisson_generator;spike_generator;spike_recorder;multimeter;dc_generator;step_current_generator;noise_generator;static_synapse;stdp_synapse;iaf_psc_alpha"}
+models=${NEST_MODELS:-"izhikevich;parrot_neuron;poisson_generator;spike_train_injector;inhomogeneous_poisson_generator;spike_generator;spike_recorder;multimeter;dc_generator;step_current_generator;noise_generator;static_synapse;stdp_synapse;stdp_synapse_hom;iaf_psc_alpha"}
 
 debs="libopenmpi-dev openmpi-bin libgsl-dev libboost-dev libltdl-dev"
 if [ "${SKIP_APT:-0}" != 1 ] && ! dpkg -s $debs >/dev/null 2>&1; then

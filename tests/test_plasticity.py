@@ -107,6 +107,36 @@ def test_the_event_loop_is_the_all_to_all_pair_sum(pre, post, delay):
     assert w[-1] == pytest.approx(expected, rel=0, abs=1e-12)
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    pre=st.lists(st.integers(1, 3000), min_size=1, max_size=25),
+    post=st.lists(st.integers(1, 3000), max_size=25),
+    delay=st.integers(1, 40),
+    start=st.integers(0, 3000),
+)
+def test_a_rule_that_starts_later_counts_only_the_pairs_delivered_after_its_start(pre, post, delay, start):
+    """With ``start``, a pair counts when the presynaptic spike that applies it is stamped after ``start``.
+
+    A depression is applied by its own presynaptic spike; a potentiation by the first presynaptic spike
+    at or after the postsynaptic spike meets the synapse (NEST with ``lambda`` switched on at ``start``).
+    """
+    rule = STDPRule(tau_plus=15.0, tau_minus=25.0, a_plus=1e-6, a_minus=2e-6, w_max=10.0, start=start * H)
+    pre, post = np.sort(pre), np.sort(post)
+    _, w = stdp_reference(pre, post, 5.0, rule, delay, H)
+    t_pre = np.array([stamp_ms(n, H) for n in pre])
+    t_post = np.array([stamp_ms(n, H) + delay_ms(delay, H) for n in post])
+    dt = t_post[None, :] - t_pre[:, None]
+    # the presynaptic spike that delivers each postsynaptic one: the first stamped at or after it meets the synapse
+    deliverer = np.searchsorted(pre, post + delay, side="left")
+    delivered_late = np.array([k < pre.size and pre[k] > start for k in deliverer], dtype=bool)
+    pot = np.where((dt > 1e-9) & delivered_late[None, :], np.exp(-dt / 15.0), 0.0).sum()
+    dep = np.where((dt < -1e-9) & (pre[:, None] > start), np.exp(dt / 25.0), 0.0).sum()
+    expected = 5.0 + 10.0 * (1e-6 * pot - 2e-6 * dep)
+    assert w[-1] == pytest.approx(expected, rel=0, abs=1e-12)
+    if pre[-1] <= start:  # nothing delivered after the start: NEST's arithmetic with lambda 0 only
+        assert w[-1] == pytest.approx(5.0, rel=1e-15)
+
+
 def test_weights_at_a_time_count_presynaptic_spikes_stamped_up_to_it():
     steps, weights = np.array([10, 20, 20, 35]), np.array([1.1, 1.2, 1.3, 1.4])
     got = weights_at(steps, weights, 1.0, [0, 9, 10, 20, 34, 35, 99])
@@ -135,6 +165,12 @@ def _plastic(name="lgn_on_to_ex_on", **stdp):
         (_plastic(w_max=0.5), r"stdp\.w_max: must be at least \|projections\.lgn_on_to_ex_on\.weight\| \(1 mV\)"),
         (_plastic("in_on_to_ex_on"), r"in_on_to_ex_on\.stdp\.w_max: must be non-zero with the sign of .*\(-2\), got 2"),
         (_plastic(rate=1), r"lgn_on_to_ex_on\.stdp\.rate: unknown key; valid keys here: tau_plus, tau_minus"),
+        (_plastic(start=-1.0), r"stdp\.start: must be >= 0, got -1"),
+        (
+            _plastic(start=100.0),
+            r"stdp\.start: must be 0 or a time the stimulus changes .*\(250, 500, 750 ms, \.\.\.\), got 100$",
+        ),
+        (_plastic(start=1000.0), r"stdp\.start: must be 0 or a time the stimulus changes .* got 1000$"),
         ({"projections": {"lgn_on_to_ex_on": {"plasticity": "hebbian"}}}, r"plasticity: must be one of 'none', 'stdp'"),
     ],
 )
@@ -181,7 +217,7 @@ def _plastic_network():
     """The engines' deterministic network (p = 1 where connected, pre-drawn trains) with two plastic projections.
 
     lgn_on -> ex_on: additive, delays growing with distance (1 to 1.6 ms); lgn_off -> ex_off: multiplicative,
-    1.5 ms. Epochs of 100.3 ms: the weights are read at times the 1 ms delays do not divide (NEST's
+    1.5 ms, learning from the first stimulus change on (``start``). Epochs of 100.3 ms: the weights are read at times the 1 ms delays do not divide (NEST's
     communication interval is lowered to one step). Retina rates up to 300 Hz: some relay nodes spike twice
     in one step.
     """
@@ -209,7 +245,7 @@ def _plastic_network():
         "radius": 0.12,
         "delay": 1.5,
         "plasticity": "stdp",
-        "stdp": {**stdp, "w_max": 5.0, "dependence": "multiplicative"},
+        "stdp": {**stdp, "w_max": 5.0, "dependence": "multiplicative", "start": 100.3},
     }
     return data
 
@@ -304,6 +340,11 @@ def test_nest_and_brian2_give_identical_spikes_and_weights(plastic_runs):
             np.testing.assert_array_equal(w1, w2, err_msg=f"{name} at {t1} ms")
         first, last = snaps[0][3], snaps[-1][3]
         assert np.all(first == 2.0) and np.mean(np.abs(last - first)) > 0.05, name
+    # a rule that starts at the first change leaves the weights alone until then (NEST's arithmetic only)
+    late = nest["weights"]["lgn_off_to_ex_off"]
+    np.testing.assert_allclose(late[1][3], 2.0, rtol=1e-14, atol=0)
+    assert np.mean(np.abs(late[2][3] - late[1][3])) > 0.05
+    assert np.mean(np.abs(nest["weights"]["lgn_on_to_ex_on"][1][3] - 2.0)) > 0.05
 
 
 # ---- inhibitory plastic projections ---------------------------------------------------------------------------
@@ -434,8 +475,8 @@ def test_stdp_on_the_lgn_makes_the_patterns_drive_v1_more_alike(learning_runs):
 
 def _pathway_learning(seconds: float = 12.0) -> dict:
     """One hypercolumn of the default model (10 x 10 minicolumns of 30 neurons, LGN -> V1 at the default 1 mV), the
-    two patterns every 250 ms, with the example's STDP on both excitatory LGN projections (examples/
-    learn-patterns.toml: additive, w_max 3 mV, a_plus 0.01, a_minus 0.0105); windows of a quarter of the run."""
+    two patterns every 250 ms, with additive STDP on both excitatory LGN projections from the start (w_max 3 mV,
+    a_plus 0.01, a_minus 0.0105: the example's rule with a lower bound); windows of a quarter of the run."""
     stdp = {"w_max": 3.0, "a_plus": 0.01, "a_minus": 0.0105, "dependence": "additive"}
     lgn = {name: {"plasticity": "stdp", "stdp": dict(stdp)} for name in ("lgn_on_to_ex_on", "lgn_off_to_ex_off")}
     return {

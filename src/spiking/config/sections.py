@@ -220,6 +220,12 @@ class STDPConfig:
         "additive (steps independent of the weight, hard bounds) or multiplicative (soft bounds)",
         _one_of(*DEPENDENCES),
     )
+    start: float = _f(
+        _RULE.start,
+        "ms",
+        "model time learning starts: the weights stay as they are until then (a stimulus change or 0)",
+        _non_negative,
+    )
 
     def rule(self) -> STDPRule:
         """The rule in the model's words."""

@@ -245,7 +245,20 @@ def _validate_plasticity(cfg: Config) -> None:
             f"must be at most half of run.simulation_time ({half:g} ms) in a run with plastic projections, "
             f"got {cfg.render.selectivity_window:g}",
         )
-    shortest = min(build_schedule(cfg), key=lambda e: e.stop - e.start)
+    schedule = build_schedule(cfg)
+    changes = {round(e.start / cfg.run.resolution) for e in schedule}
+    first = ", ".join(f"{e.start:g}" for e in schedule[1:4]) + " ms"
+    for name, p in plastic.items():
+        start = p.stdp.start
+        if start > 0 and (
+            start >= cfg.run.simulation_time * (1 - EPS)
+            or not (on_grid(start, cfg.run.resolution) and round(start / cfg.run.resolution) in changes)
+        ):
+            raise ConfigError(
+                f"projections.{name}.stdp.start",
+                f"must be 0 or a time the stimulus changes before the end of the run ({first}, ...), got {start:g}",
+            )
+    shortest = min(schedule, key=lambda e: e.stop - e.start)
     for name, p in plastic.items():
         longest = p.delay + (p.delay_per_unit * p.radius if p.mask == "circle" else 0.0)
         if shortest.stop - shortest.start < longest * (1 - EPS):

@@ -226,6 +226,14 @@ class Engine(ABC):
         """This process's synapses of a plastic projection now: sources, targets (node indices) and weights (mV)."""
         raise NotImplementedError
 
+    def weights_passed(self, t: float) -> None:
+        """Called when every presynaptic spike stamped up to ``t``, one of the model's ``weight_times``, has been applied.
+
+        An engine whose rules are switched on from outside (NEST: a plastic
+        projection's ``start``) does it here; the default does nothing.
+        """
+        return None
+
     def _read_weights(self, t: float, on_weights: OnWeights) -> None:
         """Hand every plastic projection's weights at ``t`` to ``on_weights``, one projection at a time."""
         for p in self.model.plastic:
@@ -258,8 +266,10 @@ class Engine(ABC):
                 self.advance(seg.stop - seg.start)
                 if seg.flush:
                     on_chunk(seg.stop, self.collect())
-                if seg.snapshot is not None and on_weights is not None:
-                    self._read_weights(seg.snapshot, on_weights)
+                if seg.snapshot is not None:
+                    if on_weights is not None:
+                        self._read_weights(seg.snapshot, on_weights)
+                    self.weights_passed(seg.snapshot)
         finally:
             self.finish()
 

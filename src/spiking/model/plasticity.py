@@ -71,6 +71,10 @@ class STDPRule:
         mV; the bound of the weight, with the sign of the projection's weight
         (the weight stays between 0 and ``w_max``).
     dependence : {"additive", "multiplicative"}
+    start : float
+        ms; presynaptic spikes stamped up to ``start`` change no weight (the
+        rule runs with ``a_plus = 0`` until then, as NEST does when its
+        ``lambda`` is set at ``start``); 0: learning from the first spike.
     """
 
     tau_plus: float = 20.0
@@ -79,6 +83,7 @@ class STDPRule:
     a_minus: float = 0.0105
     w_max: float = 2.0
     dependence: str = "additive"
+    start: float = 0.0
 
     @property
     def mu(self) -> float:
@@ -90,14 +95,20 @@ class STDPRule:
         """NEST's asymmetry ``alpha = a_minus / a_plus``."""
         return self.a_minus / self.a_plus
 
-    def facilitate(self, w: float, k_plus: float) -> float:
-        """The weight (mV) after potentiation with presynaptic trace ``k_plus`` (NEST's ``facilitate_``)."""
-        norm_w = (w / self.w_max) + (self.a_plus * math.pow(1.0 - (w / self.w_max), self.mu) * k_plus)
+    def facilitate(self, w: float, k_plus: float, learning: bool = True) -> float:
+        """The weight (mV) after potentiation with presynaptic trace ``k_plus`` (NEST's ``facilitate_``).
+
+        ``learning=False`` is the rule before :attr:`start` (NEST's ``lambda``
+        0): the weight only goes through NEST's arithmetic.
+        """
+        lam = self.a_plus if learning else 0.0
+        norm_w = (w / self.w_max) + (lam * math.pow(1.0 - (w / self.w_max), self.mu) * k_plus)
         return norm_w * self.w_max if norm_w < 1.0 else self.w_max
 
-    def depress(self, w: float, k_minus: float) -> float:
+    def depress(self, w: float, k_minus: float, learning: bool = True) -> float:
         """The weight (mV) after depression with postsynaptic trace ``k_minus`` (NEST's ``depress_``)."""
-        norm_w = (w / self.w_max) - (self.alpha * self.a_plus * math.pow(w / self.w_max, self.mu) * k_minus)
+        lam = self.a_plus if learning else 0.0
+        norm_w = (w / self.w_max) - (self.alpha * lam * math.pow(w / self.w_max, self.mu) * k_minus)
         return norm_w * self.w_max if norm_w > 0.0 else 0.0
 
 
@@ -153,6 +164,7 @@ def stdp_reference(
     w = float(w0)
     out_steps, out_w = [], []
     first = 0  # first history entry not yet applied
+    start_step = round(rule.start / resolution)
     for _, kind, n in events:
         t = stamp_ms(n, resolution)
         if kind == 0:
@@ -160,17 +172,18 @@ def stdp_reference(
             last_post = t
             history.append((n, t, k_minus))
             continue
+        learning = n > start_step
         while first < len(history) and history[first][0] <= n - D:
             if history[first][0] > n_last - D:
                 minus_dt = t_last - (history[first][1] + d)
-                w = rule.facilitate(w, k_plus * math.exp(minus_dt / rule.tau_plus))
+                w = rule.facilitate(w, k_plus * math.exp(minus_dt / rule.tau_plus), learning)
             first += 1
         k = 0.0
         for n_post, t_post, k_post in reversed(history):
             if n_post < n - D:
                 k = k_post * math.exp((t_post - (t - d)) * inv_tau_minus)
                 break
-        w = rule.depress(w, k)
+        w = rule.depress(w, k, learning)
         out_steps.append(n)
         out_w.append(w)
         k_plus = k_plus * math.exp((t_last - t) / rule.tau_plus) + 1.0

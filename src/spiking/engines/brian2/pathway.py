@@ -240,6 +240,8 @@ def _plastic_synapses(b2, model: Model, declared: Declared, p: ProjectionSpec, s
     s.w = p.weight
     s.w_seen = p.weight
     s.w_cross = p.weight
+    if p.plasticity.start > 0:
+        s.w_off = p.weight
     s.post_last = -1
     s.post_prev = -1
     s.pre.when = "before_thresholds"

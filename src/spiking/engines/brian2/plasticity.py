@@ -108,12 +108,14 @@ _RULE = """
 #define %(guard)s
 #pragma GCC push_options
 #pragma GCC optimize ("no-fast-math", "fp-contract=off")
-static double %(p)s_fac(const double w, const double kp, const int64_t pre_last, const int64_t step, const int64_t D)
+static double %(p)s_fac(const double w, const double kp, const int64_t pre_last, const int64_t step, const int64_t D,
+                        const int64_t on)
 {
     const int64_t n_post = step - 2 * D + 1;
     const double minus_dt = spiking_stamp_ms(pre_last) - (spiking_stamp_ms(n_post) + spiking_delay_ms(D));
     const double k = kp * std::exp(minus_dt / %(tau_plus)r);
-    const double norm_w = (w / %(wmax)r) + (%(lam)r * std::pow(1.0 - (w / %(wmax)r), %(mu)r) * k);
+    const double lam = on ? %(lam)r : 0.0;
+    const double norm_w = (w / %(wmax)r) + (lam * std::pow(1.0 - (w / %(wmax)r), %(mu)r) * k);
     return norm_w < 1.0 ? norm_w * %(wmax)r : %(wmax)r;
 }
 static double %(p)s_dep(const double w, const int64_t step, const int64_t D, const double km_last,
@@ -124,8 +126,13 @@ static double %(p)s_dep(const double w, const int64_t step, const int64_t D, con
     double k = 0.0;
     if (post_last < n - D) k = km_last * std::exp((spiking_stamp_ms(post_last) - t) * %(inv_tau_minus)r);
     else if (post_prev < n - D) k = km_prev * std::exp((spiking_stamp_ms(post_prev) - t) * %(inv_tau_minus)r);
-    const double norm_w = (w / %(wmax)r) - (%(alpha)r * %(lam)r * std::pow(w / %(wmax)r, %(mu)r) * k);
+    const double lam = n > %(start_step)d ? %(lam)r : 0.0;
+    const double norm_w = (w / %(wmax)r) - (%(alpha)r * lam * std::pow(w / %(wmax)r, %(mu)r) * k);
     return norm_w > 0.0 ? norm_w * %(wmax)r : 0.0;
+}
+static double %(p)s_pick(const double w, const double w_off, const int64_t step, const int64_t D)
+{
+    return step - D + 1 > %(start_step)d ? w : w_off;
 }
 static double %(p)s_kp(const double kp, const int64_t pre_last, const int64_t step, const int64_t D)
 {
@@ -149,8 +156,9 @@ static double %(p)s_cross(const int64_t step, const int64_t D, const int64_t pre
 
 #: The functions of a rule: name suffix -> argument types.
 _FUNCTIONS = {
-    "fac": ["float", "float", "integer", "integer", "integer"],
+    "fac": ["float", "float", "integer", "integer", "integer", "integer"],
     "dep": ["float", "integer", "integer", "float", "integer", "float", "integer"],
+    "pick": ["float", "float", "integer", "integer"],
     "kp": ["float", "integer", "integer", "integer"],
     "km": ["float", "integer", "integer", "integer"],
     "cross": ["integer", "integer", "integer", "float", "float"],
@@ -177,6 +185,7 @@ def stdp_functions(b2, p: ProjectionSpec, resolution: float) -> dict:
         "alpha": float(r.alpha),
         "mu": float(r.mu),
         "wmax": float(r.w_max),
+        "start_step": n_steps(r.start, resolution),
     }
     code = _common(resolution) + _RULE % values
     out = {}
@@ -196,28 +205,38 @@ def stdp_functions(b2, p: ProjectionSpec, resolution: float) -> dict:
 
 
 def synapse_spec(p: ProjectionSpec) -> dict:
-    """Keyword arguments of ``Synapses`` for a plastic projection (model and the two pathways' code)."""
+    """Keyword arguments of ``Synapses`` for a plastic projection (model and the two pathways' code).
+
+    A rule with a later ``start`` keeps a second weight, ``w_off``: the
+    synapse's weight should its next presynaptic spike be stamped up to
+    ``start`` (potentiations with ``a_plus`` 0, NEST's arithmetic only), where
+    ``w`` is the weight should it come later; that spike takes the one its
+    stamp calls for, so both engines agree with ``lambda`` switched on at ``start``.
+    """
     f = _prefix(p)
-    pre = "\n".join(
-        [
-            f"w_cross = {f}_cross(t_in_timesteps, dsteps, pre_last, w_seen, w_cross)",
-            f"w = {f}_dep(w, t_in_timesteps, dsteps, km_last, post_last, km_prev, post_prev)",
-            "v_post += w",
-            f"kp = {f}_kp(kp, pre_last, t_in_timesteps, dsteps)",
-            "pre_last = t_in_timesteps - dsteps + 1",
-            "w_seen = w",
-        ]
-    )
-    post = "\n".join(
-        [
-            f"w = {f}_fac(w, kp, pre_last, t_in_timesteps, dsteps)",
-            "km_prev = km_last",
-            "post_prev = post_last",
-            f"km_last = {f}_km(km_last, post_last, t_in_timesteps, dsteps)",
-            "post_last = t_in_timesteps - 2 * dsteps + 1",
-        ]
-    )
-    return {"model": SYNAPSE_MODEL, "on_pre": pre, "on_post": post}
+    late = p.plasticity.start > 0
+    pre = [f"w_cross = {f}_cross(t_in_timesteps, dsteps, pre_last, w_seen, w_cross)"]
+    if late:
+        pre.append(f"w = {f}_pick(w, w_off, t_in_timesteps, dsteps)")
+    pre += [
+        f"w = {f}_dep(w, t_in_timesteps, dsteps, km_last, post_last, km_prev, post_prev)",
+        "v_post += w",
+        f"kp = {f}_kp(kp, pre_last, t_in_timesteps, dsteps)",
+        "pre_last = t_in_timesteps - dsteps + 1",
+        "w_seen = w",
+    ]
+    post = [f"w = {f}_fac(w, kp, pre_last, t_in_timesteps, dsteps, 1)"]
+    if late:
+        pre.append("w_off = w")
+        post.append(f"w_off = {f}_fac(w_off, kp, pre_last, t_in_timesteps, dsteps, 0)")
+    post += [
+        "km_prev = km_last",
+        "post_prev = post_last",
+        f"km_last = {f}_km(km_last, post_last, t_in_timesteps, dsteps)",
+        "post_last = t_in_timesteps - 2 * dsteps + 1",
+    ]
+    model = SYNAPSE_MODEL + ("\nw_off : 1" if late else "")
+    return {"model": model, "on_pre": "\n".join(pre), "on_post": "\n".join(post)}
 
 
 def max_delay_steps(p: ProjectionSpec, resolution: float) -> int:

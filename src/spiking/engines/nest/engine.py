@@ -6,10 +6,13 @@ parameters are translated from the model's names in :data:`IZHIKEVICH_NAMES`,
 and the retina's input is either Poisson generators relayed by parrot neurons
 or ``spike_train_injector`` nodes replaying the pre-drawn trains.
 
-A plastic projection is a copy of ``stdp_synapse`` of its own
-(:data:`STDP_MODEL`), whose parameters translate the model's
+A plastic projection is a copy of ``stdp_synapse_hom`` of its own
+(:data:`STDP_MODEL`; the same rule as ``stdp_synapse`` with the parameters
+held once per model), whose parameters translate the model's
 :class:`~spiking.model.plasticity.STDPRule` (:func:`stdp_params`); the target
-layer's neurons get the rule's ``tau_minus``. Its weights are read with
+layer's neurons get the rule's ``tau_minus``. A rule that starts later
+(``start > 0``) runs with ``lambda`` 0 until the weights at ``start`` have
+been read, then with its own (one ``SetDefaults``). Its weights are read with
 ``GetConnections(synapse_model=...)``; NEST applies a spike's update when it
 delivers the spike, at the start of the next communication interval, so the
 kernel's ``min_delay`` is lowered where needed for every time the weights are
@@ -67,11 +70,14 @@ IZHIKEVICH_NAMES = {
 STDP_MODEL = "spiking_stdp_{:02d}"
 
 
-def stdp_params(rule: STDPRule) -> dict:
-    """NEST ``stdp_synapse`` parameters of a rule (``tau_minus`` goes to the target neurons)."""
+def stdp_params(rule: STDPRule, learning: bool = True) -> dict:
+    """NEST ``stdp_synapse_hom`` parameters of a rule (``tau_minus`` goes to the target neurons).
+
+    ``learning=False``: ``lambda`` 0, the rule before its ``start``.
+    """
     return {
         "tau_plus": float(rule.tau_plus),
-        "lambda": float(rule.a_plus),
+        "lambda": float(rule.a_plus) if learning else 0.0,
         "alpha": float(rule.alpha),
         "mu_plus": float(rule.mu),
         "mu_minus": float(rule.mu),
@@ -178,15 +184,23 @@ class NestEngine(Engine):
 
     # -- projections ---------------------------------------------------------
     def _synapse_model(self, p: ProjectionSpec) -> str:
-        """``static_synapse``, or the projection's own copy of ``stdp_synapse`` (made on first use)."""
+        """``static_synapse``, or the projection's own copy of ``stdp_synapse_hom`` (made on first use)."""
         if p.plasticity is None:
             return "static_synapse"
         name = STDP_MODEL.format(p.index)
         if name not in self._plastic:
             # the copy's default weight must already have the sign of Wmax (NEST checks both when either is set)
-            self.nest.CopyModel("stdp_synapse", name, {**stdp_params(p.plasticity), "weight": float(p.weight)})
+            params = stdp_params(p.plasticity, learning=p.plasticity.start <= 0)
+            self.nest.CopyModel("stdp_synapse_hom", name, {**params, "weight": float(p.weight)})
             self._plastic[name] = None
         return name
+
+    def weights_passed(self, t: float) -> None:
+        """Switch on the rules that start at ``t``: every spike stamped up to ``t`` has been delivered."""
+        for p in self.model.plastic:
+            start = p.plasticity.start
+            if start > 0 and abs(start - t) <= 1e-9 * max(1.0, t):
+                self.nest.SetDefaults(STDP_MODEL.format(p.index), {"lambda": float(p.plasticity.a_plus)})
 
     def _conn_specs(self, p: ProjectionSpec):
         nest = self.nest
