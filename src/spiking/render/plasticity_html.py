@@ -20,7 +20,10 @@ def _rules(info: dict) -> str:
                 esc(name),
                 esc(f"{p.source} → {p.target}"),
                 num(int(p.sources.size)),
-                esc(f"{r.dependence}; τ+ {r.tau_plus:g} ms, τ- {r.tau_minus:g} ms; a+ {r.a_plus:g}, a- {r.a_minus:g}"),
+                esc(
+                    f"{r.dependence}; τ+ {r.tau_plus:g} ms, τ- {r.tau_minus:g} ms; a+ {r.a_plus:g}, a- {r.a_minus:g}"
+                    + (f"; learning from {r.start:g} ms" if r.start > 0 else "")
+                ),
                 num(r.w_max, "mV"),
                 f"{num(start, 'mV')} → {num(end, 'mV')}" if start is not None else "",
                 num(int(p.times.size)),
