@@ -33,7 +33,7 @@ if [ -z "$wheel" ]; then
   echo "Building nest-simulator $version with MPI (about 10-30 minutes on two cores; cached in $dir) ..."
   mkdir -p "$dir.tmp"
   if [ "$models" = full ]; then model_arg=(); else model_arg=(-C "cmake.define.with-models=$models"); fi
-  CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) "$venv/bin/pip" wheel --no-deps --no-binary nest-simulator \
+  CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) "$venv/bin/pip" wheel --no-deps --no-cache-dir --no-binary nest-simulator \
     "nest-simulator==$version" -w "$dir.tmp" \
     -C cmake.define.with-mpi=ON "${model_arg[@]}"
   rm -rf "$dir" && mv "$dir.tmp" "$dir"

@@ -248,3 +248,36 @@ def test_disk_full_under_mpi_stops_both_ranks_in_one_line(tmp_path):
         kept = load_spikes(folder / "spikes.h5")
         assert sum(m["spikes"][n]["count"] for n in kept) == sum(len(s.times) for s in kept.values())
         assert len(np.unique(kept["ex_on"].node_ids % 2)) == 2  # both ranks' spikes up to the stop
+
+
+def test_a_plastic_projection_learns_from_its_start_alike_on_ranks_and_threads(tmp_path):
+    """STDP with a later ``start`` under mpirun: the MPI build has the synapse model, the weights stay as built
+    until the start and move after it, and 2 ranks x 1 thread give the spikes and weights of 1 rank x 2 threads."""
+    plastic = [
+        "--set", "stimulus.switch_every=100.0",
+        "--set", 'projections.lgn_on_to_ex_on.plasticity="stdp"',
+        "--set", "projections.lgn_on_to_ex_on.stdp.w_max=3.0",
+        "--set", "projections.lgn_on_to_ex_on.stdp.a_plus=0.05",
+        "--set", "projections.lgn_on_to_ex_on.stdp.start=100.0",
+    ]  # fmt: skip
+    ranks = _folder(
+        _mpirun(2, MPI_PYTHON, "run", *SMALL, *plastic, "--set", "run.threads=1",
+                "--set", f"run.output_dir='{tmp_path / 'ranks'}'", cwd=tmp_path)
+    )  # fmt: skip
+    threads = _folder(
+        _serial(MPI_PYTHON, "run", *SMALL, *plastic, "--set", "run.threads=2",
+                "--set", f"run.output_dir='{tmp_path / 'threads'}'", cwd=tmp_path)
+    )  # fmt: skip
+    import h5py
+
+    a, b = (load_spikes(f / "spikes.h5") for f in (ranks, threads))
+    for name in a:
+        assert np.array_equal(a[name].times, b[name].times) and np.array_equal(a[name].node_ids, b[name].node_ids)
+    with h5py.File(ranks / "weights.h5") as fa, h5py.File(threads / "weights.h5") as fb:
+        ga, gb = fa["edges/lgn_on_to_ex_on"], fb["edges/lgn_on_to_ex_on"]
+        assert ga["times"][()].tolist() == pytest.approx([0.0, 100.0, 200.0])
+        wa = ga["weights"][()]
+        np.testing.assert_array_equal(wa, gb["weights"][()])
+        np.testing.assert_array_equal(ga["source_node_id"][()], gb["source_node_id"][()])
+        np.testing.assert_allclose(wa[1], wa[0], rtol=1e-14, atol=0)  # no learning before the start
+        assert np.mean(np.abs(wa[2] - wa[1])) > 1e-3  # learning after it
