@@ -195,6 +195,15 @@ def test_plastic_runs_need_one_tau_minus_per_layer_long_epochs_and_short_windows
     rule = build_model(cfg, stimuli=False).plastic[0].plasticity
     assert rule == STDPRule(a_plus=0.02) and rule.alpha == pytest.approx(0.0105 / 0.02)
     assert cfg.render.window(1000.0) == 400.0 and from_mapping({}).render.window(1000.0) == 250.0
+    from spiking.render.plasticity import selectivity_window
+
+    late = _plastic(start=500.0)
+    assert selectivity_window(from_mapping(late | {"run": {"simulation_time": 2000.0}})) == 500.0
+    assert selectivity_window(from_mapping(late | {"run": {"simulation_time": 750.0}})) == 375.0
+    assert selectivity_window(from_mapping(late | {"run": {"simulation_time": 4000.0}})) == 500.0
+    late["projections"]["lgn_off_to_ex_off"] = {"plasticity": "stdp"}  # one learns from the start: a quarter
+    assert selectivity_window(from_mapping(late | {"run": {"simulation_time": 4000.0}})) == 1000.0
+    assert selectivity_window(from_mapping(_plastic(start=500.0) | {"render": {"selectivity_window": 300.0}})) == 300.0
 
 
 def test_the_weights_are_read_one_step_after_each_change_and_after_the_end():

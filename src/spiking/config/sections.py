@@ -182,13 +182,18 @@ class RenderConfig:
         0.0,
         "ms",
         "model time at the start and at the end of a run whose rates give each V1 neuron's pattern selectivity "
-        "before and after learning, in runs with plastic projections (0: a quarter of the run)",
+        "before and after learning, in runs with plastic projections (0: the time before learning starts when "
+        "every plastic projection has a later stdp.start, at most half the run; else a quarter of the run)",
         _non_negative,
     )
 
-    def window(self, simulation_time: float) -> float:
-        """The selectivity window of a run of ``simulation_time`` ms, ms."""
-        return self.selectivity_window or simulation_time / 4
+    def window(self, simulation_time: float, learning_start: float = 0.0) -> float:
+        """The selectivity window of a run of ``simulation_time`` ms whose learning starts at ``learning_start``, ms."""
+        if self.selectivity_window:
+            return self.selectivity_window
+        if learning_start > 0:
+            return min(learning_start, simulation_time / 2)
+        return simulation_time / 4
 
 
 #: Plasticity rules a projection can follow (``projections.<name>.plasticity``).

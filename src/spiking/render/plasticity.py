@@ -40,9 +40,17 @@ _RETINA = {"lgn_on": 1, "lgn_off": 2}  # index into stimulus_images' (image, on,
 _OUTSIDE = "#c9dbe9"  # pixels outside a neuron's inputs (or the grid)
 
 
+def selectivity_window(config) -> float:
+    """``render.selectivity_window`` of a run, ms: when 0, the time before learning starts (the earliest
+    ``stdp.start`` when every plastic projection has one), else a quarter of the run."""
+    starts = [p.stdp.start for p in config.projections.values() if p.plasticity == "stdp"]
+    learning_start = min(starts) if starts else 0.0
+    return config.render.window(config.run.simulation_time, learning_start)
+
+
 def selectivity_changes(src: RunSource, layers: list[str]) -> dict[str, SelectivityChange]:
     """Selectivity before and after learning of each recorded layer in ``layers`` (windows: ``render.selectivity_window``)."""
-    windows = window_bounds(src.t_end, src.config.render.window(src.config.run.simulation_time))
+    windows = window_bounds(src.t_end, selectivity_window(src.config))
     out = {}
     with open_spikes(src.spikes_path) as h5:
         infos = {i.name: i for i in layer_infos(h5)}
@@ -261,7 +269,7 @@ def write_plasticity(src: RunSource, folder: Path | None = None) -> dict:
         return {}
     folder = folder or src.folder / PLASTICITY_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    window = min(src.config.render.window(src.config.run.simulation_time), src.t_end / 2)
+    window = min(selectivity_window(src.config), src.t_end / 2)
     files: list[Path] = []
     fields: dict[str, list[int]] = {}
     means: dict[str, tuple[float, float]] = {}
