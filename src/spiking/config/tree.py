@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 
 from ..errors import ConfigError
-from ..model.timegrid import EPS, on_grid
+from ..model.timegrid import EPS, n_steps, on_grid
 from .fields import _ALIASES_BACK, _coerce, _show
 from .sections import PROJECTION_NAMES, PROJECTION_TABLE, Config, EpochConfig, ProjectionConfig, _default_projections
 
@@ -246,13 +246,13 @@ def _validate_plasticity(cfg: Config) -> None:
             f"got {cfg.render.selectivity_window:g}",
         )
     schedule = build_schedule(cfg)
-    changes = {round(e.start / cfg.run.resolution) for e in schedule}
+    changes = {n_steps(e.start, cfg.run.resolution) for e in schedule}
     first = ", ".join(f"{e.start:g}" for e in schedule[1:4]) + " ms"
     for name, p in plastic.items():
         start = p.stdp.start
         if start > 0 and (
             start >= cfg.run.simulation_time * (1 - EPS)
-            or not (on_grid(start, cfg.run.resolution) and round(start / cfg.run.resolution) in changes)
+            or not (on_grid(start, cfg.run.resolution) and n_steps(start, cfg.run.resolution) in changes)
         ):
             raise ConfigError(
                 f"projections.{name}.stdp.start",

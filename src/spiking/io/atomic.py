@@ -6,11 +6,12 @@ file (or none). Figures go through :func:`save_figure`, the same way.
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 from pathlib import Path
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "save_figure"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_csv", "new_figure", "save_figure"]
 
 
 def atomic_write_bytes(path, data: bytes) -> Path:
@@ -32,6 +33,15 @@ def atomic_write_bytes(path, data: bytes) -> Path:
 def atomic_write_text(path, text: str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_csv(path, head: list, rows) -> Path:
+    """A CSV file (``\\n`` line ends) with a header row and ``rows``, written atomically."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(head)
+    w.writerows(rows)
+    return atomic_write_text(path, buf.getvalue())
 
 
 def new_figure(**kwargs):

@@ -11,7 +11,6 @@ The manifest's ``status`` is ``running`` until the run ends as ``complete``,
 from __future__ import annotations
 
 import csv
-import io
 import json
 import math
 import os
@@ -24,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import RunFolderError
-from .atomic import atomic_write_text
+from .atomic import atomic_write_csv, atomic_write_text
 from .space import as_disk_full
 
 if TYPE_CHECKING:  # the config imports nothing from here; only the annotation needs it
@@ -154,12 +153,8 @@ def pid_alive(pid) -> bool:
 
 def write_schedule(folder, schedule) -> Path:
     """``schedule.csv``: which pattern is shown from when to when (ms)."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["start_ms", "stop_ms", "pattern"])
-    for ep in schedule:
-        w.writerow([f"{ep.start:g}", f"{ep.stop:g}", ep.pattern])
-    return atomic_write_text(Path(folder) / "schedule.csv", buf.getvalue())
+    rows = ([f"{ep.start:g}", f"{ep.stop:g}", ep.pattern] for ep in schedule)
+    return atomic_write_csv(Path(folder) / "schedule.csv", ["start_ms", "stop_ms", "pattern"], rows)
 
 
 def read_schedule(folder) -> list[tuple[float, float, str]]:

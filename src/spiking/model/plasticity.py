@@ -45,6 +45,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .timegrid import n_steps
+
 __all__ = ["DEPENDENCES", "STDPRule", "stamp_ms", "delay_ms", "stdp_reference", "weights_at"]
 
 #: Weight dependences of the rule (``stdp.dependence``): the exponent ``mu`` of each.
@@ -164,7 +166,7 @@ def stdp_reference(
     w = float(w0)
     out_steps, out_w = [], []
     first = 0  # first history entry not yet applied
-    start_step = round(rule.start / resolution)
+    start_step = n_steps(rule.start, resolution)
     for _, kind, n in events:
         t = stamp_ms(n, resolution)
         if kind == 0:

@@ -16,14 +16,12 @@ The selectivity index and its test are those of :mod:`spiking.analysis.selectivi
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 import numpy as np
 
 from ..analysis.selectivity import MIN_SPIKES, SelectivityChange, pattern_counts, window_bounds
-from ..io.atomic import atomic_write_text, new_figure, save_figure
+from ..io.atomic import atomic_write_csv, new_figure, save_figure
 from ..io.weightfile import WEIGHTS_NAME, WeightProjection, open_weights, read_projections
 from .source import RunSource, pattern_labels, stimulus_images
 from .spikes import SpikeBlocks, layer_infos, open_spikes
@@ -222,14 +220,6 @@ def plot_selectivity(layer: str, change: SelectivityChange, window: float, path:
     return save_figure(fig, path, dpi=100)
 
 
-def _write_csv(path: Path, head: list[str], rows: list[list]) -> Path:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(head)
-    w.writerows(rows)
-    return atomic_write_text(path, buf.getvalue())
-
-
 def _selectivity_tables(folder: Path, changes: dict, patterns: list[str], window: float) -> list[Path]:
     labels = pattern_labels(patterns)
     head = ["layer", "node", "index_before", "index_after", "included"]
@@ -249,8 +239,8 @@ def _selectivity_tables(folder: Path, changes: dict, patterns: list[str], window
     ]
     summary_head = ["layer", "neurons", "mean_before", "mean_after", "ratio", "wilcoxon_statistic", "p_value"]
     return [
-        _write_csv(folder / "selectivity.csv", head, rows),
-        _write_csv(folder / "selectivity_summary.csv", [*summary_head, "window_ms", "min_spikes"], summary),
+        atomic_write_csv(folder / "selectivity.csv", head, rows),
+        atomic_write_csv(folder / "selectivity_summary.csv", [*summary_head, "window_ms", "min_spikes"], summary),
     ]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import math
 import sys
@@ -12,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..analysis.layers import epoch_pattern_index
-from ..io.atomic import atomic_write_bytes, atomic_write_text, new_figure, save_figure
+from ..io.atomic import atomic_write_bytes, atomic_write_csv, new_figure, save_figure
 from ..model.geometry import nodes_to_image
 from .frames import frame_count, frame_index
 from .source import RunSource, pattern_labels
@@ -385,15 +384,6 @@ def rate_rows(results: list[LayerRates], patterns: list[str], times: np.ndarray)
     return rows
 
 
-def _write_csv(path: Path, head: list[str], rows: list[list]) -> Path:
-    """A CSV file with a header row, written atomically."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(head)
-    w.writerows(rows)
-    return atomic_write_text(path, buf.getvalue())
-
-
 def write_rates(src: RunSource, *, folder: Path | None = None, progress: bool = False) -> dict:
     """Write the rate plots and tables of a run into ``<run>/rates/``.
 
@@ -433,7 +423,7 @@ def write_rates(src: RunSource, *, folder: Path | None = None, progress: bool = 
     rows = rate_rows(results, patterns, times)
     rows_csv = [[r.layer, r.pattern, f"{r.mean_rate_hz:.6g}", r.spikes, f"{r.time_ms:g}"] for r in rows]
     files.append(
-        _write_csv(
+        atomic_write_csv(
             out_dir / "rates_by_pattern.csv", ["layer", "pattern", "mean_rate_hz", "spikes", "time_ms"], rows_csv
         )
     )
@@ -444,7 +434,7 @@ def write_rates(src: RunSource, *, folder: Path | None = None, progress: bool = 
     cols = [r.population / (max(1, r.info.n_nodes) * np.maximum(widths, 1e-12) / 1000.0) for r in results]
     head = ["time_ms"] + [f"{r.info.name}_hz" for r in results]
     table = [[f"{edges[k]:g}"] + [f"{c[k]:.6g}" for c in cols] for k in range(n_bins)]
-    files.append(_write_csv(out_dir / "population_rates.csv", head, table))
+    files.append(atomic_write_csv(out_dir / "population_rates.csv", head, table))
 
     files.append(plot_population(src, results, bin_ms, out_dir / "population_rates.png", patterns, labels))
     files.append(plot_raster(src, results, out_dir / "raster.png", patterns, labels))

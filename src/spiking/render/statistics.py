@@ -10,7 +10,6 @@ from ``spikes.h5``, block by block, and handed to Elephant
 from __future__ import annotations
 
 import csv
-import io
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +22,7 @@ from ..analysis.spiketrains import (
     MIN_SPIKES,
     SAMPLE_NEURONS,
 )
-from ..io.atomic import atomic_write_text, new_figure, save_figure
+from ..io.atomic import atomic_write_csv, new_figure, save_figure
 from ..io.spikefile import SpikeBlocks, open_spikes
 from .html import esc, img, num, table, url
 from .source import RunSource
@@ -161,12 +160,8 @@ def write_statistics(src: RunSource, rates: dict, folder: Path) -> dict:
     """
     stats = collect_statistics(src, rates)
     rows = statistics_rows(stats)
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(_HEAD)
-    for r in rows:
-        w.writerow([f"{v:.6g}" if isinstance(v, float) else v for v in r])
-    files = [atomic_write_text(folder / STATISTICS_CSV, buf.getvalue())]
+    cells = ([f"{v:.6g}" if isinstance(v, float) else v for v in r] for r in rows)
+    files = [atomic_write_csv(folder / STATISTICS_CSV, _HEAD, cells)]
     if stats:
         files.append(_plot(stats, rates["patterns"], rates.get("labels", {}), folder / STATISTICS_PNG))
     return {"files": files, "statistics": stats, "rows": rows}

@@ -197,9 +197,10 @@ class NestEngine(Engine):
 
     def weights_passed(self, t: float) -> None:
         """Switch on the rules that start at ``t``: every spike stamped up to ``t`` has been delivered."""
+        h = self.model.resolution
         for p in self.model.plastic:
             start = p.plasticity.start
-            if start > 0 and abs(start - t) <= 1e-9 * max(1.0, t):
+            if start > 0 and n_steps(start, h) == n_steps(t, h):
                 self.nest.SetDefaults(STDP_MODEL.format(p.index), {"lambda": float(p.plasticity.a_plus)})
 
     def _conn_specs(self, p: ProjectionSpec):
