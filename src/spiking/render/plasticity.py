@@ -91,10 +91,12 @@ def plot_weights(h5, proj: WeightProjection, path: Path) -> tuple[Path, np.ndarr
     shown = np.where(hist > 0, hist, np.nan)
     lo = np.nanmin(shown) if np.isfinite(shown).any() else 1e-4
     mesh = ax.pcolormesh(t_edges, edges, shown.T, cmap="viridis", norm=LogNorm(vmin=max(lo, 1e-5), vmax=1.0))
-    ax.plot(t, mean, color="white", lw=1.5, label="mean weight")
+    ax.plot(t, mean, color="tab:red", lw=1.5, label="mean weight")
+    r = proj.rule
+    if r.start > 0:
+        ax.axvline(r.start / 1000.0, color="0.3", ls="--", lw=1, label="learning starts")
     ax.set_xlabel("model time (s)")
     ax.set_ylabel("weight (mV)")
-    r = proj.rule
     ax.set_title(
         f"{proj.name}: {proj.sources.size:,} synapses, {r.dependence} STDP, "
         f"a+ = {r.a_plus:g}, a- = {r.a_minus:g}, w_max = {r.w_max:g} mV",
