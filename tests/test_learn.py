@@ -26,9 +26,11 @@ from spiking.learn.plots import weight_grid
 from spiking.learn.readout import (
     accuracy,
     assign_labels,
+    class_proportions,
     confusion_matrix,
     mcnemar_exact,
     predict,
+    predict_weighted,
     running_accuracy,
 )
 from spiking.learn.runs import resume_digits, start_digits
@@ -78,6 +80,51 @@ def _tuned_counts(rng, labels, n_neurons, noise=0.2):
     """Neuron k fires about 5 spikes for class k % 10 and ``noise`` otherwise."""
     lam = np.where(labels[:, None] == np.arange(n_neurons)[None, :] % 10, 5.0, noise)
     return rng.poisson(lam)
+
+
+def _votes(labels, extra):
+    """Poisson rates: neuron k answers class k at 5 spikes (neuron 1 answers 6, neuron 6 answers 1), plus ``extra``."""
+    lam = np.full((len(labels), 10), 0.05)
+    own = np.array([0, 6, 2, 3, 4, 5, 1, 7, 8, 9])
+    for k, c in enumerate(own):
+        lam[labels == c, k] = 5.0
+    for (c, k), rate in extra.items():
+        lam[labels == c, k] = rate
+    return lam
+
+
+def test_proportion_weighting_discounts_a_neuron_that_fires_for_several_classes():
+    """Neuron 0 (class 0) fires for 6s and 8s too; neuron 1 is a 6 detector, a little weaker on test 6s.
+
+    Diehl & Cook's read-out takes a 6 for a 0 whenever neuron 0 outfires neuron 1
+    (Poisson 5 against 4: about 70% of the time); proportion weighting counts
+    neuron 0's spikes at about 5/13 and gets most 6s right. With every neuron
+    firing for its own class only (all proportions 0 or 1) the two read-outs agree.
+    """
+    rng = np.random.default_rng(3)
+    labels = np.repeat(np.arange(10), 40)
+    counts = rng.poisson(_votes(labels, {(6, 0): 4.0, (8, 0): 4.0}))
+    assigned = assign_labels(counts, labels)
+    assert assigned.tolist() == [0, 6, 2, 3, 4, 5, 1, 7, 8, 9]
+    p = class_proportions(counts, labels)
+    assert np.allclose(p.sum(axis=0), 1.0) and 0.3 < p[0, 0] < 0.45 and p[6, 1] > 0.85
+    test = np.repeat(np.arange(10), 100)
+    t_counts = rng.poisson(_votes(test, {(6, 0): 5.0, (6, 1): 4.0}))
+    sixes = test == 6
+    plain = np.mean(predict(t_counts, assigned)[sixes] == 6)
+    weighted = np.mean(predict_weighted(t_counts, assigned, p)[sixes] == 6)
+    # expected about 0.31 and 0.78 (P(X1 > X0) and P(0.9 X1 > 0.38 X0), X0 ~ Poisson(5), X1 ~ Poisson(4))
+    assert plain < 0.45 and weighted > 0.65
+    selective = rng.poisson(_votes(labels, {}) * (_votes(labels, {}) > 1))  # each neuron fires for its class only
+    a = assign_labels(selective, labels)
+    assert np.array_equal(predict_weighted(t_counts, a, class_proportions(selective, labels)), predict(t_counts, a))
+
+
+def test_a_silent_neuron_has_no_proportions():
+    counts = np.zeros((20, 3))
+    counts[:, 1] = 1
+    p = class_proportions(counts, np.repeat(np.arange(10), 2))
+    assert np.all(p[:, 0] == 0) and np.allclose(p[:, 1], 0.1)
 
 
 def test_labels_go_to_the_class_a_neuron_prefers():
@@ -329,6 +376,7 @@ def test_run_folder_has_everything(tmp_path):
     assert m["status"] == "complete" and m["kind"] == "learn-digits"
     assert m["data"]["split_seed"] == 2015 and len(m["data"]["sha256"]) == 64
     assert 0 <= m["results"]["accuracy"] <= 1 and m["results"]["test_digits"] == 15
+    assert 0 <= m["results"]["accuracy_proportion_weighted"] <= 1
     assert 0.5 < m["results"]["logistic_regression_accuracy"] <= 1
     lines = (f / "split.csv").read_text().splitlines()
     assert lines[0].startswith("# the fixed split") and lines[1] == "set,order,index,label" and len(lines) == 5002
@@ -336,6 +384,9 @@ def test_run_folder_has_everything(tmp_path):
     confusion = np.loadtxt(f / "confusion.csv", delimiter=",", skiprows=1)[:, 1:]
     assert confusion.sum() == 15 and np.trace(confusion) / 15 == pytest.approx(m["results"]["accuracy"], abs=1e-4)
     assert res["weights"].shape == (784, 6) and res["counts_test"].shape == (15, 6)
+    weighted = np.mean(res["predicted_weighted"] == res["test_labels"])
+    assert weighted == pytest.approx(m["results"]["accuracy_proportion_weighted"], abs=1e-4)
+    assert res["proportions"].shape == (10, 6)
     assert res["counts_train"].shape == (80, 6) and res["counts_label"].shape == (40, 6)  # two passes, then one
     assert m["options"]["epochs"] == 2 and m["results"]["epochs"] == 2 and m["speed"]["train"]["passes"] == 2
     assert m["results"]["tested_on"] == "held-out"

@@ -13,7 +13,15 @@ from .baseline import logistic_regression_accuracy
 from .data import run_indices
 from .model import PHASES
 from .plots import plot_accuracy, plot_confusion, plot_weights
-from .readout import accuracy, assign_labels, confusion_matrix, predict, running_accuracy
+from .readout import (
+    accuracy,
+    assign_labels,
+    class_proportions,
+    confusion_matrix,
+    predict,
+    predict_weighted,
+    running_accuracy,
+)
 
 __all__ = ["write_results"]
 
@@ -39,8 +47,13 @@ def _speeds(state, sizes: dict, passes: int) -> dict:
     return out
 
 
-def _figures(folder, options, w, assigned, confusion, running, acc: float, logistic: float, tested_on: str) -> None:
-    """``weights.png``, ``confusion.png`` and ``accuracy.png``; ``running`` is ``(digits_learnt, accuracy)``."""
+def _figures(folder, options, w, assigned, confusion, running, accs: tuple, logistic: float, tested_on: str) -> None:
+    """``weights.png``, ``confusion.png`` and ``accuracy.png``.
+
+    ``running`` is ``(digits_learnt, accuracy)``; ``accs`` the accuracy with
+    Diehl & Cook's read-out and with proportion weighting.
+    """
+    acc, weighted = accs
     passes = "" if options.epochs == 1 else f", {options.epochs} passes"
     trained = "untrained" if options.untrained else f"after {options.train} digits{passes}"
     save_figure(
@@ -54,7 +67,7 @@ def _figures(folder, options, w, assigned, confusion, running, acc: float, logis
         dpi=120,
     )
     save_figure(
-        plot_accuracy(*running, options.window, acc, logistic, options.train, tested_on),
+        plot_accuracy(*running, options.window, acc, logistic, options.train, tested_on, weighted),
         folder / "accuracy.png",
         dpi=120,
     )
@@ -66,6 +79,9 @@ def write_results(folder, manifest, options, model, digits, split, state, labels
     assigned = assign_labels(state.counts["label"], labels["label"])
     predicted = predict(state.counts["test"], assigned)
     acc = accuracy(predicted, labels["test"])
+    proportions = class_proportions(state.counts["label"], labels["label"])
+    weighted = predict_weighted(state.counts["test"], assigned, proportions)
+    acc_weighted = accuracy(weighted, labels["test"])
     confusion = confusion_matrix(predicted, labels["test"])
     seen, running = running_accuracy(state.counts["train"], labels["train"], options.window)
     train, test = run_indices(split, options.train, options.test, options.validation)
@@ -80,6 +96,8 @@ def write_results(folder, manifest, options, model, digits, split, state, labels
         buf,
         assignments=assigned,
         predicted=predicted,
+        proportions=proportions,
+        predicted_weighted=weighted,
         test_labels=labels["test"],
         test_index=test,
         train_index=train,
@@ -96,11 +114,12 @@ def write_results(folder, manifest, options, model, digits, split, state, labels
     )
     atomic_write_text(folder / "accuracy.csv", _csv("digits_learnt,running_accuracy", zip(seen, np.round(running, 4))))
     tested_on = "validation" if options.validation else "held-out"
-    _figures(folder, options, w, assigned, confusion, (seen, running), acc, logistic, tested_on)
+    _figures(folder, options, w, assigned, confusion, (seen, running), (acc, acc_weighted), logistic, tested_on)
     sizes = {p: len(labels[p]) for p in PHASES}
     shown = np.concatenate([state.shown[p] for p in PHASES])
     manifest["results"] = {
         "accuracy": round(acc, 4),
+        "accuracy_proportion_weighted": round(acc_weighted, 4),
         "tested_on": tested_on,
         "epochs": 0 if options.untrained else options.epochs,
         "test_digits": int(len(predicted)),
@@ -125,5 +144,6 @@ def write_results(folder, manifest, options, model, digits, split, state, labels
     }
     progress.say(
         f"accuracy {acc:.1%} on {len(predicted)} {tested_on} digits "
-        f"(logistic regression on the same pixels {logistic:.1%}, chance 10%)"
+        f"({acc_weighted:.1%} with proportion weighting; logistic regression on the same pixels {logistic:.1%}, "
+        "chance 10%)"
     )

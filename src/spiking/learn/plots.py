@@ -97,11 +97,13 @@ def plot_accuracy(
     logistic: float | None,
     pass_digits: int | None = None,
     tested_on: str = "held-out",
+    weighted: float | None = None,
 ) -> Figure:
     """Running accuracy over training, with the final accuracy, logistic regression and chance for scale.
 
     ``pass_digits`` (digits per pass over the training set) marks where each
-    pass ends; ``tested_on`` names the digits of the final accuracy.
+    pass ends; ``tested_on`` names the digits of the final accuracy;
+    ``weighted`` is that accuracy with the proportion-weighted read-out.
     """
     fig = Figure(figsize=(6.4, 4.4), layout="constrained")
     ax = fig.add_subplot()
@@ -113,6 +115,13 @@ def plot_accuracy(
             ax.axvline(x, color="tab:gray", lw=0.6, alpha=0.5, label="end of a pass" if k == 0 else None)
     if final is not None:
         ax.axhline(100 * final, color="tab:green", label=f"{tested_on} after training: {final:.1%}")
+    if weighted is not None:
+        ax.axhline(
+            100 * weighted,
+            color="tab:olive",
+            ls="-.",
+            label=f"{tested_on}, proportion-weighted read-out: {weighted:.1%}",
+        )
     if logistic is not None:
         ax.axhline(100 * logistic, color="tab:gray", ls="--", label=f"logistic regression: {logistic:.1%}")
     ax.axhline(10, color="tab:red", ls=":", label="chance: 10%")

@@ -3,7 +3,9 @@
 As in Diehl & Cook (2015): a neuron is labelled with the class for which its
 mean spike count over the labelling digits is highest (a neuron that never
 fires keeps the label -1 and votes for nothing); a digit is classified as the
-class whose labelled neurons fire most on average.
+class whose labelled neurons fire most on average. Beside it,
+:func:`predict_weighted` weighs each neuron's spikes by how much of its
+response went to its own class (Hazan et al. 2018).
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ import numpy as np
 __all__ = [
     "N_CLASSES",
     "assign_labels",
+    "class_means",
+    "class_proportions",
     "predict",
+    "predict_weighted",
     "accuracy",
     "confusion_matrix",
     "running_accuracy",
@@ -38,6 +43,13 @@ def assign_labels(counts: np.ndarray, labels: np.ndarray) -> np.ndarray:
         A class in 0..9, or -1 for a neuron that fired for no class. Ties go
         to the lower class.
     """
+    mean = class_means(counts, labels)
+    best = np.argmax(mean, axis=0)
+    return np.where(mean.max(axis=0) > 0, best, -1)
+
+
+def class_means(counts: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Each neuron's mean spike count for the digits of each class, shape (10, n_neurons) (0 for an absent class)."""
     counts = np.asarray(counts, dtype=float)
     labels = np.asarray(labels)
     mean = np.zeros((N_CLASSES, counts.shape[1]))
@@ -45,8 +57,18 @@ def assign_labels(counts: np.ndarray, labels: np.ndarray) -> np.ndarray:
         members = labels == c
         if members.any():
             mean[c] = counts[members].mean(axis=0)
-    best = np.argmax(mean, axis=0)
-    return np.where(mean.max(axis=0) > 0, best, -1)
+    return mean
+
+
+def class_proportions(counts: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """How each neuron's response divides among the classes, shape (10, n_neurons).
+
+    Its mean spike count for each class over the sum of those means: a
+    column sums to 1, or is all 0 for a neuron that never fired.
+    """
+    mean = class_means(counts, labels)
+    total = mean.sum(axis=0)
+    return np.divide(mean, total, out=np.zeros_like(mean), where=total > 0)
 
 
 def predict(counts: np.ndarray, assignments: np.ndarray) -> np.ndarray:
@@ -69,6 +91,36 @@ def predict(counts: np.ndarray, assignments: np.ndarray) -> np.ndarray:
         members = assignments == c
         if members.any():
             scores[:, c] = counts[:, members].mean(axis=1)
+    return np.argmax(scores, axis=1)
+
+
+def predict_weighted(counts: np.ndarray, assignments: np.ndarray, proportions: np.ndarray) -> np.ndarray:
+    """The class of every digit by proportion weighting (Hazan et al. 2018, BindsNET).
+
+    As :func:`predict`, but each labelled neuron's spikes count in proportion
+    to how much of its response went to its own class on the labelling
+    digits: a neuron that fires for one class only counts fully, one that
+    fires nearly as much for others counts less.
+
+    Parameters
+    ----------
+    counts : ndarray, shape (n_digits, n_neurons)
+    assignments : ndarray of int, shape (n_neurons,)
+        From :func:`assign_labels`.
+    proportions : ndarray, shape (10, n_neurons)
+        From :func:`class_proportions` on the same labelling digits.
+
+    Returns
+    -------
+    ndarray of int, shape (n_digits,)
+        Ties go to the lower class.
+    """
+    counts = np.asarray(counts, dtype=float)
+    scores = np.zeros((counts.shape[0], N_CLASSES))
+    for c in range(N_CLASSES):
+        members = assignments == c
+        if members.any():
+            scores[:, c] = (counts[:, members] * proportions[c, members]).mean(axis=1)
     return np.argmax(scores, axis=1)
 
 
