@@ -26,6 +26,8 @@ def test_memory_model_is_base_plus_nodes_synapses_and_node_seconds():
     assert m.bytes(1000, 1e6, seconds=0.0) == 100e6 + 2e6 + 40e6
     assert m.bytes(1000, 1e6, seconds=4.0) == 100e6 + 2e6 + 40e6 + 2e6
     assert MemoryModel(1.0, 2.0, 3.0).bytes(1, 1, seconds=1e9) == 6.0  # nothing grows with time unless fitted
+    p = MemoryModel(100e6, 2000.0, 40.0, 500.0, bytes_per_plastic_synapse=150.0)
+    assert p.bytes(1000, 1e6, seconds=0.0, plastic=1e5) == 100e6 + 2e6 + 40e6 + 15e6
 
 
 def test_each_engine_has_its_own_fitted_model():
@@ -51,6 +53,20 @@ def test_the_estimate_uses_the_run_engines_model(engine):
     assert est.per_process_bytes(1) == pytest.approx(est.memory_bytes)
     assert est.per_process_bytes(4) == pytest.approx(model.base_bytes + (est.memory_bytes - model.base_bytes) / 4)
     assert f"on {engine}, all processes together" in format_estimate(est)
+
+
+@pytest.mark.parametrize("engine", ["nest", "brian2"])
+def test_plastic_synapses_cost_more_memory_than_static_ones(engine):
+    """A plastic projection adds the engine's measured cost per plastic synapse for each of its synapses."""
+    static = estimate(from_mapping(tiny(run={"engine": engine})))
+    plastic_cfg = tiny(run={"engine": engine})
+    plastic_cfg["projections"] = {"lgn_on_to_ex_on": {"plasticity": "stdp", "stdp": {}}}
+    plastic = estimate(from_mapping(plastic_cfg))
+    per = MEMORY_MODELS[engine].bytes_per_plastic_synapse
+    assert per > MEMORY_MODELS[engine].bytes_per_synapse  # reading and writing the weights costs more than a synapse
+    assert plastic.synapses == static.synapses
+    extra = plastic.memory_bytes - static.memory_bytes
+    assert extra == pytest.approx(per * static.synapses["lgn_on_to_ex_on"], rel=1e-9)
 
 
 def test_the_same_network_needs_different_memory_on_each_engine():

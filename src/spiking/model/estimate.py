@@ -39,8 +39,9 @@ ASSUMED_RATE_HZ = 20.0
 class MemoryModel:
     """Peak resident memory of a run on one engine, from what the config says.
 
-    ``base + per_node * nodes + per_synapse * synapses + per_node_second * nodes * seconds``,
-    ``seconds`` being the model time.
+    ``base + per_node * nodes + per_synapse * synapses + per_node_second * nodes * seconds
+    + per_plastic_synapse * plastic``, ``seconds`` being the model time and ``plastic`` the
+    synapses of plastic projections (counted in ``synapses`` too).
 
     Attributes
     ----------
@@ -53,20 +54,26 @@ class MemoryModel:
     bytes_per_node_second : float
         Per node and second of model time, bytes: what grows with the run (pre-drawn retina
         trains and recorded spikes an engine holds for the whole run).
+    bytes_per_plastic_synapse : float
+        More per synapse of a plastic projection, bytes: its larger synapse, and reading,
+        gathering and writing its weights at each stimulus change (measured on the plasticity
+        example, not fitted).
     """
 
     base_bytes: float
     bytes_per_node: float
     bytes_per_synapse: float
     bytes_per_node_second: float = 0.0
+    bytes_per_plastic_synapse: float = 0.0
 
-    def bytes(self, nodes: float, synapses: float, seconds: float = 1.0) -> float:
-        """Expected peak resident memory of ``nodes`` nodes and ``synapses`` synapses run for ``seconds`` of model time, bytes."""
+    def bytes(self, nodes: float, synapses: float, seconds: float = 1.0, plastic: float = 0.0) -> float:
+        """Expected peak resident memory of ``nodes`` nodes and ``synapses`` synapses (``plastic`` of them plastic) run for ``seconds`` of model time, bytes."""
         return (
             self.base_bytes
             + self.bytes_per_node * nodes
             + self.bytes_per_synapse * synapses
             + self.bytes_per_node_second * nodes * seconds
+            + self.bytes_per_plastic_synapse * plastic
         )
 
 
@@ -78,10 +85,25 @@ class MemoryModel:
 #: Brian2: the peak of the Python process plus that of the compiled program (a process of its own,
 #: the manifest's ``memory_mb.program_peak_rss``), which is handed the whole run's retina trains and
 #: keeps every recorded spike until it ends; its cost per node is not told apart from its cost per
-#: node-second on these points and comes out 0.
+#: node-second on these points and comes out 0. The cost per plastic synapse was measured apart:
+#: the default model for 500 ms with and without its two excitatory LGN -> V1 projections plastic
+#: (4.0 million synapses, weights read at 3 times), the difference of the peaks over the plastic
+#: synapses (``docs/benchmarks.md``).
 MEMORY_MODELS: dict[str, MemoryModel] = {
-    "nest": MemoryModel(base_bytes=207e6, bytes_per_node=18840.0, bytes_per_synapse=38.6, bytes_per_node_second=391.0),
-    "brian2": MemoryModel(base_bytes=232e6, bytes_per_node=0.0, bytes_per_synapse=13.4, bytes_per_node_second=990.0),
+    "nest": MemoryModel(
+        base_bytes=207e6,
+        bytes_per_node=18840.0,
+        bytes_per_synapse=38.6,
+        bytes_per_node_second=391.0,
+        bytes_per_plastic_synapse=171.0,
+    ),
+    "brian2": MemoryModel(
+        base_bytes=232e6,
+        bytes_per_node=0.0,
+        bytes_per_synapse=13.4,
+        bytes_per_node_second=990.0,
+        bytes_per_plastic_synapse=111.0,
+    ),
 }
 
 
@@ -192,7 +214,8 @@ def estimate(
         for p in model.projections:
             synapses[p.name], stderr[p.name] = expected_synapses(p, model, rng, targets)
     n_syn = sum(synapses.values())
-    memory = mem.bytes(sum(neurons.values()), n_syn, model.simulation_time / 1000.0)
+    plastic = sum(synapses.get(p.name, 0.0) for p in model.plastic)
+    memory = mem.bytes(sum(neurons.values()), n_syn, model.simulation_time / 1000.0, plastic)
     recorded = sum(model.layers[name].size for name in model.recorded)
     spike_bytes = recorded * ASSUMED_RATE_HZ * model.simulation_time / 1000.0 * 16
     return Estimate(neurons, synapses, stderr, float(memory), float(spike_bytes), engine, mem.base_bytes)
