@@ -86,21 +86,17 @@ def predict(counts: np.ndarray, assignments: np.ndarray) -> np.ndarray:
         Ties (a digit that drove no labelled neuron) go to the lower class.
     """
     counts = np.asarray(counts, dtype=float)
-    scores = np.zeros((counts.shape[0], N_CLASSES))
-    for c in range(N_CLASSES):
-        members = assignments == c
-        if members.any():
-            scores[:, c] = counts[:, members].mean(axis=1)
-    return np.argmax(scores, axis=1)
+    return predict_weighted(counts, assignments, np.ones((N_CLASSES, counts.shape[1])))
 
 
 def predict_weighted(counts: np.ndarray, assignments: np.ndarray, proportions: np.ndarray) -> np.ndarray:
     """The class of every digit by proportion weighting (Hazan et al. 2018, BindsNET).
 
-    As :func:`predict`, but each labelled neuron's spikes count in proportion
-    to how much of its response went to its own class on the labelling
-    digits: a neuron that fires for one class only counts fully, one that
-    fires nearly as much for others counts less.
+    Each class scores the mean over its labelled neurons of their spikes,
+    each neuron's in proportion to how much of its response went to its own
+    class on the labelling digits: a neuron that fires for one class only
+    counts fully, one that fires nearly as much for others counts less
+    (:func:`predict` counts every neuron fully).
 
     Parameters
     ----------
