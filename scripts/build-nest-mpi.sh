@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Build NEST with MPI from the PyPI source distribution and install it into a
-# virtual environment, reusing a cached wheel when one exists.
+# Build NEST with MPI (and HDF5, for NEST's own SONATA reader) from the PyPI
+# source distribution and install it into a virtual environment, reusing a
+# cached wheel when one exists.
 #
 #   scripts/build-nest-mpi.sh [VENV]        (default: .venv)
 #
@@ -18,14 +19,14 @@ cache=${SPIKING_CACHE:-$HOME/.cache/spiking}
 version=${NEST_VERSION:-3.10.0}
 models=${NEST_MODELS:-"izhikevich;parrot_neuron;poisson_generator;spike_train_injector;inhomogeneous_poisson_generator;spike_generator;spike_recorder;multimeter;dc_generator;step_current_generator;noise_generator;static_synapse;stdp_synapse;stdp_synapse_hom;iaf_psc_alpha"}
 
-debs="libopenmpi-dev openmpi-bin libgsl-dev libboost-dev libltdl-dev"
+debs="libopenmpi-dev openmpi-bin libgsl-dev libboost-dev libltdl-dev libhdf5-dev"
 if [ "${SKIP_APT:-0}" != 1 ] && ! dpkg -s $debs >/dev/null 2>&1; then
-  echo "Installing Debian's OpenMPI, GSL, Boost and libltdl ..."
+  echo "Installing Debian's OpenMPI, GSL, Boost, libltdl and HDF5 ..."
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $debs >/dev/null
 fi
 
-key=$(printf '%s|%s|%s|%s' "$version" "$models" "$("$venv/bin/python" -c 'import sys; print(sys.version_info[:2])')" "$(mpirun --version 2>/dev/null | head -1)" | sha256sum | cut -c1-16)
+key=$(printf '%s|%s|%s|%s|hdf5' "$version" "$models" "$("$venv/bin/python" -c 'import sys; print(sys.version_info[:2])')" "$(mpirun --version 2>/dev/null | head -1)" | sha256sum | cut -c1-16)
 dir="$cache/nest-mpi/$key"
 wheel=$(ls "$dir"/nest_simulator-*.whl 2>/dev/null | head -1 || true)
 
@@ -35,7 +36,7 @@ if [ -z "$wheel" ]; then
   if [ "$models" = full ]; then model_arg=(); else model_arg=(-C "cmake.define.with-models=$models"); fi
   CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) "$venv/bin/pip" wheel --no-deps --no-cache-dir --no-binary nest-simulator \
     "nest-simulator==$version" -w "$dir.tmp" \
-    -C cmake.define.with-mpi=ON "${model_arg[@]}"
+    -C cmake.define.with-mpi=ON -C cmake.define.with-hdf5=ON "${model_arg[@]}"
   rm -rf "$dir" && mv "$dir.tmp" "$dir"
   wheel=$(ls "$dir"/nest_simulator-*.whl | head -1)
 else
@@ -46,6 +47,7 @@ fi
 "$venv/bin/pip" install -q numpy mpi4py
 "$venv/bin/python" - <<'PY'
 import nest
-print("NEST", nest.build_info["version"], "have_mpi =", nest.build_info["have_mpi"])
+print("NEST", nest.build_info["version"], "have_mpi =", nest.build_info["have_mpi"], "have_hdf5 =", nest.build_info["have_hdf5"])
 assert nest.build_info["have_mpi"], "the installed NEST has no MPI"
+assert nest.build_info["have_hdf5"], "the installed NEST has no HDF5 (SONATA)"
 PY

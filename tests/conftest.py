@@ -47,6 +47,16 @@ def tiny_data():
     return tiny
 
 
+def connect(eng, model):
+    """``eng.connect`` with the model's drawn network (from the network cache), or none for ``wiring = "engine"``."""
+    network = None
+    if model.connect and model.wiring == "model":
+        from spiking.run.network import obtain_network
+
+        network = obtain_network(model)[0]
+    return eng.connect(network)
+
+
 def run_cli(*args, cwd=None, timeout=600, env=None):
     """Run ``python -m spiking ARGS`` and return the completed process."""
     e = dict(os.environ)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from conftest import QUIET_RECURRENT, tiny
+from conftest import QUIET_RECURRENT, connect, tiny
 from spiking.config import from_mapping
 from spiking.engines import get_engine
 from spiking.model.geometry import grid_positions
@@ -48,7 +48,7 @@ def make(engine: str, data: dict, threads: int = 1):
 
 def simulate(eng, model):
     """Connect (where the engine does it up front) and simulate; the spikes per recorded layer and the synapse counts."""
-    eng.connect()
+    connect(eng, model)
     spikes = {n: ([], []) for n in model.simulated_recorded}
 
     def keep(t, chunk):
@@ -318,7 +318,7 @@ def test_preflight_estimate_on_sampled_layers(hc, per, side):
         network={"hypercolumns": hc, "neurons_per_minicolumn": per, "minicolumn_side": side}, run={"threads": 2}
     )
     eng, model = make("nest", data, threads=2)
-    counts = eng.connect()
+    counts = connect(eng, model)
     est = estimate(from_mapping(data), model)
     assert any(s > 0 for s in est.synapses_stderr.values())  # sampled
     total = sum(counts.values())
@@ -330,7 +330,10 @@ def test_preflight_estimate_on_sampled_layers(hc, per, side):
 
 @pytest.mark.nest
 def test_nest_places_nodes_at_the_model_positions():
-    eng, model = make("nest", net_data())
+    """With the engine's own spatial connect (``network.wiring = "engine"``) NEST's layers sit at the model's positions."""
+    data = net_data()
+    data["network"]["wiring"] = "engine"
+    eng, model = make("nest", data)
     for name, layer in model.layers.items():
         got = np.array(eng.nest.GetPosition(eng.nodes[name]))
         np.testing.assert_allclose(got, grid_positions(layer.side, layer.extent), atol=1e-9)

@@ -16,7 +16,10 @@ import pytest
 
 from conftest import run_cli, tiny
 from spiking.config import from_mapping, load_config, to_toml
-from spiking.model.estimate import MEMORY_MODELS, MemoryModel, estimate, format_estimate, memory_model
+from spiking.engines.registry import ENGINES
+from spiking.model.estimate import MemoryModel, estimate, format_estimate, memory_model
+
+MEMORY_MODELS = {name: spec.memory for name, spec in ENGINES.items()}
 
 
 def test_memory_model_is_base_plus_nodes_synapses_and_node_seconds():
@@ -37,8 +40,24 @@ def test_each_engine_has_its_own_fitted_model():
     for m in (nest, brian2):  # a process with nothing built, a cost per synapse; no cost below 0
         assert m.base_bytes > 50e6 and m.bytes_per_synapse > 0
         assert min(m.bytes_per_node, m.bytes_per_node_second) >= 0
-    with pytest.raises(KeyError, match="no memory model for engine 'neuron'; known: nest, brian2"):
+    with pytest.raises(ValueError, match="unknown engine 'neuron'; available: nest, brian2"):
         memory_model("neuron")
+
+
+def test_an_engine_without_a_memory_model_does_not_break_the_preflight(monkeypatch):
+    """No memory figure, a line that says so, and the pre-flight check tests the disk only."""
+    import dataclasses
+
+    from spiking.engines import registry
+    from spiking.run.preflight import preflight_problem
+
+    bare = dataclasses.replace(ENGINES["brian2"], memory=None)
+    monkeypatch.setitem(registry.ENGINES, "brian2", bare)
+    cfg = from_mapping(tiny(run={"engine": "brian2"}))
+    est = estimate(cfg)
+    assert est.memory_bytes is None and est.per_process_bytes(2) is None and est.synapses_total > 0
+    assert "brian2 declares no memory model" in format_estimate(est, processes=2)
+    assert preflight_problem(cfg, est, 1, force=False) is None
 
 
 @pytest.mark.parametrize("engine", ["nest", "brian2"])

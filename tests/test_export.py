@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import spiking
-from conftest import formats_config, make_real_run, run_cli
+from conftest import connect, formats_config, make_real_run, run_cli
 from spiking.io.runfolder import write_manifest
 from spiking.io.spikefile import load_spikes
 from spiking.model.network import build_model
@@ -145,7 +145,10 @@ def test_nwb_is_written_atomically(folder, tmp_path, monkeypatch):
 # ---- the SONATA network -------------------------------------------------------------------------
 
 
-def test_sonata_nodes_are_the_layers(folder, network):
+def test_sonata_nodes_are_the_layers(folder, network, network_dir):
+    """A node population per layer at the run's positions; node types name NEST's models and parameters."""
+    import csv
+
     m = json.loads((folder / "manifest.json").read_text())
     assert network.node_populations == set(m["neurons"])
     spikes = load_spikes(folder / "spikes.h5")
@@ -160,11 +163,29 @@ def test_sonata_nodes_are_the_layers(folder, network):
             assert np.array_equal(pop.get_attribute("row", sel), spikes[name].row)
         kind = network.node_population_properties(name).type
         assert kind == ("virtual" if name.startswith("retina") else "point_neuron")
-    ex = network.node_population("ex_on")
-    assert ex.dynamics_attribute_names == {"a", "b", "c", "d", "v_peak", "v_init", "u_init", "i_offset"}
-    assert ex.get_dynamics_attribute("d", libsonata.Selection([0, 5])).tolist() == [cfg.neurons.excitatory.d] * 2
-    inh = network.node_population("in_off")
-    assert inh.get_dynamics_attribute("a", libsonata.Selection([3])).tolist() == [cfg.neurons.inhibitory.a]
+    with h5py.File(network_dir / "nodes.h5", "r") as h5:
+        assert np.array_equal(h5["nodes/ex_on/node_id"][()], np.arange(m["neurons"]["ex_on"]))
+        assert "dynamics_params" not in h5["nodes/ex_on/0"]  # parameters are per node type (NEST reads them so)
+    rows = {r["pop_name"]: r for r in csv.DictReader(open(network_dir / "node_types.csv"), delimiter=" ")}
+    assert (
+        rows["ex_on"]["model_template"] == "nest:izhikevich"
+        and rows["lgn_on"]["model_template"] == "nest:parrot_neuron"
+    )
+    params = json.loads(
+        (network_dir / "components" / "point_neuron_models" / rows["in_off"]["dynamics_params"]).read_text()
+    )
+    assert params["a"] == cfg.neurons.inhibitory.a and params["V_th"] == cfg.neurons.inhibitory.v_peak
+    assert params["consistent_integration"] is True
+    virtual = (network_dir / "virtual_node_types.csv").read_text().splitlines()
+    assert virtual[0].split() == ["node_type_id", "model_type", "model_template", "pop_name"]  # no parameter file
+    sim = json.loads((network_dir / "simulation_config.json").read_text())
+    assert sim["run"] == {"tstop": 400.0, "dt": 0.1, "random_seed": 7}
+    # generators: the retina's spikes are the relay's one delay earlier, known only where the relay was recorded
+    assert set(sim["inputs"]) == {"retina_on_spikes"} and "retina_off" in sim["comment"]
+    with h5py.File(network_dir / "inputs" / "retina_on.h5", "r") as h5:
+        t = h5["spikes/retina_on/timestamps"][()]
+        assert h5["spikes/retina_on/timestamps"].attrs["units"] == "ms" and np.all(np.diff(t) >= 0)
+    np.testing.assert_allclose(np.sort(t), np.sort(spikes["lgn_on"].times - 1.0), atol=1e-9)
 
 
 def test_sonata_edges_are_what_nest_builds(folder, network):
@@ -180,7 +201,7 @@ def test_sonata_edges_are_what_nest_builds(folder, network):
     engine = get_engine("nest")
     engine.setup(model, m["engine"]["virtual_processes"])
     engine.build()
-    engine.connect()
+    connect(engine, model)
     rng = np.random.default_rng(5)
     checked = 0
     for p in model.projections:
@@ -243,8 +264,19 @@ def test_sonata_network_with_pre_drawn_trains(tmp_path):
     assert config.edge_populations == set(m["synapses"]) and len(m["synapses"]) == 16
     assert m["exports"]["sonata_network"]["edges"] == m["synapses_total"]
     types = (folder / "network" / "virtual_node_types.csv").read_text().splitlines()
-    assert types[0].split() == ["node_type_id", "model_type", "model_template", "dynamics_params", "pop_name"]
+    assert types[0].split() == ["node_type_id", "model_type", "model_template", "pop_name"]
     assert [t.split()[1:3] for t in types[1:]] == [["virtual", "nest:spike_train_injector"]] * 2
+    # the inputs: the pre-drawn trains, one SONATA spike file per virtual population, as the run drew them
+    model = build_model(spiking.open_run(folder).config)
+    sim = json.loads((folder / "network" / "simulation_config.json").read_text())
+    assert {k: v["node_set"] for k, v in sim["inputs"].items()} == {
+        "lgn_on_spikes": "lgn_on",
+        "lgn_off_spikes": "lgn_off",
+    }
+    reader = libsonata.SpikeReader(str(folder / "network" / "inputs" / "lgn_off.h5"))
+    got = reader["lgn_off"].get()
+    ids, times = model.trains().window("lgn_off", 0.0, 100.0)
+    assert sorted((int(i), round(t, 6)) for i, t in got) == sorted(zip(ids.tolist(), np.round(times, 6).tolist()))
 
 
 # ---- bad input: one line, exit status 2 ---------------------------------------------------------
@@ -269,8 +301,8 @@ def test_sonata_refuses_a_network_that_differs_from_the_run(folder, tmp_path):
     n = m["synapses"]["in_on_to_in_on"]
     _one_line_error(
         proc,
-        rf".*changed: the rebuilt network differs from the run's \(in_on_to_in_on: {n - 1} synapses, the run had {n}\); "
-        r"it needs the run's engine version, config, seed and 2 virtual processes",
+        rf".*changed: the drawn network differs from the run's \(in_on_to_in_on: {n - 1} synapses, the run had {n}\); "
+        r"it needs the run's config and seed",
     )
     assert sorted(p.name for p in copy.iterdir() if "network" in p.name) == []  # nothing half-written
 

@@ -98,6 +98,68 @@ def test_ranks_and_threads_give_identical_spikes(pair):
         assert np.array_equal(a[name].node_ids, b[name].node_ids), name
 
 
+def test_ranks_threads_and_brian2_give_identical_spikes(pair, tmp_path):
+    """The network and the input drawn by the model: 2 ranks x 1 thread == 1 rank x 2 threads == Brian2, spike for spike."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "spiking", "run", *SMALL, "--no-render", "--engine", "brian2", "--set", "run.threads=2",
+         "--set", f"run.output_dir='{tmp_path / 'brian2'}'"],
+        cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    folder = _folder(proc)
+    ranks = load_spikes(pair[0] / "spikes.h5")
+    brian2 = load_spikes(folder / "spikes.h5")
+    m_ranks, m_brian2 = (json.loads((f / "manifest.json").read_text()) for f in (pair[0], folder))
+    assert m_ranks["synapses"] == m_brian2["synapses"] and m_ranks["network"]["key"] == m_brian2["network"]["key"]
+    assert set(ranks) == set(brian2)
+    for name in ranks:
+        a = sorted(zip(ranks[name].node_ids.tolist(), np.round(ranks[name].times, 6).tolist()))
+        b = sorted(zip(brian2[name].node_ids.tolist(), np.round(brian2[name].times, 6).tolist()))
+        assert len(a) > 100 and a == b, name
+
+
+_SONATA_RUN = """
+import sys, json
+import h5py  # before nest: NEST's HDF5 and h5py's in one process
+import nest
+import numpy as np
+net_dir, threads = sys.argv[1], int(sys.argv[2])
+nest.set(local_num_threads=threads)
+net = nest.SonataNetwork(net_dir + "/circuit_config.json", sim_config=net_dir + "/simulation_config.json")
+nodes = net.BuildNetwork()
+recorders = {}
+for name in ("ex_on", "ex_off", "in_on", "in_off"):
+    recorders[name] = nest.Create("spike_recorder")
+    nest.Connect(nodes[name], recorders[name])
+net.Simulate()
+out = {}
+for name, sr in recorders.items():
+    ev = sr.get("events")
+    out[name] = [np.asarray(ev["senders"] - nodes[name][0].global_id).tolist(), np.asarray(ev["times"]).tolist()]
+print(json.dumps(out))
+"""
+
+
+def test_nest_sonata_reader_runs_the_export_to_the_same_spikes(pair, tmp_path):
+    """A SONATA simulator takes the export as it is: NEST's own SonataNetwork (the MPI build has HDF5) builds the
+    exported nodes, edges and input spike files, and gives every V1 spike of the run."""
+    run = pair[1]  # 1 process x 2 threads
+    proc = subprocess.run(
+        [sys.executable, "-m", "spiking", "export", run, "--sonata-network", "--out", tmp_path, "-q"],
+        env=ENV, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    sim = subprocess.run(
+        [MPI_PYTHON, "-c", _SONATA_RUN, tmp_path / "network", "2"], env=ENV, capture_output=True, text=True, timeout=600
+    )
+    assert sim.returncode == 0, sim.stderr[-3000:]
+    got = json.loads(sim.stdout.strip().splitlines()[-1])
+    want = load_spikes(run / "spikes.h5")
+    for name, (ids, times) in got.items():
+        a = sorted(zip(ids, np.round(times, 6).tolist()))
+        b = sorted(zip(want[name].node_ids.tolist(), np.round(want[name].times, 6).tolist()))
+        assert len(b) > 100 and a == b, name
+
+
 def test_bad_config_fails_on_every_rank_without_hanging(tmp_path):
     proc = _mpirun(2, MPI_PYTHON, "run", *SMALL, "--set", "network.hypercolumns=3", cwd=tmp_path, timeout=120)
     assert proc.returncode == 2

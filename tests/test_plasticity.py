@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import QUIET_RECURRENT, make_real_run, tiny
+from conftest import QUIET_RECURRENT, connect, make_real_run, tiny
 from spiking.config import from_mapping
 from spiking.engines import get_engine
 from spiking.engines.base import stepping_plan
@@ -265,7 +265,7 @@ def _run_engine(engine: str, data: dict) -> dict:
     eng = get_engine(engine)
     eng.setup(model, 1)
     eng.build()
-    eng.connect()
+    connect(eng, model)
     spikes: dict = {}
     weights: dict = {}
 

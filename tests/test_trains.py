@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from conftest import tiny
+from conftest import connect, tiny
 from spiking.config import from_mapping
 from spiking.model.network import build_model
 from spiking.model.stimulus import ScheduledEpoch
@@ -114,7 +114,7 @@ def test_injectors_emit_exactly_the_trains(monkeypatch):
     eng = NestEngine()
     eng.setup(model, 2)
     eng.build()
-    eng.connect()
+    connect(eng, model)
     nest = eng.nest
     sr = nest.Create("spike_recorder")
     nest.Connect(eng.nodes["lgn_on"], sr)

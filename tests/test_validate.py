@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from spiking.config import from_mapping, to_toml
-from spiking.validate.compare import compare_counts, compare_distances, compare_rates
+from spiking.validate.compare import compare_counts, compare_distances, compare_rates, compare_spikes
 from test_engines import net_data
 
 
@@ -39,6 +39,22 @@ def test_distances_disagree_when_their_distributions_do():
     assert same.agree and not moved.agree
 
 
+def test_spikes_compared_neuron_by_neuron_and_step_by_step():
+    """Identical sides; one spike moved by a step: the fraction coincident and the first difference say where."""
+    ids = np.array([3, 1, 4, 1, 5])
+    times = np.array([0.1, 0.5, 0.5, 2.0, 7.3])
+    same = compare_spikes("ex_on", 1, (ids, times), (ids[::-1], times[::-1] + 1e-12), 0.1)
+    assert same.identical and same.coincident == 5 and same.first_time is None
+    moved = times.copy()
+    moved[3] += 0.1  # neuron 1 fires one step later at 2 ms
+    c = compare_spikes("ex_on", 1, (ids, times), (ids, moved), 0.1)
+    assert not c.identical and c.coincident == 4 and c.coincident_fraction == pytest.approx(0.8)
+    assert (c.first_time, c.first_neuron) == (2.0, 1)
+    extra = compare_spikes("ex_on", 2, (ids, times), (np.append(ids, 9), np.append(times, 0.3)), 0.1)
+    assert extra.spikes_b == 6 and extra.coincident == 5 and (extra.first_time, extra.first_neuron) == (0.3, 9)
+    assert compare_spikes("in_on", 1, (ids[:0], times[:0]), (ids[:0], times[:0]), 0.1).coincident_fraction == 1.0
+
+
 @pytest.mark.nest
 @pytest.mark.brian2
 def test_validate_command_compares_both_engines(cli, tmp_path):
@@ -60,3 +76,8 @@ def test_validate_command_compares_both_engines(cli, tmp_path):
     agree = agree and all(r["agree"] == "True" for r in csv.DictReader(open(folder / "distances_compared.csv")))
     assert proc.returncode == (0 if agree else 1) and m["agree"] == agree
     assert agree, proc.stderr  # the engines are one model: on this network they must agree
+    # the network and the input drawn by the model: compared spike for spike, and identical
+    assert m["compared"] == "spike for spike" and m["identical_spikes"] is True
+    spikes = list(csv.DictReader(open(folder / "spikes_compared.csv")))
+    assert len(spikes) == 3 * 4 and all(r["identical"] == "True" for r in spikes)
+    assert sum(int(r["nest_spikes"]) for r in spikes) > 1000

@@ -5,6 +5,8 @@ The library raises these; only :mod:`spiking.cli` turns them into exit codes.
 
 from __future__ import annotations
 
+import signal as _signal
+
 __all__ = [
     "SpikingError",
     "ConfigError",
@@ -15,6 +17,8 @@ __all__ = [
     "DiskFullError",
     "DatasetError",
     "CheckpointError",
+    "NetworkFileError",
+    "RunInterrupted",
 ]
 
 
@@ -81,3 +85,15 @@ class DatasetError(SpikingError, ValueError):
 
 class CheckpointError(SpikingError, ValueError):
     """A saved training state cannot be read or does not belong to its run."""
+
+
+class NetworkFileError(SpikingError, ValueError):
+    """A network file (``spiking run --network``) is not this project's layout or does not match the config."""
+
+
+class RunInterrupted(Exception):
+    """Raised inside a run when SIGINT or SIGTERM arrives (not the user's mistake: the run stops and says so)."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        super().__init__(_signal.Signals(signum).name)

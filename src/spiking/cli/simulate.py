@@ -6,6 +6,7 @@ import signal
 import sys
 from pathlib import Path
 
+from ..engines.registry import DEFAULT_ENGINE, engine_names
 from ..errors import ConfigError, EngineUnavailableError, SpikingError
 from .common import config_args, load, positive_float, positive_int, render_folder
 
@@ -31,7 +32,17 @@ def register(sub) -> None:
         help="write no plots, movies or report (draw them later with `spiking render`)",
     )
     p.add_argument("--open", action="store_true", help="open the report in a browser when done")
-    p.add_argument("--engine", metavar="{nest,brian2}", help="simulator (sets run.engine; default nest)")
+    p.add_argument(
+        "--engine",
+        metavar="{" + ",".join(engine_names()) + "}",
+        help=f"simulator (sets run.engine; default {DEFAULT_ENGINE})",
+    )
+    p.add_argument(
+        "--network",
+        metavar="DIR",
+        help="run the network in DIR (a SONATA network this tool wrote, `spiking export --sonata-network`) "
+        "instead of drawing one; it must match the config",
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser(
@@ -163,20 +174,29 @@ def cmd_run(args) -> int:
         if not quiet_rank:
             print(f".env: {n}", file=sys.stderr)
     if launcher_size() > 1:
-        from ..engines.nest.install import nest_has_mpi
+        from ..engines import registry
 
-        if cfg.run.engine != "nest":
+        spec = registry.engine_spec(cfg.run.engine)
+        if not spec.mpi:
+            able = [name for name, s in registry.ENGINES.items() if s.mpi]
             raise ConfigError(
                 "run.engine",
-                f'{cfg.run.engine!r} runs on one machine only; under an MPI launcher use run.engine = "nest"',
+                f"{cfg.run.engine!r} runs on one machine only; under an MPI launcher use one of: {', '.join(able)}",
             )
-        if not nest_has_mpi():
-            raise EngineUnavailableError(
-                f"started by an MPI launcher with {launcher_size()} processes, but the installed NEST has no MPI; "
-                "build it with `make mpi` (scripts/build-nest-mpi.sh) or run without mpirun"
-            )
+        if spec.mpi_check:
+            problem = registry.load(spec.mpi_check)(launcher_size())
+            if problem:
+                raise EngineUnavailableError(problem)
     parallel = Parallel.from_launcher()
-    result = run(cfg, parallel=parallel, progress=not args.no_progress, quiet=args.quiet, notes=notes, force=args.force)
+    result = run(
+        cfg,
+        parallel=parallel,
+        progress=not args.no_progress,
+        quiet=args.quiet,
+        notes=notes,
+        force=args.force,
+        network=args.network,
+    )
     code = 0
     if parallel.is_root:
         if not args.no_render and result.status == "complete":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..errors import EngineUnavailableError, SpikingError
+from ..engines.registry import DEFAULT_ENGINE, engine_names
 from .common import positive_float, positive_int
 
 __all__ = ["register"]
@@ -16,13 +16,13 @@ def register(sub) -> None:
     p = sub.add_parser(
         "check",
         help="check the simulators: NEST (and the test network plots), Brian2 (compiler, OpenMP, a small build)",
-        description="Print what the installed NEST supports and draw the original's test network (test0.png, "
-        "test1.png); print Brian2's version, the C++ compiler, OpenMP and the time of a small standalone build. "
-        "Exit 1 when an engine checked is missing or broken.",
+        description="Check every engine: print what the installed NEST supports and draw the original's test "
+        "network (test0.png, test1.png); print Brian2's version, the C++ compiler, OpenMP and the time of a small "
+        "standalone build. Exit 1 when an engine checked is missing or broken.",
     )
     p.add_argument("--out", metavar="DIR", help="folder for test0.png and test1.png (default: output/check-<time>)")
     p.add_argument(
-        "--engine", choices=["nest", "brian2", "all"], default="all", help="which engine to check (default all)"
+        "--engine", choices=[*engine_names(), "all"], default="all", help="which engine to check (default all)"
     )
     p.set_defaults(func=cmd_check)
 
@@ -62,58 +62,33 @@ def register(sub) -> None:
 
 def _engine_arg(q) -> None:
     # validated by the library, so a wrong name gets the one-line error of every other bad value
-    q.add_argument("--engine", default="nest", metavar="{nest,brian2}", help="simulator (default nest)")
+    from ..izhikevich.protocols import ENGINES
 
-
-_YES = {True: "yes", False: "no"}
-
-
-def _check_nest(out: Path) -> bool:
-    from ..engines.nest.check import run_check
-
-    try:
-        caps, files = run_check(out)
-    except EngineUnavailableError as err:
-        print(f"spiking: NEST is not usable: {err}", file=sys.stderr)
-        return False
-    except OSError as err:
-        raise SpikingError(f"{out}: cannot write the check plots ({err.strerror or err})") from None
-    print(
-        f"NEST {caps['version']}: threads {_YES[caps['threads']]}, MPI {_YES[caps['mpi']]}, "
-        f"HDF5 {_YES[caps['hdf5']]}, GSL {_YES[caps['gsl']]}; test network built with {caps['synapses']} synapses",
-        file=sys.stderr,
+    q.add_argument(
+        "--engine",
+        default=DEFAULT_ENGINE,
+        metavar="{" + ",".join(ENGINES) + "}",
+        help=f"simulator (default {DEFAULT_ENGINE})",
     )
-    for f in files:
-        print(f)
-    return True
-
-
-def _check_brian2() -> bool:
-    from ..engines.brian2.check import run_check
-
-    try:
-        caps = run_check()
-    except EngineUnavailableError as err:
-        print(f"spiking: Brian2 is not usable: {err}", file=sys.stderr)
-        return False
-    print(
-        f"Brian2 {caps['version']}: compiler {caps['compiler_version'] or caps['compiler']}, OpenMP "
-        f"{_YES[caps['openmp']]}; a small standalone build took {caps['build_s']:.1f} s "
-        f"({caps['spikes']} spikes); compiled networks are cached in {caps['cache']}",
-        file=sys.stderr,
-    )
-    return True
 
 
 def cmd_check(args) -> int:
+    import importlib
     from datetime import datetime
+
+    from ..engines.registry import ENGINES
 
     out = Path(args.out) if args.out else Path("output") / f"check-{datetime.now():%Y%m%d-%H%M%S}"
     ok = True
-    if args.engine in ("nest", "all"):
-        ok = _check_nest(out) and ok
-    if args.engine in ("brian2", "all"):
-        ok = _check_brian2() and ok
+    for name, spec in ENGINES.items():
+        if args.engine not in (name, "all") or spec.check is None:
+            continue
+        works, lines, files = importlib.import_module(spec.check).report(out)
+        for line in lines:
+            print(line, file=sys.stderr)
+        for f in files:
+            print(f)
+        ok = ok and works
     return 0 if ok else 1
 
 

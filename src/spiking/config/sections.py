@@ -5,16 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from ..engines.registry import DEFAULT_ENGINE, engine_names
+from ..engines.registry import summary as engine_summary
 from ..model.cells import IzhikevichParams, izhikevich_class
 from ..model.plasticity import DEPENDENCES, STDPRule
 from .fields import _at_least, _between, _f, _fraction, _non_negative, _one_of, _positive, _probability, _square
 
 # ---- the tree -------------------------------------------------------------------
 
-#: Simulators a run can use (``run.engine``).
-ENGINES = ("nest", "brian2")
+#: Simulators a run can use (``run.engine``), as :mod:`spiking.engines.registry` declares them.
+ENGINES = engine_names()
 #: How the retina's spikes are made (``retina.source``).
 RETINA_SOURCES = ("trains", "generators")
+#: Who draws the connections (``network.wiring``).
+WIRINGS = ("model", "engine")
+#: What each wiring means, in words (the report says it).
+WIRING_TEXT = {
+    "model": "drawn once by the model with numpy from the seed: the same network on every engine, threads and ranks",
+    "engine": "sampled by the engine itself (NEST's spatial pairwise_bernoulli, Brian2's generated code)",
+}
 #: What each retina source means, in words (the report and the exports say it).
 RETINA_SOURCE_TEXT = {
     "trains": "pre-drawn Poisson trains injected as the LGN relay's spikes",
@@ -27,9 +36,7 @@ class RunConfig:
     """How a run is executed and where it goes."""
 
     name: str = _f("", "", "optional label appended to the run id (letters, digits, '-', '_')")
-    engine: str = _f(
-        "nest", "", "simulator: nest (threads and MPI) or brian2 (C++ standalone, one machine)", _one_of(*ENGINES)
-    )
+    engine: str = _f(DEFAULT_ENGINE, "", "simulator: " + engine_summary(), _one_of(*ENGINES))
     seed: int = _f(
         12345,
         "",
@@ -56,6 +63,14 @@ class NetworkConfig:
     excitatory_fraction: float = _f(0.8, "", "share of neurons that are excitatory", _fraction)
     inhibitory_fraction: float = _f(0.2, "", "share of neurons that are inhibitory", _fraction)
     allow_autapses: bool = _f(True, "", "recurrent projections may connect a neuron to itself (NEST 2's default)")
+    wiring: str = _f(
+        "model",
+        "",
+        "model: every projection's edges drawn once with numpy from the seed (the same network on every engine, "
+        "threads and ranks, cached); engine: each engine samples its own (NEST's spatial connect, Brian2's "
+        "generated code), the original's machinery",
+        _one_of(*WIRINGS),
+    )
 
 
 _RS = izhikevich_class("RS")

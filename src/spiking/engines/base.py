@@ -9,7 +9,7 @@ default steps through it with the primitives below (NEST keeps it); an engine
 that compiles the whole run (Brian2's standalone mode) overrides it.
 
 Spikes cross the boundary as ``layer -> (node indices from 0, times in ms)``
-numpy arrays; connections as :class:`Edges`. The weights of plastic
+numpy arrays; connections as :class:`~spiking.model.connections.Edges`. The weights of plastic
 projections go out through an ``on_weights`` callback at each of the model's
 :attr:`~spiking.model.network.Model.weight_times`, one projection at a time.
 Nothing here imports a simulator.
@@ -25,6 +25,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from ..model.connections import Edges
 from ..model.network import Model
 from ..model.timegrid import EPS, before, floor_index, snap
 
@@ -35,29 +36,6 @@ Spikes = dict[str, tuple[np.ndarray, np.ndarray]]
 #: ``on_weights(t, projection, sources, targets, weights)``: this process's synapses of a plastic
 #: projection (node indices in the source and target layers) and their weights (mV) at model time ``t`` (ms).
 OnWeights = Callable[[float, str, np.ndarray, np.ndarray, np.ndarray], None]
-
-
-@dataclass(frozen=True)
-class Edges:
-    """Connections of one projection, as built: parallel arrays, one entry per synapse.
-
-    Attributes
-    ----------
-    sources, targets : ndarray of int64
-        Node index within the source and the target layer.
-    weights : ndarray of float64
-        mV (the jump of the target's membrane potential).
-    delays : ndarray of float64
-        ms.
-    """
-
-    sources: np.ndarray
-    targets: np.ndarray
-    weights: np.ndarray
-    delays: np.ndarray
-
-    def __len__(self) -> int:
-        return int(self.sources.size)
 
 
 @dataclass(frozen=True)
@@ -159,11 +137,15 @@ class Engine(ABC):
         """Create every layer and the recorders; returns nodes per layer."""
 
     @abstractmethod
-    def connect(self) -> dict[str, int] | None:
+    def connect(self, network=None) -> dict[str, int] | None:
         """Create every projection; returns synapses per projection held by this process.
 
-        None when the engine makes its connections only when the simulation
-        starts (then :meth:`synapse_counts` has them afterwards).
+        ``network`` is the model's drawn network (a
+        :class:`~spiking.io.networkfile.NetworkFolder`) when the model draws the
+        edges (``network.wiring = "model"``): the engine instantiates exactly
+        those. None lets the engine sample its own (``"engine"``). Returns None
+        when the engine makes its connections only when the simulation starts
+        (then :meth:`synapse_counts` has them afterwards).
         """
 
     def synapse_counts(self) -> dict[str, int]:
@@ -259,7 +241,7 @@ class Engine(ABC):
             if on_weights is not None and model.weight_times:
                 self._read_weights(0.0, on_weights)
             for seg in self.plan(chunk):
-                if seg.epoch is not None and "retina_on" in model.layers:
+                if seg.epoch is not None and model.poisson_layers:
                     self.set_rates(model.layer_rates(model.schedule[seg.epoch].pattern))
                 if seg.feed_until is not None and trains is not None:
                     self.feed({layer: trains.window(layer, seg.start, seg.feed_until) for layer in model.train_layers})

@@ -1,32 +1,52 @@
-"""The network of a run as built, as a SONATA circuit: node populations per layer, edge populations per projection.
+"""The network of a run as a SONATA circuit with its inputs: what the model drew, in the form SONATA tools read.
 
-The network is not stored by the run; an engine builds the same network
-again for the same config, seed and number of virtual processes, so the
-export rebuilds it from the folder's ``config.toml`` without simulating,
-checks every projection's synapse count against the manifest, and writes
-each projection's edges as it reads them (memory is bounded by one
-projection). Files, in ``<out>/network/``::
+With ``network.wiring = "model"`` (the default) the network of a run is data:
+the export takes it from the network cache, or draws it again from the
+folder's ``config.toml`` and seed (the same edges, bit for bit), checks every
+projection's count against the manifest, and writes it, whatever engine ran.
+With ``"engine"`` the network exists only inside the engine: it is built again
+by the run's engine (NEST: the same seed and virtual processes give the same
+network; Brian2: its program makes the connections without simulating) and
+read back, which takes as long as the run's connect phase and more.
 
-    circuit_config.json     SONATA circuit config (libsonata.CircuitConfig opens it)
-    nodes.h5                simulated layers (relay, Izhikevich): point_neuron populations
-    node_types.csv          their node types (NEST style: model_template nest:<model>, dynamics_params)
-    virtual_nodes.h5        input layers (Poisson generators, or the pre-drawn trains): virtual populations
-    virtual_node_types.csv
-    edges.h5                one edge population per projection: source/target node ids, syn_weight (mV),
-                            delay (ms), SONATA indices both ways
-    edge_types.csv          one edge type per projection (static_synapse)
-    components/*.json       each node type's parameters in NEST's names
+Files, in ``<out>/network/``, written so that libsonata, NEST's
+``SonataNetwork`` and bmtk's PointNet take them as they are::
 
-Node ``k`` of a population is node ``k`` of the layer (as in ``spikes.h5``);
-group ``0`` holds ``x``, ``y``, ``z`` (model units), ``row``, ``col`` and, for
-Izhikevich layers, ``dynamics_params/{a, b, c, d, v_peak, v_init, u_init,
-i_offset}`` in the model's names and units (:mod:`spiking.model.cells`).
-Edges are sorted by target, then source.
+    circuit_config.json       nodes and edges files, components, node sets (paths from $BASE_DIR = this folder)
+    simulation_config.json    target simulator, the run's time step and model time, one input per virtual
+                              population (NEST's SonataNetwork and bmtk read it; libsonata's own simulation
+                              config asks for other input modules)
+    node_sets.json            one node set per population
+    nodes.h5, node_types.csv  the simulated layers (Izhikevich; parrot relays with retina generators)
+    virtual_nodes.h5, virtual_node_types.csv
+                              the input layers: the pre-drawn trains, or the Poisson generators
+    edges.h5, edge_types.csv  one edge population per projection
+    components/point_neuron_models/<layer>.json   each layer's parameters in NEST's names
+    components/synaptic_models/<type>.json        static_synapse ({}) or stdp_synapse (the rule)
+    inputs/<population>.h5    each virtual population's spikes (SONATA spike file, ms, sorted by time)
+
+Node ``k`` of a population is node ``k`` of the layer (as in ``spikes.h5``):
+``node_id``, ``node_type_id``, ``node_group_id``, ``node_group_index``, and
+group ``0`` with ``x``, ``y``, ``z`` (model units), ``row``, ``col``. Edges come
+grouped by target (the order the model draws them in), each population
+with ``source_node_id``, ``target_node_id`` (uint64, with their
+``node_population``), ``edge_type_id`` (the projection's number),
+``edge_group_id``, ``edge_group_index``, ``0/syn_weight`` (mV) and ``0/delay``
+(ms), and both SONATA indices (``node_id_to_ranges``, with the alias
+``node_id_to_range`` that bmtk reads). A plastic projection's edge type is
+``stdp_synapse`` with its rule; its ``syn_weight`` holds the weights at the end
+of the run, from ``weights.h5``.
+
+The inputs: the LGN's pre-drawn trains are drawn again from the seed (as the
+run drew them); Poisson generators' spikes exist only if the relay (LGN)
+layers were recorded (the retina's spikes are the relay's, one relay delay
+earlier), and are left out otherwise (the simulation config then says so).
 """
 
 from __future__ import annotations
 
 import csv
+import importlib
 import io
 import json
 import os
@@ -40,15 +60,25 @@ import numpy as np
 from ..errors import RunFolderError
 from ..io.atomic import atomic_write_text
 
-__all__ = ["NETWORK_DIR", "export_network", "edge_indices", "write_nodes", "write_edges"]
+__all__ = ["NETWORK_DIR", "export_network", "edge_indices", "write_nodes", "write_edges", "write_spike_input"]
 
 #: Folder of the SONATA network inside the export folder.
 NETWORK_DIR = "network"
 _INPUT_KINDS = ("poisson", "trains")
+#: SONATA's magic number and version, as root attributes of every nodes and edges file.
+_MAGIC = np.uint32(0x0A7A)
+_VERSION = np.array([0, 1], dtype=np.uint32)
+
+
+def _names():
+    """The module that names the model's parts as SONATA point-neuron files do (the registry says which)."""
+    from ..engines.registry import SONATA_NAMES
+
+    return importlib.import_module(SONATA_NAMES)
 
 
 def edge_indices(node_of_edge: np.ndarray, n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
-    """A SONATA edge index: for each node, its ranges of edge ids.
+    """A SONATA edge index: for each node, its ranges of edge ids (libsonata's own layout).
 
     Parameters
     ----------
@@ -60,14 +90,16 @@ def edge_indices(node_of_edge: np.ndarray, n_nodes: int) -> tuple[np.ndarray, np
     Returns
     -------
     node_id_to_ranges : ndarray of uint64, shape (n_nodes, 2)
-        ``[first, last)`` rows of ``range_to_edge_id`` of each node (empty ranges for nodes without edges).
+        ``[first, last)`` rows of ``range_to_edge_id`` of each node (empty ``[k, k]`` for nodes without edges).
     range_to_edge_id : ndarray of uint64, shape (n_ranges, 2)
         ``[first, last)`` edge ids of each run of consecutive edges of one node.
     """
-    node_of_edge = np.asarray(node_of_edge, dtype=np.int64)
-    m = node_of_edge.size
-    order = np.argsort(node_of_edge, kind="stable")
-    nodes = node_of_edge[order]
+    nodes_in = np.asarray(node_of_edge)
+    m = nodes_in.size
+    # a stable sort by node: radix sort for node ids that fit 16 bits, the general one otherwise
+    key = nodes_in.astype(np.uint16) if n_nodes <= 1 << 16 else nodes_in.astype(np.int64)
+    order = np.argsort(key, kind="stable")
+    nodes = nodes_in[order].astype(np.int64)
     new = np.ones(m, dtype=bool)
     new[1:] = (nodes[1:] != nodes[:-1]) | (order[1:] != order[:-1] + 1)
     starts = np.flatnonzero(new)
@@ -86,11 +118,9 @@ def _dataset(g: h5py.Group, name: str, data: np.ndarray, **attrs) -> None:
         ds.attrs[k] = v
 
 
-def _layer_params(layer) -> dict:
-    """A layer's neuron parameters in the model's names (empty for generators and relays)."""
-    from dataclasses import asdict
-
-    return {k: float(v) for k, v in asdict(layer.cell).items()} if layer.cell is not None else {}
+def _stamp(h5: h5py.File) -> None:
+    h5.attrs["magic"] = _MAGIC
+    h5.attrs["version"] = _VERSION
 
 
 def write_nodes(path: Path, layers: list, type_ids: dict) -> None:
@@ -98,10 +128,12 @@ def write_nodes(path: Path, layers: list, type_ids: dict) -> None:
     from ..model.geometry import grid_rows_cols
 
     with h5py.File(path, "w") as h5:
+        _stamp(h5)
         for layer in layers:
             g = h5.create_group(f"nodes/{layer.name}")
             n = layer.size
-            g.create_dataset("node_type_id", data=np.full(n, type_ids[layer.name], dtype=np.int64))
+            g.create_dataset("node_id", data=np.arange(n, dtype=np.uint64))
+            g.create_dataset("node_type_id", data=np.full(n, type_ids[layer.name], dtype=np.uint64))
             g.create_dataset("node_group_id", data=np.zeros(n, dtype=np.uint32))
             g.create_dataset("node_group_index", data=np.arange(n, dtype=np.uint64))
             grp = g.create_group("0")
@@ -112,32 +144,49 @@ def write_nodes(path: Path, layers: list, type_ids: dict) -> None:
             grp.create_dataset("z", data=np.zeros(n))
             grp.create_dataset("row", data=rows.astype(np.int32))
             grp.create_dataset("col", data=cols.astype(np.int32))
-            for k, v in _layer_params(layer).items():
-                grp.create_dataset(f"dynamics_params/{k}", data=np.full(n, v))
             g.attrs["kind"] = layer.kind
             g.attrs["side"] = layer.side
             g.attrs["extent"] = layer.extent
 
 
-def write_edges(h5: h5py.File, p, edges, n_source: int, n_target: int) -> None:
-    """Write one projection's edges as an edge population of ``h5`` (sorted by target, then source)."""
-    order = np.lexsort((edges.sources, edges.targets))
-    src, tgt = edges.sources[order].astype(np.uint64), edges.targets[order].astype(np.uint64)
+def write_edges(
+    h5: h5py.File,
+    p,
+    sources: np.ndarray,
+    targets: np.ndarray,
+    weights: np.ndarray,
+    delays: np.ndarray,
+    n_source: int,
+    n_target: int,
+) -> None:
+    """Write one projection's edges, in the order given, as an edge population of ``h5``, with both indices."""
     g = h5.create_group(f"edges/{p.name}")
-    m = src.size
-    _dataset(g, "source_node_id", src, node_population=p.source)
-    _dataset(g, "target_node_id", tgt, node_population=p.target)
-    _dataset(g, "edge_type_id", np.full(m, p.index, dtype=np.int64))
+    m = int(np.asarray(sources).size)
+    _dataset(g, "source_node_id", np.asarray(sources, dtype=np.uint64), node_population=p.source)
+    _dataset(g, "target_node_id", np.asarray(targets, dtype=np.uint64), node_population=p.target)
+    _dataset(g, "edge_type_id", np.full(m, p.index, dtype=np.uint32))
     _dataset(g, "edge_group_id", np.zeros(m, dtype=np.uint32))
     _dataset(g, "edge_group_index", np.arange(m, dtype=np.uint64))
-    _dataset(g, "0/syn_weight", edges.weights[order].astype(np.float64))
-    _dataset(g, "0/delay", edges.delays[order].astype(np.float64))
-    for direction, nodes, n in (("source_to_target", src, n_source), ("target_to_source", tgt, n_target)):
+    _dataset(g, "0/syn_weight", np.broadcast_to(np.asarray(weights, dtype=np.float64), (m,)))
+    _dataset(g, "0/delay", np.asarray(delays, dtype=np.float64))
+    for direction, nodes, n in (("source_to_target", sources, n_source), ("target_to_source", targets, n_target)):
         node_ranges, ranges = edge_indices(nodes, n)
         _dataset(g, f"indices/{direction}/node_id_to_ranges", node_ranges)
         _dataset(g, f"indices/{direction}/range_to_edge_id", ranges)
+        g[f"indices/{direction}/node_id_to_range"] = g[f"indices/{direction}/node_id_to_ranges"]  # bmtk's name
     for key in ("mask", "radius", "kernel", "p_center", "sigma", "weight", "delay", "delay_per_unit", "allow_autapses"):
         g.attrs[key] = getattr(p, key)
+    g.attrs["plastic"] = p.plasticity is not None
+
+
+def write_spike_input(path: Path, population: str, node_ids: np.ndarray, times: np.ndarray) -> None:
+    """A SONATA spike file of one population: ``/spikes/<population>/node_ids``, ``timestamps`` (ms), by time."""
+    order = np.lexsort((node_ids, times))
+    with h5py.File(path, "w") as h5:
+        g = h5.create_group(f"spikes/{population}")
+        g.create_dataset("node_ids", data=np.asarray(node_ids, dtype=np.uint64)[order])
+        ts = g.create_dataset("timestamps", data=np.asarray(times, dtype=np.float64)[order])
+        ts.attrs["units"] = "ms"
 
 
 def _csv(rows: list[list]) -> str:
@@ -148,83 +197,203 @@ def _csv(rows: list[list]) -> str:
     return buf.getvalue()
 
 
-def _components(out: Path, model, engine_name: str) -> tuple[list, list]:
-    """Node types (simulated, virtual) with their component files in ``out/components``."""
-    from ..engines.nest.engine import NEST_MODELS, izhikevich_params
+def _json(path: Path, data: dict) -> None:
+    atomic_write_text(path, json.dumps(data, indent=1) + "\n")
 
-    (out / "components").mkdir()
+
+def _node_types(out: Path, model) -> tuple[list, list]:
+    """Node types (simulated, virtual) with the simulated ones' parameters in ``components/point_neuron_models``."""
+    names = _names()
+    comp = out / "components" / "point_neuron_models"
+    comp.mkdir(parents=True)
+    tau_minus = {p.target: p.plasticity.tau_minus for p in model.plastic}
     simulated, virtual = [], []
     for i, layer in enumerate(model.layers.values(), 1):
-        template = f"{engine_name}:{NEST_MODELS[layer.kind]}" if engine_name == "nest" else layer.kind
-        params = izhikevich_params(layer.cell) if layer.cell is not None else {}
-        atomic_write_text(out / "components" / f"{layer.name}.json", json.dumps(params, indent=1) + "\n")
-        if layer.kind in _INPUT_KINDS:
-            virtual.append([i, "virtual", template, f"{layer.name}.json", layer.name])
-        else:
-            simulated.append([i, "point_process", template, f"{layer.name}.json", layer.name])
-    atomic_write_text(out / "components" / "static_synapse.json", "{}\n")
+        template = names.sonata_node_template(layer.kind)
+        if layer.kind in _INPUT_KINDS:  # virtual: no parameters (bmtk refuses a parameter file here)
+            virtual.append([i, "virtual", template, layer.name])
+            continue
+        _json(comp / f"{layer.name}.json", names.sonata_neuron_params(layer.cell, tau_minus.get(layer.name)))
+        simulated.append([i, "point_neuron", template, f"{layer.name}.json", layer.name])
     return simulated, virtual
 
 
+def _edge_types(out: Path, model) -> list:
+    """One edge type per projection, its parameters in ``components/synaptic_models``."""
+    names = _names()
+    comp = out / "components" / "synaptic_models"
+    comp.mkdir(parents=True)
+    rows = [["edge_type_id", "model_template", "dynamics_params", "pop_name"]]
+    _json(comp / "static_synapse.json", {})
+    for p in model.projections:
+        if p.plasticity is None:
+            rows.append([p.index, names.SONATA_STATIC_SYNAPSE, "static_synapse.json", p.name])
+        else:
+            _json(comp / f"stdp_{p.index:02d}.json", names.sonata_synapse_params(p.plasticity))
+            rows.append([p.index, names.SONATA_PLASTIC_SYNAPSE, f"stdp_{p.index:02d}.json", p.name])
+    return rows
+
+
 def _circuit_config(model, virtual: list[str], projections: list[str]) -> dict:
-    """The circuit config: paths relative to its folder (``$BASE_DIR`` = ``.``, as libsonata and NEST read it)."""
+    """The circuit config: every path from ``$BASE_DIR``, the folder the config is in (libsonata, NEST and bmtk agree)."""
     simulated = [n for n in model.layers if n not in virtual]
-    nodes = [
-        {
-            "nodes_file": "$BASE_DIR/nodes.h5",
-            "node_types_file": "$BASE_DIR/node_types.csv",
-            "populations": {n: {"type": "point_neuron"} for n in simulated},
-        }
-    ]
-    if virtual:
-        nodes.append(
+
+    def entry(kind: str, stem: str, names: list[str], population_type: str) -> list[dict]:
+        if not names:
+            return []
+        types = "edge_types" if kind == "edges" else f"{stem.removesuffix('s')}_types"
+        return [
             {
-                "nodes_file": "$BASE_DIR/virtual_nodes.h5",
-                "node_types_file": "$BASE_DIR/virtual_node_types.csv",
-                "populations": {n: {"type": "virtual"} for n in virtual},
+                f"{kind}_file": f"$BASE_DIR/{stem}.h5",
+                f"{kind.removesuffix('s')}_types_file": f"$BASE_DIR/{types}.csv",
+                "populations": {n: {"type": population_type} for n in names},
             }
-        )
-    edges = []
-    if projections:
-        edges.append(
-            {
-                "edges_file": "$BASE_DIR/edges.h5",
-                "edge_types_file": "$BASE_DIR/edge_types.csv",
-                "populations": {n: {"type": "chemical"} for n in projections},
-            }
-        )
+        ]
+
+    nodes = entry("nodes", "nodes", simulated, "point_neuron") + entry("nodes", "virtual_nodes", virtual, "virtual")
+    edges = entry("edges", "edges", projections, "chemical")
     return {
         "manifest": {"$BASE_DIR": ".", "$COMPONENTS_DIR": "$BASE_DIR/components"},
-        "components": {"point_neuron_models_dir": "$COMPONENTS_DIR", "synaptic_models_dir": "$COMPONENTS_DIR"},
+        "components": {
+            "point_neuron_models_dir": "$COMPONENTS_DIR/point_neuron_models",
+            "synaptic_models_dir": "$COMPONENTS_DIR/synaptic_models",
+        },
+        "node_sets_file": "$BASE_DIR/node_sets.json",
         "networks": {"nodes": nodes, "edges": edges},
     }
 
 
-def _rebuild(run, say):
-    """The run's network, built again by its engine (no simulation); its synapse counts checked against the manifest."""
-    from ..engines import get_engine
-    from ..model.network import build_model
+def _simulation_config(model, inputs: dict[str, str], missing: list[str]) -> dict:
+    """The run's time step and model time, and an input per virtual population that has spikes."""
+    config = {
+        "manifest": {"$BASE_DIR": ".", "$INPUT_DIR": "$BASE_DIR/inputs", "$OUTPUT_DIR": "$BASE_DIR/output"},
+        "target_simulator": "NEST",
+        "network": "$BASE_DIR/circuit_config.json",
+        "node_sets_file": "$BASE_DIR/node_sets.json",
+        "run": {"tstop": float(model.simulation_time), "dt": float(model.resolution), "random_seed": int(model.seed)},
+        "inputs": {
+            f"{pop}_spikes": {
+                "input_type": "spikes",
+                "module": "sonata",
+                "input_file": f"$INPUT_DIR/{file}",
+                "node_set": pop,
+            }
+            for pop, file in inputs.items()
+        },
+        "output": {"output_dir": "$OUTPUT_DIR", "spikes_file": "spikes.h5"},
+    }
+    if missing:
+        config["comment"] = (
+            "no input spikes for " + ", ".join(missing) + ": Poisson generators' spikes are not kept by a run "
+            "unless its relay (LGN) layers are recorded"
+        )
+    return config
 
-    model = build_model(run.config, stimuli=False)
-    e = run.manifest.get("engine") or {}
-    vps = int(e.get("virtual_processes") or run.manifest.get("threads", 1) * run.manifest.get("processes", 1))
-    engine = get_engine(run.config.run.engine)
-    t0 = time.perf_counter()
-    engine.setup(model, vps)
-    engine.build()
-    counts = engine.connect() if model.connect else {}
-    if counts is None:
-        counts = engine.synapse_counts()
-    say(f"rebuilt    {time.perf_counter() - t0:7.2f} s   {sum(counts.values()):,} synapses on {vps} virtual processes")
+
+def _inputs(out: Path, run, model, virtual: list[str]) -> tuple[dict[str, str], list[str]]:
+    """Each virtual population's spikes into ``inputs/``; the files written and the populations left without."""
+    (out / "inputs").mkdir()
+    written, missing = {}, []
+    trains = model.trains() if model.train_layers else None
+    for pop in virtual:
+        if pop in model.train_layers:
+            ids, times = trains.window(pop, 0.0, model.simulation_time)
+        else:  # a retina generator layer: its relay repeats its spikes one relay delay later
+            relay = next((p for p in model.projections if p.source == pop and p.mask == "one_to_one"), None)
+            recorded = relay is not None and relay.target in (run.manifest.get("spikes") or {})
+            if not recorded:
+                missing.append(pop)
+                continue
+            s = run.spikes[relay.target]
+            ids, times = s.node_ids, s.times - model.relay_delays.get(relay.target, relay.delay)
+        write_spike_input(out / "inputs" / f"{pop}.h5", pop, ids, times)
+        written[pop] = f"{pop}.h5"
+    return written, missing
+
+
+def _final_weights(run, p, sources: np.ndarray, targets: np.ndarray) -> np.ndarray | None:
+    """The weights of a plastic projection at the end of the run (``weights.h5``), in the order of ``sources``."""
+    path = run.folder / "weights.h5"
+    if not path.is_file():
+        return None
+    with h5py.File(path, "r") as h5:
+        g = h5.get(f"edges/{p.name}")
+        if g is None or "0/syn_weight" not in g:
+            return None
+        ws, wt, w = g["source_node_id"][()], g["target_node_id"][()], g["0/syn_weight"][()]
+    n_src = int(max(int(sources.max(initial=0)), int(ws.max(initial=0))) + 1)
+    have = wt.astype(np.int64) * n_src + ws.astype(np.int64)  # weights.h5: sorted by target, then source
+    want = np.asarray(targets, dtype=np.int64) * n_src + np.asarray(sources, dtype=np.int64)
+    at = np.searchsorted(have, want)
+    if w.size != want.size or np.any(at >= have.size) or np.any(have[np.minimum(at, have.size - 1)] != want):
+        raise RunFolderError(f"{run.folder}: weights.h5 does not hold the synapses of {p.name} as drawn")
+    return w[at]
+
+
+class _Drawn:
+    """The run's network as the model drew it: from the network cache, or drawn again (the same edges)."""
+
+    def __init__(self, run, model, say):
+        from ..run.network import obtain_network
+        from ..run.resources import resolve_threads
+
+        t0 = time.perf_counter()
+        threads = resolve_threads(int(run.manifest.get("threads") or 0))
+        self.scratch = None
+        self.network, info = obtain_network(model, threads)
+        self.scratch = info.scratch
+        how = "from the network cache" if info.source == "cache" else "drawn again from the seed"
+        say(f"network    {time.perf_counter() - t0:7.2f} s   {sum(info.synapses.values()):,} synapses {how}")
+        _check_counts(run, self.network.counts(), "the drawn network", "the run's config and seed")
+
+    def edges(self, p):
+        e = self.network.edges(p)
+        return np.asarray(e.sources), e.targets, e.delays()
+
+    def close(self):
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+class _Rebuilt:
+    """The run's network built again by its engine (``network.wiring = "engine"``) and read back."""
+
+    def __init__(self, run, model, say):
+        from ..engines import get_engine
+
+        e = run.manifest.get("engine") or {}
+        vps = int(e.get("virtual_processes") or run.manifest.get("threads", 1) * run.manifest.get("processes", 1))
+        self.engine = get_engine(run.config.run.engine)
+        t0 = time.perf_counter()
+        self.engine.setup(model, vps)
+        self.engine.build()
+        counts = self.engine.connect(None) if model.connect else {}
+        if counts is None:  # an engine that connects when its program starts
+            self.engine.connect_only()
+            counts = self.engine.synapse_counts()
+        say(
+            f"rebuilt    {time.perf_counter() - t0:7.2f} s   {sum(counts.values()):,} synapses on {vps} virtual processes"
+        )
+        _check_counts(
+            run, counts, "the rebuilt network", f"the run's engine version, config, seed and {vps} virtual processes"
+        )
+
+    def edges(self, p):
+        e = self.engine.edges(p.name)
+        return e.sources, e.targets, e.delays
+
+    def close(self):
+        self.engine.close()
+
+
+def _check_counts(run, counts: dict, what: str, needs: str) -> None:
     expected = run.manifest.get("synapses") or {}
     for name in sorted(set(counts) | set(expected)):
         if counts.get(name) != expected.get(name):
             raise RunFolderError(
-                f"{run.folder}: the rebuilt network differs from the run's ({name}: {counts.get(name)} synapses, "
-                f"the run had {expected.get(name)}); it needs the run's engine version, config, seed and "
-                f"{vps} virtual processes"
+                f"{run.folder}: {what} differs from the run's ({name}: {counts.get(name)} synapses, "
+                f"the run had {expected.get(name)}); it needs {needs}"
             )
-    return model, engine
 
 
 def _replace_dir(tmp: Path, final: Path) -> None:
@@ -236,40 +405,45 @@ def _replace_dir(tmp: Path, final: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _write_network(out: Path, run, model, engine, say) -> dict[str, int]:
-    """Every file of the network into ``out``, projection after projection; edges written per projection."""
-    expected = run.manifest.get("synapses") or {}
-    simulated, virtual = _components(out, model, run.config.run.engine)
-    header = ["node_type_id", "model_type", "model_template", "dynamics_params", "pop_name"]
-    type_ids = {row[4]: row[0] for row in simulated + virtual}
-    for rows, stem in ((simulated, "nodes"), (virtual, "virtual_nodes")):
-        if rows:
-            write_nodes(out / f"{stem}.h5", [model.layers[r[4]] for r in rows], type_ids)
-            atomic_write_text(out / f"{stem.removesuffix('s')}_types.csv", _csv([header, *rows]))
+def _write_network(out: Path, run, model, source, say) -> dict[str, int]:
+    """Every file of the network into ``out``; edges written a projection at a time."""
+    simulated, virtual = _node_types(out, model)
+    type_ids = {row[-1]: row[0] for row in simulated + virtual}
+    if simulated:
+        write_nodes(out / "nodes.h5", [model.layers[r[-1]] for r in simulated], type_ids)
+        head = ["node_type_id", "model_type", "model_template", "dynamics_params", "pop_name"]
+        atomic_write_text(out / "node_types.csv", _csv([head, *simulated]))
+    if virtual:
+        write_nodes(out / "virtual_nodes.h5", [model.layers[r[-1]] for r in virtual], type_ids)
+        head = ["node_type_id", "model_type", "model_template", "pop_name"]
+        atomic_write_text(out / "virtual_node_types.csv", _csv([head, *virtual]))
     written: dict[str, int] = {}
     if model.projections and model.connect:
         with h5py.File(out / "edges.h5", "w") as h5:
+            _stamp(h5)
             for p in model.projections:
                 t = time.perf_counter()
-                edges = engine.edges(p.name)
-                if len(edges) != expected.get(p.name):
-                    raise RunFolderError(
-                        f"{run.folder}: the engine gave {len(edges)} edges of {p.name}, the run built {expected.get(p.name)}"
-                    )
-                write_edges(h5, p, edges, model.layers[p.source].size, model.layers[p.target].size)
-                written[p.name] = len(edges)
-                say(f"  {p.name:22s} {len(edges):>11,} edges  {time.perf_counter() - t:6.2f} s")
-                del edges
-        types = [["edge_type_id", "model_template", "dynamics_params", "pop_name"]]
-        types += [[p.index, "static_synapse", "static_synapse.json", p.name] for p in model.projections]
-        atomic_write_text(out / "edge_types.csv", _csv(types))
-    config = _circuit_config(model, [r[4] for r in virtual], list(written))
-    atomic_write_text(out / "circuit_config.json", json.dumps(config, indent=2) + "\n")
+                sources, targets, delays = source.edges(p)
+                weights = np.float64(p.weight)
+                if p.plasticity is not None:
+                    final = _final_weights(run, p, sources, targets)
+                    weights = final if final is not None else weights
+                write_edges(
+                    h5, p, sources, targets, weights, delays, model.layers[p.source].size, model.layers[p.target].size
+                )
+                written[p.name] = int(np.asarray(sources).size)
+                say(f"  {p.name:22s} {written[p.name]:>11,} edges  {time.perf_counter() - t:6.2f} s")
+        atomic_write_text(out / "edge_types.csv", _csv(_edge_types(out, model)))
+    virtual_names = [r[-1] for r in virtual]
+    _json(out / "circuit_config.json", _circuit_config(model, virtual_names, list(written)))
+    _json(out / "node_sets.json", {name: {"population": name} for name in model.layers})
+    inputs, missing = _inputs(out, run, model, virtual_names)
+    _json(out / "simulation_config.json", _simulation_config(model, inputs, missing))
     return written
 
 
 def export_network(run, out_dir=None, say=lambda text: None) -> dict:
-    """Rebuild a complete run's network and write it as a SONATA circuit into ``<out_dir>/network/``.
+    """Write a complete run's network as a SONATA circuit, with its inputs, into ``<out_dir>/network/``.
 
     Parameters
     ----------
@@ -283,15 +457,16 @@ def export_network(run, out_dir=None, say=lambda text: None) -> dict:
     -------
     dict
         ``folder`` (Path), ``circuit_config`` (Path), ``edges`` (projection ->
-        edges written), ``bytes`` (size of the folder), ``seconds`` (``rebuild``,
-        ``write``, ``total``).
+        edges written), ``bytes`` (size of the folder), ``seconds`` (``network``:
+        reading, drawing or rebuilding it; ``write``; ``total``).
 
     Raises
     ------
     RunFolderError
-        The run did not complete, the rebuilt network differs from the run's,
-        or the folder cannot be written (one line).
+        The run did not complete, the network differs from the run's, or the
+        folder cannot be written (one line).
     """
+    from ..model.network import build_model
     from .nwb import require_complete
 
     require_complete(run)
@@ -302,11 +477,14 @@ def export_network(run, out_dir=None, say=lambda text: None) -> dict:
         tmp.mkdir(parents=True)  # fails at once on a folder that cannot be written
     except OSError as err:
         raise RunFolderError(f"{final}: cannot be written ({err.strerror or str(err).splitlines()[0]})") from None
+    source = None
     try:
-        model, engine = _rebuild(run, say)
-        t_rebuild = time.perf_counter() - t_all
+        model = build_model(run.config)
+        if model.connect:
+            source = (_Drawn if model.wiring == "model" else _Rebuilt)(run, model, say)
+        t_network = time.perf_counter() - t_all
         t0 = time.perf_counter()
-        written = _write_network(tmp, run, model, engine, say)
+        written = _write_network(tmp, run, model, source, say)
         _replace_dir(tmp, final)
     except RunFolderError:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -317,6 +495,9 @@ def export_network(run, out_dir=None, say=lambda text: None) -> dict:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        if source is not None:
+            source.close()
     size = sum(f.stat().st_size for f in final.rglob("*") if f.is_file())
     return {
         "folder": final,
@@ -324,7 +505,7 @@ def export_network(run, out_dir=None, say=lambda text: None) -> dict:
         "edges": written,
         "bytes": size,
         "seconds": {
-            "rebuild": round(t_rebuild, 3),
+            "network": round(t_network, 3),
             "write": round(time.perf_counter() - t0, 3),
             "total": round(time.perf_counter() - t_all, 3),
         },

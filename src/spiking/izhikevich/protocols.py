@@ -31,6 +31,8 @@ from typing import Protocol
 
 import numpy as np
 
+from ..engines.registry import ENGINES as REGISTRY
+from ..engines.registry import engine_names
 from ..errors import ConfigError
 from . import params as P
 
@@ -50,7 +52,7 @@ __all__ = [
 ]
 
 #: Engines that implement :class:`IzhikevichSimulator`, default first.
-ENGINES = ("nest", "brian2")
+ENGINES = tuple(name for name in engine_names() if REGISTRY[name].izhikevich)
 
 
 def frozen(x, dtype=float) -> np.ndarray:
@@ -265,7 +267,7 @@ class IzhikevichSimulator(Protocol):
 
 
 def get_simulator(name: str) -> IzhikevichSimulator:
-    """The module ``spiking.engines.<name>.izhikevich`` of an engine in :data:`ENGINES`.
+    """The Izhikevich protocols of an engine in :data:`ENGINES` (its registry entry names the module).
 
     Raises
     ------
@@ -274,7 +276,7 @@ def get_simulator(name: str) -> IzhikevichSimulator:
     """
     if name not in ENGINES:
         raise ConfigError("engine", f"must be one of {', '.join(ENGINES)}, got {name!r}")
-    return importlib.import_module(f"spiking.engines.{name}.izhikevich")
+    return importlib.import_module(REGISTRY[name].izhikevich)
 
 
 # ---------------------------------------------------------------------------

@@ -21,6 +21,7 @@ import numpy as np
 
 from .. import __version__
 from ..config import toml_value
+from ..engines.registry import DEFAULT_ENGINE
 from ..io.atomic import atomic_write_text
 from ..io.runfolder import create_run_folder, write_manifest
 from ..io.spikefile import SpikeWriter
@@ -100,7 +101,7 @@ def run_types(
     duration: float = P.TYPES_DURATION,
     current: float = P.TYPES_CURRENT,
     resolution: float = P.TYPES_RESOLUTION,
-    engine: str = "nest",
+    engine: str = DEFAULT_ENGINE,
 ) -> tuple[Path, list[CheckRow]]:
     """The paper's Fig. 2 classes under a step current on an engine, checked by number.
 
@@ -160,7 +161,7 @@ def run_network(
     duration: float = P.NETWORK_DURATION,
     seed: int = 1,
     threads: int = 1,
-    engine: str = "nest",
+    engine: str = DEFAULT_ENGINE,
 ) -> tuple[Path, NetworkMetrics]:
     """The paper's Fig. 3 network on an engine: 800 excitatory and 200 inhibitory neurons, all to all.
 

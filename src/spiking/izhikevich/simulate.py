@@ -1,6 +1,6 @@
 """Running the protocols on an engine: the Fig. 2 classes (:func:`simulate_types`) and the Fig. 3 network (:func:`simulate_network`).
 
-The engine is chosen by name (``"nest"`` or ``"brian2"``) and found by
+The engine is chosen by name (one of :data:`~spiking.izhikevich.protocols.ENGINES`) and found by
 :func:`~spiking.izhikevich.protocols.get_simulator`; this module imports no
 simulator itself. Each call starts the engine afresh (NEST: ``ResetKernel``;
 Brian2: a new ``Network``), discarding whatever the caller had built.
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..engines.registry import DEFAULT_ENGINE
 from . import params as P
 from .protocols import (
     NetworkProtocol,
@@ -88,7 +89,7 @@ class TypeTrace:
     v0: float
     u0: float
     scheme: str = "euler"
-    engine: str = "nest"
+    engine: str = DEFAULT_ENGINE
     rebound: NeuronTrace | None = None
     pulse: NeuronTrace | None = None
 
@@ -116,7 +117,7 @@ def simulate_types(
     step_onset: float = P.TYPES_STEP_ONSET,
     types: Mapping[str, Sequence[float]] | None = None,
     scheme: str = "euler",
-    engine: str = "nest",
+    engine: str = DEFAULT_ENGINE,
     probes: bool = True,
 ) -> OrderedDict[str, TypeTrace]:
     """Simulate the Fig. 2 classes on an engine, each as one neuron under a current step.
@@ -140,7 +141,7 @@ def simulate_types(
         Classes to simulate, name -> (a, b, c, d); default all seven.
     scheme : {"euler", "paper"}, optional
         Numerics; ``"euler"`` at 0.1 ms (the paper's scheme is only meant for 1 ms).
-    engine : {"nest", "brian2"}, optional
+    engine : str, optional
         Engine.
     probes : bool, optional
         Also run the TC and RZ probe protocols (needed by those checks).
@@ -223,7 +224,7 @@ class NetworkResult:
     duration: float
     seed: int
     threads: int = 1
-    engine: str = "nest"
+    engine: str = DEFAULT_ENGINE
     params: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)
 
@@ -244,7 +245,7 @@ def simulate_network(
     n_exc: int = P.NETWORK_N_EXC,
     n_inh: int = P.NETWORK_N_INH,
     threads: int = 1,
-    engine: str = "nest",
+    engine: str = DEFAULT_ENGINE,
     protocol: NetworkProtocol | None = None,
 ) -> NetworkResult:
     """Simulate the paper's Fig. 3 network (:func:`~spiking.izhikevich.protocols.draw_network`) on an engine.
@@ -259,7 +260,7 @@ def simulate_network(
         Number of excitatory / inhibitory neurons (default 800 / 200).
     threads : int, optional
         Engine threads (NEST; Brian2's runtime mode runs on one).
-    engine : {"nest", "brian2"}, optional
+    engine : str, optional
         Engine.
     protocol : NetworkProtocol, optional
         An already drawn network (then ``duration``, ``seed`` and the sizes

@@ -49,10 +49,11 @@ class DigitsRun:
 
 
 def default_engine(model: DigitsModel, neurons: int, batch: int, cache_dir=None):
-    """The Brian2 engine (imported here, on demand: nothing else in this package needs a simulator)."""
-    from ..engines.brian2.digits import Brian2DigitsEngine
+    """The first engine that declares a digit learner (imported on demand: nothing else here needs a simulator)."""
+    from ..engines.registry import ENGINES, load
 
-    return Brian2DigitsEngine(model, neurons, batch=batch, cache_dir=cache_dir)
+    spec = next(s for s in ENGINES.values() if s.digits)
+    return load(spec.digits)(model, neurons, batch=batch, cache_dir=cache_dir)
 
 
 def _sizes(options: DigitsOptions) -> dict[str, int]:

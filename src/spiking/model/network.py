@@ -103,6 +103,12 @@ class ProjectionSpec:
         """Whether distances ``d`` are inside the mask (one rule everywhere: ``d <= mask_radius``)."""
         return np.asarray(d) <= self.mask_radius
 
+    def delay_steps(self, d, resolution: float) -> np.ndarray:
+        """The delay at distances ``d`` in whole time steps: ``delay + delay_per_unit * d`` ms to the nearest step (halves up, as NEST rounds)."""
+        return np.floor((self.delay + self.delay_per_unit * np.asarray(d, dtype=float)) / resolution + 0.5).astype(
+            np.int64
+        )
+
     def probability(self, r: np.ndarray) -> np.ndarray:
         """Connection probability at distances ``r`` (inside the mask)."""
         r = np.asarray(r, dtype=float)
@@ -147,6 +153,8 @@ class Model:
     chunk: float
     connect: bool
     source: str = "generators"
+    #: ``model``: the edges are drawn by :mod:`spiking.model.connections`; ``engine``: each engine samples its own
+    wiring: str = "model"
     relay_delays: dict = field(default_factory=lambda: {"lgn_on": 1.0, "lgn_off": 1.0})
 
     def layer_rates(self, pattern: str) -> dict[str, np.ndarray]:
@@ -158,6 +166,11 @@ class Model:
         """The relay layers' spikes as pre-drawn Poisson trains (the same for any engine, threads, ranks)."""
         rates = {p: self.layer_rates(p) for p in self.stimuli}
         return RetinaTrains(self.schedule, rates, self.resolution, self.relay_delays, self.seed)
+
+    @property
+    def poisson_layers(self) -> tuple[str, ...]:
+        """Layers of Poisson generators whose rates follow the schedule (``retina.source = "generators"``)."""
+        return tuple(name for name, layer in self.layers.items() if layer.kind == "poisson")
 
     @property
     def train_layers(self) -> tuple[str, ...]:
@@ -260,6 +273,7 @@ def build_model(config: Config, stimuli: bool = True) -> Model:
         chunk=config.run.chunk,
         connect=config.run.connect,
         source=config.retina.source,
+        wiring=config.network.wiring,
         relay_delays={
             "lgn_on": config.projections["retina_on_to_lgn_on"].delay,
             "lgn_off": config.projections["retina_off_to_lgn_off"].delay,

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..run.resources import usable_cpus
+from ..machine import usable_cpus
 from .canvas import HEADER, MARGIN, Header, Movie, Panel, font
 from .encoder import GREY0, NV, EncoderSpec, combined_palette, grey_index, level_to_index
 from .frames import frame_count, viridis_lut

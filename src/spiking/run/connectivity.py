@@ -1,4 +1,4 @@
-"""Sampling the connectivity as built, through the engine, for ``connectivity.h5``."""
+"""Sampling the connectivity as built for ``connectivity.h5``: from the drawn network, or through the engine."""
 
 from __future__ import annotations
 
@@ -7,7 +7,28 @@ import numpy as np
 from ..io.connectivity import SAMPLE_TARGETS, centre_node, sample_targets
 from ..model.network import Model
 
-__all__ = ["collect_connectivity"]
+__all__ = ["collect_connectivity", "sample_network"]
+
+
+def sample_network(network, model: Model) -> dict:
+    """The same sample as :func:`collect_connectivity`, read from the model's drawn network (no engine asked)."""
+    out = {}
+    for p in model.projections:
+        e = network.edges(p)
+        samples = sample_targets(model.layers[p.target].size, SAMPLE_TARGETS, model.seed)
+        centre = centre_node(model.layers[p.source].positions())
+        offsets = np.asarray(e.offsets)
+        counts = offsets[samples + 1] - offsets[samples]
+        sample_sources = np.concatenate([np.asarray(e.sources[offsets[t] : offsets[t + 1]]) for t in samples])
+        centre_targets = e.targets[np.asarray(e.sources) == centre]
+        out[f"{p.index:02d}.{p.name}"] = {
+            "centre_source": centre,
+            "centre_targets": np.sort(centre_targets).astype(np.int64),
+            "targets_all": samples,
+            "sample_sources": sample_sources.astype(np.int64),
+            "sample_targets": np.repeat(samples, counts).astype(np.int64),
+        }
+    return out
 
 
 def collect_connectivity(engine, model: Model, parallel) -> dict | None:

@@ -39,6 +39,7 @@ class Manifest:
     resolution_ms: float
     sizes: dict
     retina_source: str
+    wiring: str = "model"
     status: str = "running"
     pid: int = field(default_factory=os.getpid)
     started: str = field(default_factory=now_iso)
@@ -54,6 +55,7 @@ class Manifest:
     neurons_total: int | None = None
     synapses: dict | None = None
     synapses_total: int | None = None
+    network: dict | None = None
     memory_mb: dict = field(default_factory=dict)
     timings_s: dict = field(default_factory=dict)
     spikes: dict | None = None

@@ -14,7 +14,9 @@ folder ``failed`` if rank 0 is killed before it can say so itself.
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import signal
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,6 +99,7 @@ def run(
     notes: list[str] | None = None,
     argv: list[str] | None = None,
     force: bool = False,
+    network: str | Path | None = None,
 ) -> RunResult:
     """Run the simulation of ``config`` into a new run folder.
 
@@ -117,6 +120,9 @@ def run(
         The command line, for the manifest (default ``sys.argv``).
     force : bool
         Run even when the pre-flight estimate says the memory will not suffice.
+    network : path-like, optional
+        A SONATA network this project wrote (``spiking export --sonata-network``) to run instead of
+        drawing one; it must match the config (:mod:`spiking.io.sonata_network`).
 
     Returns
     -------
@@ -128,7 +134,8 @@ def run(
     ------
     SpikingError
         For bad input (a pattern that cannot be loaded, an output folder that
-        cannot be written, a run that will not fit), before any simulation work.
+        cannot be written, a run that will not fit, a network file that does
+        not match the config), before any simulation work.
     """
     phases = Phases()
     say = Reporter(parallel.is_root, quiet)
@@ -138,10 +145,13 @@ def run(
     config = resolved_config(config, threads)
     with phases("estimate"):
         preflight(config, model, parallel, force, say)
+    given = _read_network(network, model, phases, say) if network is not None else None
     folder = choose_folder(config, parallel)
     manifest = _new_manifest(folder, config, model, threads, parallel, notes, argv)
     status, failure = "failed", None
     ctx = _RunContext(folder, config, model, parallel, manifest, phases, say, engine)
+    if given is not None:
+        ctx.network, ctx.scratch, manifest.network = given
     guard = _start_guard(folder, parallel)
     ctx.signals = Signals(on_second=lambda s: _on_second_signal(folder, manifest, parallel, s))
     ctx.signals.__enter__()
@@ -177,6 +187,8 @@ class _RunContext:
     signals: Signals | None = None
     sink: SpikeSink | None = None
     weights: WeightSink | None = None
+    network: object = None
+    scratch: Path | None = None
 
 
 def _new_manifest(
@@ -192,6 +204,7 @@ def _new_manifest(
         resolution_ms=config.run.resolution,
         sizes=dataclasses.asdict(model.sizes),
         retina_source=model.source,
+        wiring=model.wiring,
         notes=list(notes or []),
     )
     if argv is not None:
@@ -212,7 +225,8 @@ def _network_phases(ctx: _RunContext, progress: bool) -> None:
 
         ctx.engine = get_engine(config.run.engine)
     engine = ctx.engine
-    _build_and_connect(engine, config, model, parallel, manifest, phases, signals, folder, say)
+    _draw(ctx)
+    _build_and_connect(engine, config, model, parallel, manifest, phases, signals, folder, say, ctx.network)
     ctx.sink = SpikeSink(folder, model, parallel, manifest, signals, progress)
     if model.weight_times and config.run.simulate:
         ctx.weights = WeightSink(folder, model, parallel, signals)
@@ -220,7 +234,7 @@ def _network_phases(ctx: _RunContext, progress: bool) -> None:
     if manifest.synapses is None:  # an engine that connects when the simulation starts
         _count_synapses(engine, parallel, manifest)
         say.phase("connect", phases.times.get("connect", 0.0), f"{manifest.synapses_total:,} synapses")
-        _connectivity(engine, config, model, parallel, phases, signals, folder)
+        _connectivity(engine, config, model, parallel, phases, signals, folder, ctx.network)
 
 
 def _finish(ctx: _RunContext, status: str, failure: BaseException | None, guard) -> tuple[str, BaseException | None]:
@@ -230,6 +244,8 @@ def _finish(ctx: _RunContext, status: str, failure: BaseException | None, guard)
     if ctx.engine is not None:
         manifest.memory_mb.update(ctx.engine.memory_mb())
         ctx.engine.close()
+    if ctx.scratch is not None:
+        shutil.rmtree(ctx.scratch, ignore_errors=True)
     with phases("write"):
         status = _close(ctx.sink, status, manifest, ctx.model, ctx.parallel)
         status = _close_weights(ctx.weights, status, manifest)
@@ -283,7 +299,49 @@ def _write_last_manifest(folder: Path, manifest: Manifest, parallel: Parallel, s
     return status, failure
 
 
-def _build_and_connect(engine, config, model, parallel, manifest, phases, signals, folder, say):
+def _read_network(path, model: Model, phases: Phases, say) -> tuple:
+    """A network file given to the run, checked against the model before any folder is made: (network, scratch, record)."""
+    from ..errors import NetworkFileError
+    from ..io.sonata_network import read_sonata_network
+
+    if model.wiring != "model" or not model.connect:
+        raise NetworkFileError('--network needs network.wiring = "model" and run.connect = true')
+    scratch = Path(tempfile.mkdtemp(prefix="spiking-network-"))
+    try:
+        with phases("draw"):
+            net = read_sonata_network(path, model, scratch / "network")
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    counts = net.counts()
+    say.phase("draw", phases.times["draw"], f"{sum(counts.values()):,} synapses read from {path}")
+    record = {
+        "key": net.key,
+        "source": "file",
+        "path": str(Path(path).resolve()),
+        "synapses_total": sum(counts.values()),
+    }
+    return net, scratch, record
+
+
+def _draw(ctx: _RunContext) -> None:
+    """The model draws the network (or reads it from the cache) before anything is built: ``network.wiring = "model"``."""
+    model, manifest, phases, say = ctx.model, ctx.manifest, ctx.phases, ctx.say
+    if not (model.connect and model.wiring == "model") or ctx.network is not None:
+        return
+    from .network import cache_limit_bytes, obtain_network
+
+    if cache_limit_bytes() <= 0:
+        ctx.scratch = Path(tempfile.mkdtemp(prefix="spiking-network-"))
+    with phases("draw"):
+        ctx.network, info = obtain_network(model, ctx.config.run.threads, ctx.scratch)
+    ctx.scratch = ctx.scratch or info.scratch
+    manifest.network = info.to_dict()
+    how = "read from the network cache" if info.source == "cache" else "drawn"
+    say.phase("draw", phases.times["draw"], f"{sum(info.synapses.values()):,} synapses {how}")
+
+
+def _build_and_connect(engine, config, model, parallel, manifest, phases, signals, folder, say, network=None):
     """The engine's phases before the simulation: set-up and build, connect, and the connectivity sample."""
     engine.say = say
     rss_base = current_rss_mb()
@@ -293,7 +351,7 @@ def _build_and_connect(engine, config, model, parallel, manifest, phases, signal
         manifest.set_neurons(engine.build())
     say.phase("build", phases.times["build"], f"{manifest.neurons_total:,} nodes in {len(manifest.neurons)} layers")
     with phases("connect"):
-        local = engine.connect() if model.connect else {}
+        local = engine.connect(network) if model.connect else {}
     if local is not None:
         _sum_synapses(local, parallel, manifest)
         say.phase(
@@ -306,7 +364,7 @@ def _build_and_connect(engine, config, model, parallel, manifest, phases, signal
         "after_connect": round(rss_net, 1),
     }
     if local is not None:
-        _connectivity(engine, config, model, parallel, phases, signals, folder)
+        _connectivity(engine, config, model, parallel, phases, signals, folder, network)
     if parallel.is_root:
         with signals.deferred():
             manifest.write(folder)
@@ -338,15 +396,23 @@ def _simulate(
     say.phase("simulate", phases.times["simulate"], f"{sink.manifest.t_reached_ms:g} ms of model time")
 
 
-def _connectivity(engine, config: Config, model: Model, parallel: Parallel, phases, signals, folder: Path) -> None:
-    """With ``render.plot_layers``: a sample of every projection as built, into ``connectivity.h5``."""
+def _connectivity(
+    engine, config: Config, model: Model, parallel: Parallel, phases, signals, folder: Path, network=None
+) -> None:
+    """With ``render.plot_layers``: a sample of every projection as built, into ``connectivity.h5``.
+
+    From the drawn network when the model drew it (no engine asked), else through the engine.
+    """
     if not (config.render.plot_layers and model.connect):
         return
     from ..io.connectivity import write_connectivity
-    from .connectivity import collect_connectivity
+    from .connectivity import collect_connectivity, sample_network
 
     with phases("connectivity"):
-        sample = collect_connectivity(engine, model, parallel)
+        if network is not None:
+            sample = sample_network(network, model) if parallel.is_root else None
+        else:
+            sample = collect_connectivity(engine, model, parallel)
         if parallel.is_root:
             with signals.deferred():
                 write_connectivity(folder / "connectivity.h5", sample)

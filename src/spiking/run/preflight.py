@@ -25,12 +25,12 @@ def preflight_problem(config: Config, est: Estimate, processes: int, force: bool
     """Why this run cannot go on here, in one line, or None.
 
     The memory check uses the memory model of the run's engine (``est.engine``);
-    ``force`` skips it. The disk check (room for ``spikes.h5`` with half again
+    ``force`` skips it, and so does an engine without a memory model. The disk check (room for ``spikes.h5`` with half again
     as margin, plus 50 MB) cannot be forced.
     """
     need = est.per_process_bytes(processes)
     avail = available_memory_bytes()
-    if not force and need > avail:
+    if not force and need is not None and need > avail:
         return (
             f"the network needs about {need / 1e9:.1f} GB of memory per process but {avail / 1e9:.1f} GB is available; "
             "lower network.hypercolumns or network.neurons_per_minicolumn, run on more processes, or pass --force"

@@ -7,6 +7,8 @@ import resource
 import shutil
 from pathlib import Path
 
+from ..machine import usable_cpus
+
 __all__ = [
     "usable_cpus",
     "resolve_threads",
@@ -15,14 +17,6 @@ __all__ = [
     "peak_rss_mb",
     "current_rss_mb",
 ]
-
-
-def usable_cpus() -> int:
-    """Cores this process may run on (its CPU affinity where the system tells it)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
 
 
 def resolve_threads(threads: int) -> int:

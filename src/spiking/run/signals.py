@@ -12,15 +12,9 @@ import contextlib
 import os
 import signal
 
+from ..errors import RunInterrupted
+
 __all__ = ["RunInterrupted", "Signals"]
-
-
-class RunInterrupted(Exception):
-    """Raised inside a run when SIGINT or SIGTERM arrives."""
-
-    def __init__(self, signum: int):
-        self.signum = signum
-        super().__init__(signal.Signals(signum).name)
 
 
 class Signals:

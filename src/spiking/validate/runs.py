@@ -2,10 +2,15 @@
 
 For each engine and seed the config runs as a normal run (spikes, synapse
 counts, and a sample of the connections as built in ``connectivity.h5``);
-then :mod:`.compare` decides whether the engines agree: per-layer mean
+then :mod:`.compare` decides whether the engines agree. Where nothing is left
+to chance (the model draws the network, ``network.wiring = "model"``, and the
+retina's spikes are pre-drawn trains, ``retina.source = "trains"``) they must
+give the very same spikes, neuron for neuron and step for step, and the same
+synapses; otherwise (each engine samples its own network, or simulates its
+own Poisson generators) they agree when the statistics do: per-layer mean
 rates (10% or 3 standard errors), synapses per projection (1%) and the
-distances of realised connections (two-sample KS). The folder holds the
-tables, a figure and a manifest; the exit status says whether they agree.
+distances of realised connections (two-sample KS). Both comparisons are
+written either way; the exit status says whether the one that applies holds.
 """
 
 from __future__ import annotations
@@ -24,11 +29,13 @@ import numpy as np
 
 from .. import __version__
 from ..config import Config, to_toml
+from ..engines.registry import engine_names
 from ..io.atomic import atomic_write_text, save_figure
 from ..io.connectivity import read_connectivity
 from ..io.runfolder import create_run_folder, read_manifest
+from ..io.spikefile import load_spikes
 from ..model.network import Model, build_model
-from .compare import compare_counts, compare_distances, compare_rates
+from .compare import compare_counts, compare_distances, compare_rates, compare_spikes
 
 __all__ = ["Validation", "validate_engines"]
 
@@ -43,9 +50,19 @@ class Validation:
     rates: list
     counts: list
     distances: list
+    spikes: list = dataclasses.field(default_factory=list)
+    exact: bool = False
+
+    @property
+    def identical(self) -> bool:
+        """Every spike of every layer and seed the same, and the same synapses."""
+        return all(s.identical for s in self.spikes) and all(c.count_a == c.count_b for c in self.counts)
 
     @property
     def agree(self) -> bool:
+        """Spike for spike where the engines must be identical (``exact``); by the statistics otherwise."""
+        if self.exact:
+            return self.identical
         return all(x.agree for x in (*self.rates, *self.counts, *self.distances))
 
 
@@ -60,6 +77,11 @@ def _distances(folder: Path, model: Model) -> dict[str, np.ndarray]:
         sp, tp = model.layers[p.source].positions(), model.layers[p.target].positions()
         out[p.name] = np.linalg.norm(sp[d["sources"]] - tp[d["targets"]], axis=1)
     return out
+
+
+def exact_expected(model: Model) -> bool:
+    """Whether two engines must give the very same spikes: the network drawn by the model, the input pre-drawn."""
+    return model.wiring == "model" and model.source == "trains" and model.connect
 
 
 def _one_engine(config: Config, engine: str, seeds: list[int], out: Path, say) -> tuple[dict, dict, dict, dict]:
@@ -100,7 +122,7 @@ def _one_engine(config: Config, engine: str, seeds: list[int], out: Path, say) -
 
 
 def validate_engines(
-    config: Config, seeds: int = 6, engines=("nest", "brian2"), output_dir="output", say=print
+    config: Config, seeds: int = 6, engines: tuple[str, str] | None = None, output_dir="output", say=print
 ) -> Validation:
     """Run ``config`` on both ``engines`` for seeds ``1 .. seeds`` and compare; write the folder.
 
@@ -109,12 +131,14 @@ def validate_engines(
     Validation
         The comparisons and the folder; ``agree`` says whether everything agreed.
     """
+    engines = tuple(engines or engine_names()[:2])
     out = create_run_folder(output_dir, f"{datetime.now():%Y%m%d-%H%M%S}-validate-{engines[0]}-{engines[1]}")
     atomic_write_text(out / "config.toml", to_toml(config))
     seed_list = list(range(1, seeds + 1))
     t0 = time.perf_counter()
     results = {e: _one_engine(config, e, seed_list, out, say) for e in engines}
     a, b = results[engines[0]], results[engines[1]]
+    model = build_model(config, stimuli=False)
     v = Validation(
         folder=out,
         engines=tuple(engines),
@@ -122,13 +146,23 @@ def validate_engines(
         rates=compare_rates(a[0], b[0]),
         counts=compare_counts(a[1], b[1]),
         distances=[compare_distances(name, a[2].get(name, np.zeros(0)), b[2].get(name, np.zeros(0))) for name in a[1]],
+        spikes=_compare_spikes(a[3], b[3], seed_list, model.resolution),
+        exact=exact_expected(model),
     )
+    for c in v.spikes:
+        if not c.identical:
+            say(
+                f"seed {c.seed} {c.layer}: {100 * c.coincident_fraction:.2f}% of the spikes coincide; first difference "
+                f"at {c.first_time:g} ms, neuron {c.first_neuron}"
+            )
     _write_tables(v, results)
     _plot(v)
     versions = {e: read_manifest(next(iter(results[e][3].values()))).get("engine", {}).get("version") for e in engines}
     manifest = {
         "command": "validate",
         "agree": v.agree,
+        "compared": "spike for spike" if v.exact else "statistics over seeds",
+        "identical_spikes": v.identical,
         "engines": list(engines),
         "engine_versions": versions,
         "seeds": seed_list,
@@ -138,6 +172,18 @@ def validate_engines(
     }
     atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     return v
+
+
+def _compare_spikes(folders_a: dict, folders_b: dict, seeds: list[int], resolution: float) -> list:
+    """Every recorded layer of every seed, spike for spike (:func:`~spiking.validate.compare.compare_spikes`)."""
+    out = []
+    for seed in seeds:
+        sa, sb = load_spikes(folders_a[seed] / "spikes.h5"), load_spikes(folders_b[seed] / "spikes.h5")
+        for layer in sa:
+            b = sb.get(layer)
+            pair_b = (b.node_ids, b.times) if b is not None else (np.zeros(0, np.int64), np.zeros(0))
+            out.append(compare_spikes(layer, seed, (sa[layer].node_ids, sa[layer].times), pair_b, resolution))
+    return out
 
 
 def _csv(rows: list[list]) -> str:
@@ -176,14 +222,24 @@ def _write_tables(v: Validation, results: dict) -> None:
     rows = [["projection", f"{a}_sampled", f"{b}_sampled", "ks_statistic", "p_value", "agree"]]
     rows += [[d.projection, d.n_a, d.n_b, f"{d.statistic:.6g}", f"{d.pvalue:.6g}", d.agree] for d in v.distances]
     atomic_write_text(v.folder / "distances_compared.csv", _csv(rows))
+    rows = [
+        ["seed", "layer", f"{a}_spikes", f"{b}_spikes", "coincident", "coincident_fraction", "identical"]
+        + ["first_difference_ms", "first_difference_neuron"]
+    ]
+    rows += [
+        [c.seed, c.layer, c.spikes_a, c.spikes_b, c.coincident, f"{c.coincident_fraction:.6g}", c.identical]
+        + ["" if c.first_time is None else f"{c.first_time:g}", "" if c.first_neuron is None else c.first_neuron]
+        for c in v.spikes
+    ]
+    atomic_write_text(v.folder / "spikes_compared.csv", _csv(rows))
 
 
 def _plot(v: Validation) -> None:
     from matplotlib.figure import Figure
 
     a, b = v.engines
-    fig = Figure(figsize=(14, 4.6))
-    ax = fig.subplots(1, 3)
+    fig = Figure(figsize=(18, 4.6))
+    ax = fig.subplots(1, 4)
     x = np.arange(len(v.rates))
     ax[0].bar(x - 0.2, [r.mean_a for r in v.rates], 0.4, yerr=[r.sd_a for r in v.rates], label=a, capsize=3)
     ax[0].bar(x + 0.2, [r.mean_b for r in v.rates], 0.4, yerr=[r.sd_b for r in v.rates], label=b, capsize=3)
@@ -210,6 +266,22 @@ def _plot(v: Validation) -> None:
     ax[2].axvline(v.distances[0].alpha if v.distances else 1e-3, color="k", lw=0.7, ls="--")
     ax[2].set_yticks(y[: len(v.distances)], [d.projection for d in v.distances], fontsize=7)
     ax[2].set_xlabel("connection distances: KS p-value")
-    fig.suptitle(f"{a} against {b}, seeds {v.seeds[0]}-{v.seeds[-1]}: {'they agree' if v.agree else 'they DIFFER'}")
+    layers = sorted({c.layer for c in v.spikes})
+    for k, seed in enumerate(v.seeds):
+        row = {c.layer: c for c in v.spikes if c.seed == seed}
+        frac = [100 * row[layer].coincident_fraction if layer in row else 0.0 for layer in layers]
+        ax[3].plot(np.arange(len(layers)), frac, "o-", ms=4, label=f"seed {seed}" if k < 8 else None)
+    ax[3].set_xticks(np.arange(len(layers)), layers)
+    ax[3].set_ylim(-2, 102)
+    ax[3].set_ylabel("spikes that coincide (same neuron, same step), %")
+    same = "every spike identical" if v.identical else "spikes differ"
+    ax[3].set_title(
+        f"spike for spike: {same}" + (" (required)" if v.exact else " (not expected: chance differs)"), fontsize=8
+    )
+    ax[3].legend(fontsize=7)
+    how = "spike for spike" if v.exact else "by the statistics"
+    fig.suptitle(
+        f"{a} against {b}, seeds {v.seeds[0]}-{v.seeds[-1]}, compared {how}: {'they agree' if v.agree else 'they DIFFER'}"
+    )
     fig.tight_layout()
     save_figure(fig, v.folder / "validate.png", dpi=90)

@@ -9,7 +9,23 @@ import time
 from ...errors import EngineUnavailableError
 from .install import brian2_capabilities, compiler_problem, import_brian2
 
-__all__ = ["run_check"]
+__all__ = ["run_check", "report"]
+
+_YES = {True: "yes", False: "no"}
+
+
+def report(folder) -> tuple[bool, list, list]:
+    """``spiking check`` for Brian2: whether it works and lines for people (it writes no files; ``folder`` unused)."""
+    try:
+        caps = run_check()
+    except EngineUnavailableError as err:
+        return False, [f"spiking: Brian2 is not usable: {err}"], []
+    line = (
+        f"Brian2 {caps['version']}: compiler {caps['compiler_version'] or caps['compiler']}, OpenMP "
+        f"{_YES[caps['openmp']]}; a small standalone build took {caps['build_s']:.1f} s "
+        f"({caps['spikes']} spikes); compiled networks are cached in {caps['cache']}"
+    )
+    return True, [line], []
 
 
 def run_check() -> dict:

@@ -199,7 +199,7 @@ class Brian2DigitsEngine:
         """
         import brian2
 
-        from ...run.resources import usable_cpus
+        from ...machine import usable_cpus
 
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         tmp = self.cache_dir / f".build-{self.project.name}-{os.getpid()}"

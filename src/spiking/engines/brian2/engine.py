@@ -28,21 +28,24 @@ from pathlib import Path
 
 import numpy as np
 
+from ...errors import RunInterrupted
+from ...machine import usable_cpus
 from ...model.network import Model
 from ...model.timegrid import n_steps
-from ...run.resources import usable_cpus
-from ...run.signals import RunInterrupted
 from ..base import Edges, Engine, OnWeights, Spikes
 from .install import compiler, import_brian2, openmp_works
-from .pathway import CONNECTED, declare, rates_table, train_loader_code
+from .pathway import COMPILE_ARGS, CONNECTED, declare, rates_table, train_loader_code
 from .plasticity import max_delay_steps, read_weight_records, write_weight_steps
 from .project import Project, code_key, compiled_duration
 from .waiting import wait_environment
+from .wiring import ENV as NETWORK_ENV
 
 __all__ = ["Brian2Engine", "ENGINE"]
 
 #: What the program prints to report its progress (fraction of the compiled duration done).
 _PROGRESS = "spiking-progress"
+#: Brian2 preferences the pathway's build sets (and restores).
+_PREFS = ("codegen.cpp.extra_compile_args_gcc", "codegen.loop_invariant_optimisations")
 #: The layout of a compiled project: its arguments and result files.
 LAYOUT = "layout.json"
 
@@ -50,18 +53,34 @@ LAYOUT = "layout.json"
 def _description(model: Model, threads: int, compiled_ms: float) -> dict:
     """Everything of a model that shapes the generated code (not seed, stimulus, rates or model time)."""
     layers = {n: [layer.kind, layer.side, layer.extent, repr(layer.cell)] for n, layer in model.layers.items()}
+    if model.wiring == "model":  # the edges come from a file: only what the code says of each projection
+        projections = [
+            [
+                p.index,
+                p.name,
+                p.source,
+                p.target,
+                repr(p.weight),
+                None if p.delay_per_unit > 0 else int(p.delay_steps(0.0, model.resolution)),
+                repr(p.plasticity),
+            ]
+            for p in model.projections
+        ]
+    else:
+        projections = [repr(p) for p in model.projections]
     desc = {
         "layers": layers,
-        "projections": [repr(p) for p in model.projections],
+        "wiring": model.wiring,
+        "projections": projections,
         "recorded": list(model.simulated_recorded),
         "resolution": model.resolution,
         "connect": model.connect,
         "threads": threads,
         "compiled_ms": compiled_ms,
     }
-    if "retina_on" in model.layers:  # Poisson generators: the rate table's shape is compiled in
+    if model.poisson_layers:  # Poisson generators: the rate table's shape is compiled in
         bin_ms, tables = rates_table(model)
-        desc["rates"] = [bin_ms, tables["retina_on"].shape]
+        desc["rates"] = [bin_ms, {name: table.shape for name, table in tables.items()}]
         desc["relay_delays"] = model.relay_delays
     return desc
 
@@ -125,6 +144,7 @@ class Brian2Engine(Engine):
         self.model = model
         self.threads = max(1, int(threads))
         self._counts, self._edges = None, {}
+        self.network = None
         self.wait_env = wait_environment() if self.threads > 1 else {}
 
     def build(self) -> dict[str, int]:
@@ -146,6 +166,17 @@ class Brian2Engine(Engine):
         device.reinit()
         device.activate(build_on_run=False)
         b2.prefs.devices.cpp_standalone.openmp_threads = self.threads if self.threads > 1 else 0
+        # NEST's arithmetic, operation for operation (pathway.COMPILE_ARGS); restored after the build
+        saved = {k: b2.prefs[k] for k in _PREFS}
+        b2.prefs["codegen.cpp.extra_compile_args_gcc"] = list(COMPILE_ARGS)
+        b2.prefs["codegen.loop_invariant_optimisations"] = False
+        try:
+            self._declare_and_build(b2, device, compiled_ms, t0)
+        finally:
+            for k, v in saved.items():
+                b2.prefs[k] = v
+
+    def _declare_and_build(self, b2, device, compiled_ms: float, t0: float) -> None:
         declared = declare(b2, device, self.model, compiled_ms)
         net = b2.Network(declared.objects())
         device.insert_code("before_network_run", train_loader_code(device, declared))
@@ -158,8 +189,11 @@ class Brian2Engine(Engine):
         self.project.build(device, jobs=usable_cpus(), extra_files={LAYOUT: json.dumps(self.layout, indent=1)})
         self.times["compile"] = self.project.compile_s
 
-    def connect(self) -> None:
-        return None  # the compiled program connects when it starts
+    def connect(self, network=None) -> None:
+        """Nothing yet: the compiled program connects when it starts, from ``network`` (a network folder) when given."""
+        if self.model.wiring == "model" and network is None:
+            raise ValueError("the model's wiring needs the drawn network (a network folder)")
+        self.network = network
 
     def synapse_counts(self) -> dict[str, int]:
         if self._counts is None:
@@ -178,6 +212,8 @@ class Brian2Engine(Engine):
                 np.ascontiguousarray(tables[layer], dtype=np.float64).tofile(path)
                 args.append(f"{name}.values={path}")
         env = dict(self.wait_env)
+        if model.wiring == "model" and model.connect:
+            env[NETWORK_ENV] = str(self.network.folder)
         if model.train_layers:
             trains, h = model.trains(), model.resolution
             for layer in model.train_layers:

@@ -2,21 +2,26 @@
 
 What makes the two engines simulate the same model:
 
-* **Izhikevich neurons** with NEST's ``izhikevich`` update: forward Euler
-  from the old ``v`` and ``u`` (Brian2's ``euler``), the summed jumps of this
-  step's spikes added to ``v`` before the threshold test. Brian2 applies
-  ``on_pre`` after the threshold test by default; the pathways here run
-  ``before_thresholds``, which delivers a spike one step after it was pushed,
-  so every delay is one step shorter than the model's (NEST's 1 ms
-  neuron-to-neuron delay stays 1 ms).
+* **Izhikevich neurons** with NEST's ``izhikevich`` update, to the last bit:
+  the group has no differential equations; its update is NEST's
+  ``izhikevich::update`` (forward Euler from the old ``v`` and ``u``, the
+  summed weights of the spikes arriving in the step added to ``v`` with the
+  Euler increment, before the threshold test) written one operation per
+  statement (:func:`.izhikevich.update_code`), so that sympy has nothing to
+  regroup, and compiled without ``-ffast-math`` and without contracting
+  multiply-adds (:data:`COMPILE_ARGS`). Synaptic pathways add their weights to
+  ``w_in`` of the target in the ``before_groups`` slot, which delivers a spike
+  one step after it was pushed, so every delay is one step shorter than the
+  model's (NEST's 1 ms neuron-to-neuron delay stays 1 ms).
 * **Time stamps**: NEST stamps a spike at the end of the step in which it
   happens, Brian2 at the start. Recorded times get one step added; the
   pre-drawn trains are handed to Brian2 one step early.
-* **Connections**: masks and kernels centred on the target, as on NEST:
-  every (source, target) pair within ``radius`` (``d <= radius``, positions
-  as in :mod:`spiking.model.geometry`) connects with probability ``p(d)``.
-  Each source only visits the targets in a square window around it, so the
-  cost grows with the synapses made, not with source x target.
+* **Connections**: with ``network.wiring = "model"`` (the default) the
+  program reads the model's drawn network from a folder at run time
+  (:mod:`.wiring`), the very edges NEST instantiates; with ``"engine"`` it
+  samples its own: every (source, target) pair within ``radius`` connects with
+  probability ``p(d)``, each source visiting only the targets in a square
+  window around it.
 * **Input**: the pre-drawn trains (``retina.source = "trains"``) are the
   relay layers' spikes, loaded from a file when the program starts, spikes
   of one node in one step repeated as NEST's ``spike_train_injector``
@@ -38,9 +43,22 @@ import numpy as np
 
 from ...model.network import LayerSpec, Model, ProjectionSpec
 from ...model.timegrid import n_steps
-from . import plasticity
+from . import plasticity, wiring
+from .izhikevich import update_code
 
-__all__ = ["Declared", "declare", "train_loader_code", "rates_table", "connect_expression", "CONNECTED"]
+__all__ = [
+    "Declared",
+    "declare",
+    "train_loader_code",
+    "rates_table",
+    "connect_expression",
+    "CONNECTED",
+    "COMPILE_ARGS",
+]
+
+#: Compiler flags of the pathway's program: Brian2's defaults without ``-ffast-math``, and no fused
+#: multiply-adds, so that every operation rounds as NEST's (``-march=native`` kept: it changes no result then).
+COMPILE_ARGS = ["-w", "-O3", "-fno-fast-math", "-ffp-contract=off", "-march=native", "-std=c++11"]
 
 #: A step of slack on either side of a connection window, in target grid elements.
 _WINDOW_MARGIN = 1
@@ -96,22 +114,30 @@ def _stop_function(b2):
     return f
 
 
-def _neurons(b2, layer: LayerSpec):
+#: State of an Izhikevich group; ``w_in`` sums the weights of the spikes that arrive in the coming step.
+_NEURON_STATE = """
+v : 1
+u : 1
+w_in : 1
+"""
+
+
+def _neurons(b2, layer: LayerSpec, h: float):
+    """An Izhikevich layer whose update is NEST's ``izhikevich::update`` one operation at a time (module docstring)."""
     c = layer.cell
-    eqs = f"""
-    dv/dt = (0.04*v**2 + 5*v + 140 - u + {c.i_offset!r}) / ms : 1
-    du/dt = ({c.a!r} * ({c.b!r} * v - u)) / ms : 1
-    """
+    namespace = {"h": float(h), "a": float(c.a), "b": float(c.b), "I_e": float(c.i_offset)}
     g = b2.NeuronGroup(
         layer.size,
-        eqs,
-        threshold=f"v >= {c.v_peak!r}",
-        reset=f"v = {c.c!r}; u += {c.d!r}",
-        method="euler",
+        _NEURON_STATE,
+        threshold="v >= v_peak",
+        reset="v = c_reset\nu = u + d_jump",
         name=layer.name,
+        namespace={**namespace, "v_peak": float(c.v_peak), "c_reset": float(c.c), "d_jump": float(c.d)},
     )
+    g.run_regularly(update_code("euler"), when="groups", name=f"{layer.name}_update")
     g.v = c.v_init
     g.u = c.u_init
+    g.w_in = 0.0
     return g
 
 
@@ -128,7 +154,7 @@ def rates_table(model: Model) -> tuple[float, dict[str, np.ndarray]]:
     g = max(1, g)
     n_bins = edges[-1] // g
     out = {}
-    for layer in ("retina_on", "retina_off"):
+    for layer in model.poisson_layers:
         table = np.zeros((n_bins, model.layers[layer].size))
         for e in model.schedule:
             a, b = n_steps(e.start, h) // g, n_steps(e.stop, h) // g
@@ -212,29 +238,71 @@ def delay_expression(p: ProjectionSpec, source: LayerSpec, target: LayerSpec, h:
     return f"({delay_steps_expression(p, source, target, h, extra)} - 1) * {h!r}"
 
 
-def _plastic_synapses(b2, model: Model, declared: Declared, p: ProjectionSpec, source_name: str, extra: float):
-    """A plastic projection (:mod:`.plasticity`): the rule's state and code; the pathways' delays in steps."""
+def _connect(b2, device, model: Model, s, p: ProjectionSpec, relay_steps: int, delay_var: str | None) -> None:
+    """Make a projection's synapses: from the network folder (``model`` wiring) or by Brian2's own sampling.
+
+    ``delay_var``: the synaptic variable that takes a distance-dependent
+    delay (``delay`` in Brian2's seconds, one step shorter than the model's;
+    ``dsteps`` of a plastic projection, in the model's steps), or None for a
+    constant delay.
+    """
     h = model.resolution
     source, target = model.layers[p.source], model.layers[p.target]
+    if model.wiring == "model":
+        s.connect(j=wiring.connect_generator(p.index))
+        if delay_var is not None:
+            value, ctype = (
+                ("steps", "int32_t") if delay_var == "dsteps" else (f"(steps + {relay_steps - 1}) * dt", "double")
+            )
+            device.insert_code(
+                "main",
+                wiring.fill_code(
+                    p.index,
+                    source.size,
+                    device.get_array_name(
+                        (s.pre.variables if delay_var == "delay" else s.variables)[delay_var], access_data=False
+                    ),
+                    value,
+                    ctype,
+                    device.get_array_name(b2.defaultclock.variables["dt"]),
+                ),
+            )
+        return
+    s.connect(j=connect_expression(p, source, target), skip_if_invalid=True)
+    if delay_var == "dsteps":
+        s.dsteps = delay_steps_expression(p, source, target, h, 0.0)
+    elif delay_var == "delay":
+        s.delay = delay_expression(p, source, target, h, relay_steps * h) + " * ms"
+
+
+def _namespace(b2, model: Model, p: ProjectionSpec) -> dict:
+    """The functions a projection's connect statement calls (the network folder's reader), if any."""
+    if model.wiring != "model":
+        return {}
+    return wiring.connect_functions(b2, p.index, model.layers[p.source].size, model.layers[p.target].size)
+
+
+def _plastic_synapses(b2, device, model: Model, declared: Declared, p: ProjectionSpec, source_name: str, relay: int):
+    """A plastic projection (:mod:`.plasticity`): the rule's state and code; the pathways' delays in steps."""
+    h = model.resolution
     spec = plasticity.synapse_spec(p)
-    relay = n_steps(extra, h)
+    homogeneous = p.delay_per_unit == 0
     kwargs = {}
-    if p.delay_per_unit == 0:
-        d = n_steps(p.delay, h)
+    if homogeneous:
+        d = int(p.delay_steps(0.0, h))
         kwargs["delay"] = {"pre": (d + relay - 1) * h * b2.ms, "post": (2 * d - 1) * h * b2.ms}
     s = b2.Synapses(
         declared.groups[source_name],
         declared.groups[p.target],
-        namespace=plasticity.stdp_functions(b2, p, h),
+        namespace={**plasticity.stdp_functions(b2, p, h), **_namespace(b2, model, p)},
         name=f"p{p.index:02d}_{p.name}",
         **spec,
         **kwargs,
     )
-    s.connect(j=connect_expression(p, source, target), skip_if_invalid=True)
-    if p.delay_per_unit == 0:
-        s.dsteps = n_steps(p.delay, h)
+    _connect(b2, device, model, s, p, relay, None if homogeneous else "dsteps")
+    if homogeneous:
+        s.dsteps = int(p.delay_steps(0.0, h))
     else:
-        s.dsteps = delay_steps_expression(p, source, target, h, 0.0)
         s.pre.delay = f"(dsteps + {relay - 1}) * dt"
         s.post.delay = "(2 * dsteps - 1) * dt"
     s.w = p.weight
@@ -244,39 +312,37 @@ def _plastic_synapses(b2, model: Model, declared: Declared, p: ProjectionSpec, s
         s.w_off = p.weight
     s.post_last = -1
     s.post_prev = -1
-    s.pre.when = "before_thresholds"
-    s.post.when = "before_thresholds"
+    s.pre.when = "before_groups"
+    s.post.when = "before_groups"
     s.post.order = s.pre.order - 1  # a postsynaptic spike meeting a presynaptic one potentiates first
     return s
 
 
-def _projections(b2, model: Model, declared: Declared) -> None:
+def _projections(b2, device, model: Model, declared: Declared) -> None:
     h = model.resolution
     for p in model.projections:
         if model.layers[p.target].kind == "relay":
             continue  # the relay is its retina layer, delayed (see _sources)
-        source_name, extra = p.source, 0.0
+        source_name, relay = p.source, 0
         if p.source in declared.relayed:
-            source_name, extra = declared.relayed[p.source], declared.relay_delay[p.source]
+            source_name, relay = declared.relayed[p.source], n_steps(declared.relay_delay[p.source], h)
         if p.plasticity is not None:
-            declared.synapses[p.name] = _plastic_synapses(b2, model, declared, p, source_name, extra)
+            declared.synapses[p.name] = _plastic_synapses(b2, device, model, declared, p, source_name, relay)
             continue
-        source, target = model.layers[p.source], model.layers[p.target]
         homogeneous = p.delay_per_unit == 0
         kwargs = {}
         if homogeneous:
-            kwargs["delay"] = (n_steps(p.delay + extra, h) - 1) * h * b2.ms
+            kwargs["delay"] = (int(p.delay_steps(0.0, h)) + relay - 1) * h * b2.ms
         s = b2.Synapses(
             declared.groups[source_name],
             declared.groups[p.target],
-            on_pre=f"v_post += {p.weight!r}",
+            on_pre=f"w_in_post += {p.weight!r}",
             name=f"p{p.index:02d}_{p.name}",
+            namespace=_namespace(b2, model, p),
             **kwargs,
         )
-        s.connect(j=connect_expression(p, source, target), skip_if_invalid=True)
-        if not homogeneous:
-            s.delay = delay_expression(p, source, target, h, extra) + " * ms"
-        s.pre.when = "before_thresholds"
+        _connect(b2, device, model, s, p, relay, None if homogeneous else "delay")
+        s.pre.when = "before_groups"
         declared.synapses[p.name] = s
 
 
@@ -315,10 +381,10 @@ def declare(b2, device, model: Model, compiled_ms: float) -> Declared:
     )
     for name, layer in model.layers.items():
         if layer.kind == "izhikevich":
-            declared.groups[name] = _neurons(b2, layer)
+            declared.groups[name] = _neurons(b2, layer, model.resolution)
     _sources(b2, model, declared, compiled_ms)
     if model.connect:
-        _projections(b2, model, declared)
+        _projections(b2, device, model, declared)
         if model.plastic:
             control.namespace["spiking_weights_dump"] = plasticity.dump_function(b2, device, model, declared.synapses)
             control.run_regularly(

@@ -220,7 +220,7 @@ def synapse_spec(p: ProjectionSpec) -> dict:
         pre.append(f"w = {f}_pick(w, w_off, t_in_timesteps, dsteps)")
     pre += [
         f"w = {f}_dep(w, t_in_timesteps, dsteps, km_last, post_last, km_prev, post_prev)",
-        "v_post += w",
+        "w_in_post += w",
         f"kp = {f}_kp(kp, pre_last, t_in_timesteps, dsteps)",
         "pre_last = t_in_timesteps - dsteps + 1",
         "w_seen = w",

@@ -11,9 +11,30 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ...errors import EngineUnavailableError, SpikingError
 from ...io.atomic import save_figure
 
-__all__ = ["run_check"]
+__all__ = ["run_check", "report"]
+
+_YES = {True: "yes", False: "no"}
+
+
+def report(folder) -> tuple[bool, list[str], list[Path]]:
+    """``spiking check`` for NEST: whether it works, lines for people, and the plots written into ``folder``.
+
+    Raises :class:`~spiking.errors.SpikingError` when the plots cannot be written.
+    """
+    try:
+        caps, files = run_check(folder)
+    except EngineUnavailableError as err:
+        return False, [f"spiking: NEST is not usable: {err}"], []
+    except OSError as err:
+        raise SpikingError(f"{folder}: cannot write the check plots ({err.strerror or err})") from None
+    line = (
+        f"NEST {caps['version']}: threads {_YES[caps['threads']]}, MPI {_YES[caps['mpi']]}, "
+        f"HDF5 {_YES[caps['hdf5']]}, GSL {_YES[caps['gsl']]}; test network built with {caps['synapses']} synapses"
+    )
+    return True, [line], list(files)
 
 
 def run_check(folder) -> tuple[dict, list[Path]]:

@@ -25,12 +25,11 @@ import math
 
 import numpy as np
 
-from ...model.cells import IzhikevichParams
 from ...model.network import LayerSpec, Model, ProjectionSpec
-from ...model.plasticity import STDPRule
 from ...model.timegrid import n_steps
 from ..base import Edges, Engine, Spikes
 from .install import import_nest
+from .names import IZHIKEVICH_NAMES, NEST_MODELS, STDP_MODEL, izhikevich_params, stdp_params
 
 __all__ = [
     "NestEngine",
@@ -43,56 +42,13 @@ __all__ = [
     "stdp_params",
 ]
 
+#: Edges handed to ``nest.Connect`` at a time (bounds the arrays made for it: about 40 bytes an edge).
+CONNECT_SLICE = 1 << 22
 #: Connections whose status is read from NEST at a time by :meth:`NestEngine.edges` (bounds Python's lists).
 EDGE_SLICE = 1 << 18
 #: Plastic connections whose weights are read at once: NEST makes a status dictionary of about
 #: 3 kB for each (measured on 4 million), so a slice takes about 50 MB while it is read.
 WEIGHT_SLICE = 1 << 14
-
-#: The model's layer kinds -> NEST models.
-NEST_MODELS = {
-    "poisson": "poisson_generator",
-    "relay": "parrot_neuron",
-    "trains": "spike_train_injector",
-    "izhikevich": "izhikevich",
-}
-#: The model's Izhikevich parameter names -> NEST's ``izhikevich`` names.
-IZHIKEVICH_NAMES = {
-    "a": "a",
-    "b": "b",
-    "c": "c",
-    "d": "d",
-    "v_peak": "V_th",
-    "v_init": "V_m",
-    "u_init": "U_m",
-    "i_offset": "I_e",
-}
-
-
-#: NEST synapse model of the plastic projection with index ``k``: ``STDP_MODEL.format(k)``.
-STDP_MODEL = "spiking_stdp_{:02d}"
-
-
-def stdp_params(rule: STDPRule, learning: bool = True) -> dict:
-    """NEST ``stdp_synapse_hom`` parameters of a rule (``tau_minus`` goes to the target neurons).
-
-    ``learning=False``: ``lambda`` 0, the rule before its ``start``.
-    """
-    return {
-        "tau_plus": float(rule.tau_plus),
-        "lambda": float(rule.a_plus) if learning else 0.0,
-        "alpha": float(rule.alpha),
-        "mu_plus": float(rule.mu),
-        "mu_minus": float(rule.mu),
-        "Wmax": float(rule.w_max),
-    }
-
-
-def izhikevich_params(cell: IzhikevichParams) -> dict:
-    """NEST ``izhikevich`` parameters of a cell, with NEST's forward-Euler numerics (``consistent_integration``)."""
-    out = {nest_name: float(getattr(cell, name)) for name, nest_name in IZHIKEVICH_NAMES.items()}
-    out["consistent_integration"] = True
-    return out
 
 
 def _sliced(conns, keys: tuple, dtypes: tuple) -> list[np.ndarray]:
@@ -157,13 +113,15 @@ class NestEngine(Engine):
 
     def _create(self, layer: LayerSpec):
         nest = self.nest
-        positions = nest.spatial.free(layer.positions().tolist(), extent=[layer.extent, layer.extent])
         params = None
         if layer.kind == "izhikevich":
             params = izhikevich_params(layer.cell)
             rules = [p.plasticity for p in self.model.plastic if p.target == layer.name]
             if rules:  # the postsynaptic trace's time constant belongs to the neuron in NEST
                 params["tau_minus"] = float(rules[0].tau_minus)
+        if self.model.wiring == "model":  # connected from arrays: positions stay in the model
+            return nest.Create(NEST_MODELS[layer.kind], layer.size, params=params)
+        positions = nest.spatial.free(layer.positions().tolist(), extent=[layer.extent, layer.extent])
         return nest.Create(NEST_MODELS[layer.kind], params=params, positions=positions)
 
     def build(self) -> dict[str, int]:
@@ -172,9 +130,9 @@ class NestEngine(Engine):
         for name, layer in self.model.layers.items():
             nodes = self._create(layer)
             self.nodes[name] = nodes
-            ids = nodes.tolist()
-            self.first_id[name] = int(ids[0])
-            if not ids[-1] - ids[0] + 1 == len(ids) == layer.size:
+            first, last = int(nodes[0].global_id), int(nodes[-1].global_id)
+            self.first_id[name] = first
+            if not last - first + 1 == len(nodes) == layer.size:
                 raise RuntimeError(f"NEST created layer {name} with ids that are not contiguous")
             counts[name] = len(nodes)
             if layer.kind == "trains":
@@ -185,9 +143,10 @@ class NestEngine(Engine):
             self.recorders[name] = sr
         return counts
 
-    @staticmethod
-    def _local(nodes):
+    def _local(self, nodes):
         """The nodes of a collection that live on this process, and their indices in the layer."""
+        if self.nest.NumProcesses() == 1:  # every node is local (reading the flags costs about 10 us a node)
+            return nodes, np.arange(len(nodes), dtype=np.int64)
         flags = np.atleast_1d(np.asarray(nodes.get("local"), dtype=bool))
         index = np.nonzero(flags)[0]
         if index.size == 0:
@@ -243,16 +202,72 @@ class NestEngine(Engine):
         syn = {"synapse_model": self._synapse_model(p), "weight": p.weight, "delay": delay}
         return conn, syn
 
-    def connect(self) -> dict[str, int]:
-        nest = self.nest
-        counts = {}
-        for p in self.model.projections:
-            before = nest.num_connections
-            conn, syn = self._conn_specs(p)
-            nest.Connect(self.nodes[p.source], self.nodes[p.target], conn, syn)
-            counts[p.name] = int(nest.num_connections - before)
+    def connect(self, network=None) -> dict[str, int]:
+        """Create every projection: the model's drawn edges from ``network`` (a network folder), or NEST's own sampling.
+
+        Returns the synapses made on this process per projection.
+        """
+        if self.model.wiring == "model":
+            if network is None:
+                raise ValueError("the model's wiring needs the drawn network (a network folder)")
+            counts = {p.name: self._connect_arrays(p, network.edges(p)) for p in self.model.projections}
+        else:
+            counts = {}
+            for p in self.model.projections:
+                before = self.nest.num_connections
+                conn, syn = self._conn_specs(p)
+                self.nest.Connect(self.nodes[p.source], self.nodes[p.target], conn, syn)
+                counts[p.name] = int(self.nest.num_connections - before)
         self._counts = counts
         return counts
+
+    def _local_targets(self, layer: str) -> np.ndarray | None:
+        """Which nodes of a layer live on this process (None: all, the case without MPI)."""
+        if self.nest.NumProcesses() == 1:
+            return None
+        return np.atleast_1d(np.asarray(self.nodes[layer].get("local"), dtype=bool))
+
+    def _connect_arrays(self, p: ProjectionSpec, e) -> int:
+        """One projection from its drawn edges: ``nest.Connect`` of id arrays, one to one, :data:`CONNECT_SLICE` at a time.
+
+        Each process passes only the edges into its own targets. Returns the
+        synapses made here, checked against the edges passed.
+        """
+        nest, h = self.nest, self.model.resolution
+        model = self._synapse_model(p)
+        first_s, first_t = self.first_id[p.source], self.first_id[p.target]
+        local = self._local_targets(p.target)
+        offsets = np.asarray(e.offsets)
+        before, passed = nest.num_connections, 0
+        t0 = 0
+        while t0 < e.n_targets:
+            # targets t0..t1 - 1: at most CONNECT_SLICE edges (or one target's, if it has more)
+            t1 = max(t0 + 1, int(np.searchsorted(offsets, offsets[t0] + CONNECT_SLICE, side="right")) - 1)
+            t1 = min(t1, e.n_targets)
+            a, b = int(offsets[t0]), int(offsets[t1])
+            if b > a:
+                targets = np.repeat(np.arange(t0, t1, dtype=np.int64), np.diff(offsets[t0 : t1 + 1]))
+                sources = np.asarray(e.sources[a:b], dtype=np.int64)
+                if e.delay_is_constant:
+                    steps = np.full(b - a, int(e.delay_steps), dtype=np.int64)
+                else:
+                    steps = np.asarray(e.delay_steps[a:b], dtype=np.int64)
+                if local is not None:
+                    keep = local[targets]
+                    targets, sources, steps = targets[keep], sources[keep], steps[keep]
+                if targets.size:
+                    nest.Connect(
+                        sources + first_s,
+                        targets + first_t,
+                        {"rule": "one_to_one"},
+                        {"synapse_model": model, "weight": np.full(targets.size, float(p.weight)), "delay": steps * h},
+                    )
+                    passed += int(targets.size)
+            t0 = t1
+        made = int(nest.num_connections - before)
+        if made != passed:
+            raise RuntimeError(f"NEST made {made} synapses of {p.name} where {passed} edges were passed")
+        return made
 
     def synapse_counts(self) -> dict[str, int]:
         return dict(self._counts)

@@ -41,6 +41,16 @@ def nest_capabilities() -> dict:
     }
 
 
+def mpi_problem(processes: int) -> str | None:
+    """Why this NEST cannot run as ``processes`` MPI processes, in one line, or None (found without importing NEST)."""
+    if not nest_has_mpi():
+        return (
+            f"started by an MPI launcher with {processes} processes, but the installed NEST has no MPI; "
+            "build it with `make mpi` (scripts/build-nest-mpi.sh) or run without mpirun"
+        )
+    return None
+
+
 def nest_has_mpi() -> bool | None:
     """Whether the installed NEST was built with MPI, found without importing it.
 
