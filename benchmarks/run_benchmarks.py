@@ -11,6 +11,7 @@ Usage (from the repository root, after `make install`; `mpi` also needs `make mp
     .venv/bin/python benchmarks/run_benchmarks.py sources    # V1 rates of both input formulations over seeds
     .venv/bin/python benchmarks/run_benchmarks.py export     # render, Neo, NWB and SONATA network against simulation
     .venv/bin/python benchmarks/run_benchmarks.py brian2     # Brian2: first and warm run against a plain Brian2 script
+    .venv/bin/python benchmarks/run_benchmarks.py network    # drawing, writing, reading the network; SONATA export
     .venv/bin/python benchmarks/run_benchmarks.py scaling    # 1 to 100 hypercolumns on Brian2 (NEST up to 16)
 
 Each prints a Markdown table for docs/benchmarks.md. Every run is a real
@@ -212,8 +213,8 @@ def bench_export(tmp: Path, preset: str | None = None) -> None:
         (f"`open_run(...).to_neo()`, {int(neo_trains):,} spike trains", neo_s),
         ("NWB export (`export --nwb`, in the process)", nwb["seconds"]),
         ("`spiking export --nwb`, process start to end", nwb_wall),
-        ("SONATA network: rebuild (build + connect)", net["seconds"]["rebuild"]),
-        ("SONATA network: read and write the edges", net["seconds"]["write"]),
+        ("SONATA network: the network (from the cache, or drawn)", net["seconds"]["network"]),
+        ("SONATA network: write it", net["seconds"]["write"]),
         ("`spiking export --sonata-network`, process start to end", sonata_wall),
     ]
     for label, v in rows:
@@ -254,36 +255,40 @@ def plain_pynest(seed: int = 12345) -> tuple[dict, float]:
     return json.loads(proc.stdout.strip().splitlines()[-1]), wall
 
 
-def bench_trains(tmp: Path) -> None:
-    """Default model: the plain PyNEST original, then `spiking run` (trains, rendering included), then generators."""
-    plain, plain_wall = plain_pynest()
-    m, wall, peak = spiking_run([], tmp)
-    g, gwall, gpeak = spiking_run(["--no-render", "--set", "retina.source=generators"], tmp)
+def _row(label: str, m: dict, wall: float) -> str:
     t = m["timings_s"]
+    render = m.get("render", {}).get("timings_s", {}).get("total")
+    return (
+        f"| {label} | {wall:.1f} | {t.get('draw', 0):.1f} | {t['build']:.1f} | {t['connect']:.1f} | "
+        f"{t['simulate']:.1f} | {'-' if render is None else f'{render:.1f}'} | {m['memory_mb']['peak_rss']:.0f} |"
+    )
+
+
+def bench_trains(tmp: Path) -> None:
+    """Default model: the plain PyNEST original, then `spiking run` with an empty network cache (it draws the network),
+    again (it reads it), both rendering included, then the original's generators without rendering."""
+    env = {"SPIKING_CACHE": str(tmp / "cache")}  # an empty network cache: the first run draws
+    plain, plain_wall = plain_pynest()
+    first, first_wall, _ = spiking_run([], tmp, env=env)
+    warm, warm_wall, _ = spiking_run([], tmp, env=env)
+    g, gwall, _ = spiking_run(["--no-render", "--set", "retina.source=generators"], tmp, env=env)
     print(
-        "| run | wall, process (s) | build (s) | connect (s) | simulate (s) | peak RSS (MB) |\n|---|---|---|---|---|---|"
+        "| run | wall, process (s) | draw (s) | build (s) | connect (s) | simulate (s) | render (s) | peak RSS (MB) |\n"
+        "|---|---|---|---|---|---|---|---|"
     )
     print(
-        f"| plain PyNEST, original formulation (generators) | {plain_wall:.1f} | {plain['build']:.1f} | "
-        f"{plain['connect']:.1f} | {plain['simulate']:.1f} | {plain['peak_mb']:.0f} |"
+        f"| plain PyNEST, original formulation (generators) | {plain_wall:.1f} | - | {plain['build']:.1f} | "
+        f"{plain['connect']:.1f} | {plain['simulate']:.1f} | - | {plain['peak_mb']:.0f} |"
     )
+    print(_row("`spiking run`, the network drawn (empty cache)", first, first_wall))
+    print(_row("`spiking run`, the network from the cache", warm, warm_wall))
+    print(_row("`spiking run --no-render`, retina.source = generators", g, gwall))
     print(
-        f"| `spiking run` (trains), rendering included | {wall:.1f} | {t['build']:.1f} | {t['connect']:.1f} | "
-        f"{t['simulate']:.1f} | {m['memory_mb']['peak_rss']:.0f} |"
+        f"\n`spiking run` / plain PyNEST, wall, rendering included: {first_wall / plain_wall:.2f} drawing the network, "
+        f"{warm_wall / plain_wall:.2f} with it in the cache; simulate {warm['timings_s']['simulate']:.1f} s against "
+        f"{plain['simulate']:.1f} s; peak memory {warm['memory_mb']['peak_rss']:.0f} MB against "
+        f"{plain['peak_mb']:.0f} MB (plain) and {g['memory_mb']['peak_rss']:.0f} MB with generators."
     )
-    gt = g["timings_s"]
-    print(
-        f"| `spiking run --no-render`, retina.source = generators | {gwall:.1f} | {gt['build']:.1f} | "
-        f"{gt['connect']:.1f} | {gt['simulate']:.1f} | {g['memory_mb']['peak_rss']:.0f} |"
-    )
-    print(
-        f"\n`spiking run` (trains, rendered) / plain PyNEST: wall {wall / plain_wall:.2f}; simulate "
-        f"{t['simulate']:.1f} s against {plain['simulate']:.1f} s ({plain['simulate'] / t['simulate']:.1f}x faster); "
-        f"peak memory {m['memory_mb']['peak_rss']:.0f} MB against {g['memory_mb']['peak_rss']:.0f} MB with generators."
-    )
-    render = m.get("render", {}).get("timings_s", {})
-    if render:
-        print(f"Rendering took {render.get('total', 0):.1f} s of the {wall:.1f} s.")
 
 
 def bench_sources(tmp: Path, seeds: int = 3) -> None:
@@ -324,44 +329,91 @@ def plain_brian2(build: bool, folder: Path) -> tuple[dict, float]:
 
 
 def bench_brian2(tmp: Path) -> None:
-    """Default model on Brian2: the first (compiling) and a warm run, against a plain Brian2 script, same sitting."""
+    """Default model on Brian2: the first run (compiles, draws), warm runs (network from the cache, and drawn), against
+    a plain Brian2 script, same sitting."""
     cache = tmp / "cache"
     env = {"SPIKING_CACHE": str(cache)}
     args = ["--engine", "brian2", "--no-render"]
     first, first_wall, _ = spiking_run(args, tmp, env=env)
     warm, warm_wall, _ = spiking_run(args, tmp, env=env)
+    drawn, drawn_wall, _ = spiking_run(args, tmp, env={**env, "SPIKING_NETWORK_CACHE_GB": "0"})
+    rendered, rendered_wall, _ = spiking_run(["--engine", "brian2"], tmp, env=env)
     pfirst, pfirst_wall = plain_brian2(True, tmp / "plain")
     pwarm, pwarm_wall = plain_brian2(False, tmp / "plain")
-    print("| run | wall, process (s) | compile (s) | connect (s) | simulate (s) | program peak RSS (MB) |")
-    print("|---|---|---|---|---|---|")
+    print("| run | wall, process (s) | compile (s) | draw (s) | connect (s) | simulate (s) | program peak RSS (MB) |")
+    print("|---|---|---|---|---|---|---|")
     for label, m, wall in (
-        ("`spiking run --engine brian2`, first", first, first_wall),
-        ("same, warm", warm, warm_wall),
+        ("`spiking run --engine brian2 --no-render`, first (compiles, draws)", first, first_wall),
+        ("same, warm (network from the cache)", warm, warm_wall),
+        ("same, warm, network cache off (draws)", drawn, drawn_wall),
+        ("warm, network from the cache, rendering included", rendered, rendered_wall),
     ):
         t = m["timings_s"]
         print(
-            f"| {label} | {wall:.1f} | {t.get('compile', 0):.1f} | {t.get('connect', 0):.1f} | {t['simulate']:.1f} | "
-            f"{m['memory_mb'].get('program_peak_rss', 0):.0f} |"
+            f"| {label} | {wall:.1f} | {t.get('compile', 0):.1f} | {t.get('draw', 0):.1f} | {t.get('connect', 0):.1f} | "
+            f"{t['simulate']:.1f} | {m['memory_mb'].get('program_peak_rss', 0):.0f} |"
         )
     for label, p, wall in (("plain Brian2 script, first", pfirst, pfirst_wall), ("same, warm", pwarm, pwarm_wall)):
         print(
-            f"| {label} | {wall:.1f} | {p['compile']:.1f} | - | {p['run']:.1f} (with connect) | {p['program_peak_mb']:.0f} |"
+            f"| {label} | {wall:.1f} | {p['compile']:.1f} | - | - | {p['run']:.1f} (with connect) | "
+            f"{p['program_peak_mb']:.0f} |"
         )
     t = warm["timings_s"]
-    outside = t["stimulus"] + t["estimate"] + t["build"] + t["record"] + t["write"]
+    outside = t["stimulus"] + t["estimate"] + t.get("draw", 0) + t["build"] + t["record"] + t["write"]
     print(
-        f"\nWarm `spiking run` / warm plain script: {warm_wall / pwarm_wall:.2f} (wall, process start to end). "
-        f"Outside the compiled program (config, stimulus, trains, declaring, writing spikes): {outside:.2f} s = "
-        f"{100 * outside / t['total']:.1f}% of the run. First run: {first_wall:.1f} s."
+        f"\nWarm `spiking run` / warm plain script: {warm_wall / pwarm_wall:.2f} (network from the cache), "
+        f"{drawn_wall / pwarm_wall:.2f} (drawn); wall, process start to end. Outside the compiled program: "
+        f"{outside:.2f} s = {100 * outside / t['total']:.1f}% of the run. First run: {first_wall:.1f} s."
     )
     print("Rates (Hz): spiking " + ", ".join(f"{k} {v['mean_rate_hz']:.2f}" for k, v in warm["spikes"].items()))
     print("Rates (Hz): plain   " + ", ".join(f"{k} {v:.2f}" for k, v in pwarm["rates"].items()))
 
 
+def bench_network(tmp: Path) -> None:
+    """Drawing the default network (in this process, 1 and 2 threads), writing it, reading it back; then the SONATA
+    export of a NEST run and of a Brian2 run of it."""
+    from spiking.config import default_config
+    from spiking.io.networkfile import write_network
+    from spiking.model.connections import draw_network
+    from spiking.model.network import build_model
+
+    model = build_model(default_config(), stimuli=False)
+    print("| what | wall (s) | synapses |\n|---|---|---|")
+    for threads in (1, 2):
+        t0 = time.perf_counter()
+        n = sum(len(e) for e in draw_network(model, threads))
+        print(f"| draw the default network, {threads} thread(s), in memory | {time.perf_counter() - t0:.2f} | {n:,} |")
+    t0 = time.perf_counter()
+    net = write_network(tmp / "net", "bench", model.seed, model.resolution, draw_network(model, 2))
+    print(f"| draw and write it to a network folder, 2 threads | {time.perf_counter() - t0:.2f} | {n:,} |")
+    t0 = time.perf_counter()
+    n = 0
+    for p in model.projections:  # touch every page: the sum of the sources
+        e = net.edges(p)
+        n += len(e) if int(e.sources.sum(dtype="int64")) >= 0 else 0
+    print(f"| read it back (every array touched) | {time.perf_counter() - t0:.2f} | {n:,} |")
+    print(f"\nNetwork folder: {sum(f.stat().st_size for f in net.folder.iterdir()) / 1e6:.0f} MB.\n")
+    print(
+        "| engine of the run | `spiking export --sonata-network`, process (s) | network (s) | write (s) | size (GB) | peak RSS (MB) |"
+    )
+    print("|---|---|---|---|---|---|")
+    for engine in ("nest", "brian2"):
+        m, _, _ = spiking_run(["--no-render", "--engine", engine], tmp, env={"SPIKING_CACHE": str(tmp / "cache")})
+        folder = Path(m["_folder"])
+        wall, peak = _timed([PY, "-m", "spiking", "export", folder, "--sonata-network", "-q"])
+        e = json.loads((folder / "manifest.json").read_text())["exports"]["sonata_network"]
+        print(
+            f"| {engine} | {wall:.1f} | {e['seconds']['network']:.2f} | {e['seconds']['write']:.2f} | "
+            f"{e['bytes'] / 1e9:.2f} | {peak:.0f} |"
+        )
+
+
 def bench_scaling(tmp: Path) -> None:
     """Connect, simulate and peak memory from 1 to 100 hypercolumns (1000 ms, no rendering)."""
-    print("| engine | hypercolumns | neurons | synapses | connect (s) | simulate (s) | peak RSS (MB) | wall (s) |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        "| engine | hypercolumns | neurons | synapses | draw (s) | connect (s) | simulate (s) | peak RSS (MB) | wall (s) |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for engine, sizes in (("brian2", (1, 4, 9, 16, 36, 100)), ("nest", (1, 4, 9, 16))):
         for hc in sizes:
             args = ["--engine", engine, "--no-render", "--force", "--set", f"network.hypercolumns={hc}"]
@@ -369,7 +421,8 @@ def bench_scaling(tmp: Path) -> None:
             t = m["timings_s"]
             mem = m["memory_mb"]["peak_rss"]
             print(
-                f"| {engine} | {hc} | {m['neurons_total']:,} | {m['synapses_total']:,} | {t['connect']:.1f} | "
+                f"| {engine} | {hc} | {m['neurons_total']:,} | {m['synapses_total']:,} | {t.get('draw', 0):.1f} | "
+                f"{t['connect']:.1f} | "
                 f"{t['simulate']:.1f} | {mem:.0f} | {wall:.1f} |",
                 flush=True,
             )
@@ -390,6 +443,7 @@ def main() -> None:
             "sources",
             "export",
             "brian2",
+            "network",
             "scaling",
         ],
     )

@@ -61,9 +61,25 @@ def simulate(eng, model):
     return out, eng.synapse_counts()
 
 
-@pytest.fixture(scope="module", params=ENGINES)
+WIRED = [
+    pytest.param(("nest", "model"), marks=pytest.mark.nest, id="nest-model"),
+    pytest.param(("brian2", "model"), marks=pytest.mark.brian2, id="brian2-model"),
+    pytest.param(("nest", "engine"), marks=pytest.mark.nest, id="nest-engine"),
+    pytest.param(("brian2", "engine"), marks=pytest.mark.brian2, id="brian2-engine"),
+]
+
+
+@pytest.fixture(scope="module", params=WIRED)
 def built(request):
-    eng, model = make(request.param, net_data(run={"simulation_time": 100.0}), threads=2)
+    """Each engine with the network the model drew, and with its own sampling (``network.wiring = "engine"``)."""
+    engine, wiring = request.param
+    data = net_data(run={"simulation_time": 100.0})
+    data["network"]["wiring"] = wiring
+    model = build_model(from_mapping(data))
+    eng = get_engine(engine)
+    eng.keep_synapses = True  # Brian2's program writes the synapses it made (it lets them go otherwise)
+    eng.setup(model, 2)
+    eng.build()
     spikes, counts = simulate(eng, model)
     yield eng, model, counts, spikes
     eng.close()
@@ -103,6 +119,23 @@ def test_every_projection_matches_mask_and_kernel(built):
             assert abs(got_bins[k] - ek) <= 4.5 * np.sqrt(vk) + 1, (p.name, k, got_bins[k], ek)
         want = np.round((p.delay + p.delay_per_unit * d) / model.resolution) * model.resolution
         np.testing.assert_allclose(e.delays, want, atol=model.resolution / 2 + 1e-9, err_msg=p.name)
+
+
+def test_the_engine_made_exactly_the_drawn_edges(built):
+    """Every synapse the engine holds (read back from NEST, or from Brian2's program) is a drawn edge, with its delay."""
+    from spiking.run.network import obtain_network
+
+    eng, model, counts, _ = built
+    if model.wiring != "model":
+        pytest.skip("the engine sampled its own network")
+    network = obtain_network(model)[0]
+    for p in model.projections:
+        drawn = network.edges(p)
+        got = eng.edges(p.name)
+        assert counts[p.name] == len(drawn) == len(got), p.name
+        want = sorted(zip(drawn.sources.tolist(), drawn.targets.tolist(), np.round(drawn.delays(), 6).tolist()))
+        have = sorted(zip(got.sources.tolist(), got.targets.tolist(), np.round(got.delays, 6).tolist()))
+        assert have == want, p.name
 
 
 def test_realised_connections_pass_a_chi_square_test_of_the_kernel(built):

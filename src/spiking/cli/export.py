@@ -18,9 +18,11 @@ def register(sub) -> None:
         help="write a run as NWB, or its network as SONATA (no simulation)",
         description=(
             "Write a complete run folder in formats other tools open: --nwb writes <run-id>.nwb (units table, "
-            "stimulus epochs and images, config; opens with pynwb), --sonata-network rebuilds the network from "
-            "config.toml without simulating and writes network/ (SONATA nodes and edges with a circuit config; "
-            "opens with libsonata). Files go into the run folder unless --out says otherwise."
+            "stimulus epochs and images, config; opens with pynwb), --sonata-network writes network/: the network "
+            "the model drew (from the network cache, or drawn again from config.toml and the seed) as SONATA nodes "
+            "and edges, with a circuit config, a simulation config and the input spikes of every virtual population "
+            "(libsonata, NEST's SonataNetwork and bmtk read it; `spiking run --network` runs it again). Files go "
+            "into the run folder unless --out says otherwise."
         ),
     )
     p.add_argument("folder", metavar="RUN_FOLDER", help="a run folder, e.g. output/20260101-120000-9hc-1000ms")
@@ -28,7 +30,8 @@ def register(sub) -> None:
     p.add_argument(
         "--sonata-network",
         action="store_true",
-        help="rebuild the network (as much memory and time as the run's build and connect) and write network/",
+        help="write the network as SONATA into network/ (seconds; a run with network.wiring = engine is rebuilt "
+        "by its engine, as long as its build and connect)",
     )
     p.add_argument("--out", metavar="DIR", help="folder for the exports (default: the run folder)")
     p.add_argument("--quiet", "-q", action="store_true", help="print only the files written and errors")

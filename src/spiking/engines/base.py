@@ -122,6 +122,8 @@ class Engine(ABC):
     name: ClassVar[str] = ""
     #: Model time of pre-drawn trains handed over at once (ms); None: everything at once.
     feed_window: ClassVar[float | None] = 1000.0
+    #: Said after the connect phase, where the connections are made later than it (e.g. by a compiled program).
+    connect_note: ClassVar[str] = ""
 
     model: Model
 
@@ -258,6 +260,16 @@ class Engine(ABC):
     def plan(self, chunk: float) -> Iterator[Segment]:
         """The segments :meth:`simulate` steps through."""
         return iter(stepping_plan(self.model, chunk, self.feed_window if self.model.train_layers else None))
+
+    def same_spikes_need(self, own: str) -> str:
+        """What the same spikes need again: nothing but the seed and config where the model drew the network and the
+        input (chance left to no simulator), else the engine's ``own`` condition."""
+        m = self.model
+        if m is not None and m.wiring == "model" and m.source == "trains":
+            return (
+                "the same seed and config, on any threads, processes or engine (the model drew the network and input)"
+            )
+        return own
 
     @abstractmethod
     def info(self) -> dict:

@@ -75,6 +75,8 @@ class EngineSpec:
     ----------
     name : str
         Its name in ``run.engine``.
+    package : str
+        The distribution that brings the simulator (its version goes into the records).
     summary : str
         A few words for help texts.
     module : str
@@ -99,6 +101,7 @@ class EngineSpec:
     """
 
     name: str
+    package: str
     summary: str
     module: str
     mpi: bool
@@ -122,6 +125,7 @@ class EngineSpec:
 ENGINES: dict[str, EngineSpec] = {
     "nest": EngineSpec(
         name="nest",
+        package="nest-simulator",
         summary="NEST: threads and MPI ranks",
         module="spiking.engines.nest.engine",
         mpi=True,
@@ -140,6 +144,7 @@ ENGINES: dict[str, EngineSpec] = {
     ),
     "brian2": EngineSpec(
         name="brian2",
+        package="brian2",
         summary="Brian2: C++ standalone, OpenMP threads on one machine",
         module="spiking.engines.brian2.engine",
         mpi=False,

@@ -98,7 +98,10 @@ def _versions() -> dict:
     import importlib.metadata as md
 
     out = {"spiking": __version__, "python": platform.python_version(), "numpy": np.__version__}
-    for dist in ("brian2", "scikit-learn", "mlxtend"):
+    from ..engines.registry import ENGINES
+
+    learners = [spec.package for spec in ENGINES.values() if spec.digits]
+    for dist in (*learners, "scikit-learn", "mlxtend"):
         try:
             out[dist] = md.version(dist)
         except md.PackageNotFoundError:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..io.networkfile import META, NetworkFolder, write_network
+from ..machine import release_free_memory
 from ..model.connections import WIRING_VERSION, draw_network
 from ..model.network import Model
 
@@ -184,6 +185,7 @@ def obtain_network(
     net = write_network(folder, key, model.seed, model.resolution, draw_network(model, threads, heard))
     info.seconds = time.perf_counter() - t0
     info.synapses = net.counts()
+    release_free_memory()  # the drawing's arrays are gone: the engine builds in their room
     if limit > 0:
         _evict(root, folder, limit)
     return net, info

@@ -354,8 +354,11 @@ def _build_and_connect(engine, config, model, parallel, manifest, phases, signal
         local = engine.connect(network) if model.connect else {}
     if local is not None:
         _sum_synapses(local, parallel, manifest)
+        note = f" ({engine.connect_note})" if engine.connect_note else ""
         say.phase(
-            "connect", phases.times["connect"], f"{manifest.synapses_total:,} synapses in {len(local)} projections"
+            "connect",
+            phases.times["connect"],
+            f"{manifest.synapses_total:,} synapses in {len(local)} projections{note}",
         )
     rss_net = current_rss_mb()
     manifest.memory_mb = {

@@ -34,11 +34,12 @@ from ...model.network import Model
 from ...model.timegrid import n_steps
 from ..base import Edges, Engine, OnWeights, Spikes
 from .install import compiler, import_brian2, openmp_works
-from .pathway import COMPILE_ARGS, CONNECTED, declare, rates_table, train_loader_code
+from .pathway import COMPILE_ARGS, CONNECTED, declare, rates_table, release_code, train_loader_code
 from .plasticity import max_delay_steps, read_weight_records, write_weight_steps
 from .project import Project, code_key, compiled_duration
 from .waiting import wait_environment
 from .wiring import ENV as NETWORK_ENV
+from .wiring import KEEP_ENV
 
 __all__ = ["Brian2Engine", "ENGINE"]
 
@@ -110,6 +111,7 @@ def _layout(b2, device, declared) -> dict:
                 "pre": fname(s.variables["_synaptic_pre"]),
                 "post": fname(s.variables["_synaptic_post"]),
                 "delay": fname(s.pre.variables["delay"]),
+                "n": fname(s.variables["N"]),
             }
             for name, s in declared.synapses.items()
         },
@@ -125,6 +127,10 @@ class Brian2Engine(Engine):
 
     name = "brian2"
     feed_window = None  # the whole schedule goes to the compiled program at once
+    connect_note = "made by the compiled program when it starts"
+    #: Have the program write the synapses of static projections it made from the drawn network (it lets them go
+    #: otherwise: they are the network's, and writing them costs 8 bytes an edge); :meth:`edges` then reads them.
+    keep_synapses = False
 
     def __init__(self):
         self.model: Model | None = None
@@ -180,6 +186,8 @@ class Brian2Engine(Engine):
         declared = declare(b2, device, self.model, compiled_ms)
         net = b2.Network(declared.objects())
         device.insert_code("before_network_run", train_loader_code(device, declared))
+        if self.model.wiring == "model":
+            device.insert_code("after_network_run", release_code(device, declared, self.model))
         report = f'std::cout << "{_PROGRESS} " << completed << std::endl << std::flush;'
         net.run(compiled_ms * b2.ms, report=report, report_period=1 * b2.second)
         self.layout = _layout(b2, device, declared)
@@ -214,6 +222,8 @@ class Brian2Engine(Engine):
         env = dict(self.wait_env)
         if model.wiring == "model" and model.connect:
             env[NETWORK_ENV] = str(self.network.folder)
+            if self.keep_synapses:
+                env[KEEP_ENV] = "1"
         if model.train_layers:
             trains, h = model.trains(), model.resolution
             for layer in model.train_layers:
@@ -293,9 +303,14 @@ class Brian2Engine(Engine):
         for p in self.model.projections:  # in the model's order; a relay's one-to-one wiring is implied
             files = self.layout["synapses"].get(p.name)
             if files is not None:
-                self._counts[p.name] = int((self._results / files["pre"]).stat().st_size // 4)
+                self._counts[p.name] = int(self._read(files["n"], np.int32)[0])
             elif p.target in self.layout["relayed"]:
                 self._counts[p.name] = self.model.layers[p.target].size
+        if self.network is not None:  # the program made exactly the drawn edges
+            drawn = self.network.counts()
+            wrong = [name for name, n in self._counts.items() if drawn.get(name) != n]
+            if wrong:
+                raise RuntimeError(f"the Brian2 program made other synapses than the network holds: {', '.join(wrong)}")
         return reached
 
     def _hand_over(self, on_chunk, chunk: float, reached: float) -> None:
@@ -350,6 +365,11 @@ class Brian2Engine(Engine):
             ids = np.arange(n, dtype=np.int64)
             return Edges(ids, ids.copy(), np.full(n, p.weight), np.full(n, n_steps(p.delay, h) * h))
         files = self.layout["synapses"][projection]
+        if (self._results / files["pre"]).stat().st_size // 4 != self._counts[projection]:
+            # the program let go of a static projection's synapses (it made exactly the drawn ones)
+            e = self.network.edges(p).to_edges()
+            self._edges[projection] = e
+            return e
         pre = self._read(files["pre"], np.int32).astype(np.int64)
         extra = self.layout["relay_delay"].get(p.source, 0.0)
         delay = self._read(files["delay"], np.float64) * 1000.0 + h - extra
@@ -420,7 +440,9 @@ class Brian2Engine(Engine):
             "threads": self.threads,
             "processes": 1,
             "rank": 0,
-            "same_spikes_need": "the same seed, config and threads (the compiled program is deterministic per thread count)",
+            "same_spikes_need": self.same_spikes_need(
+                "the same seed, config and threads (the compiled program is deterministic per thread count)"
+            ),
         }
 
 

@@ -54,6 +54,7 @@ __all__ = [
     "connect_expression",
     "CONNECTED",
     "COMPILE_ARGS",
+    "release_code",
 ]
 
 #: Compiler flags of the pathway's program: Brian2's defaults without ``-ffast-math``, and no fused
@@ -249,6 +250,10 @@ def _connect(b2, device, model: Model, s, p: ProjectionSpec, relay_steps: int, d
     h = model.resolution
     source, target = model.layers[p.source], model.layers[p.target]
     if model.wiring == "model":
+        pre_post = [
+            device.get_array_name(s.variables[v], access_data=False) for v in ("_synaptic_pre", "_synaptic_post")
+        ]
+        device.insert_code("main", wiring.reserve_code(p.index, pre_post))
         s.connect(j=wiring.connect_generator(p.index))
         if delay_var is not None:
             value, ctype = (
@@ -344,6 +349,23 @@ def _projections(b2, device, model: Model, declared: Declared) -> None:
         _connect(b2, device, model, s, p, relay, None if homogeneous else "delay")
         s.pre.when = "before_groups"
         declared.synapses[p.name] = s
+
+
+def release_code(device, declared: Declared, model: Model) -> str:
+    """C++ run after the network: the program lets the static projections' synapses go (the drawn network has them).
+
+    Plastic projections keep theirs: their weights are read in the program's order.
+    """
+    arrays = []
+    for p in model.projections:
+        s = declared.synapses.get(p.name)
+        if s is None or p.plasticity is not None:
+            continue
+        for v in ("_synaptic_pre", "_synaptic_post"):
+            arrays.append((device.get_array_name(s.variables[v], access_data=False), "int32_t"))
+        if p.delay_per_unit > 0:
+            arrays.append((device.get_array_name(s.pre.variables["delay"], access_data=False), "double"))
+    return wiring.release_code(arrays)
 
 
 #: What the program prints when its connections are made: ``<tag> <seconds>``.

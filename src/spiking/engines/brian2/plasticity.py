@@ -6,11 +6,11 @@ previous presynaptic spike, then the depression (:mod:`spiking.model.plasticity`
 Brian2 runs the same arithmetic eagerly, in the order NEST's stamps give:
 
 * the ``pre`` pathway runs when the spike reaches its target (Brian2's delay
-  ``D - 1`` steps, before the thresholds, as for static synapses): it
+  ``D - 1`` steps, before the neurons' update, as for static synapses): it
   depresses with the postsynaptic trace at ``t_pre - d``, adds the weight to
-  the target's ``v``, and moves the presynaptic trace on;
+  the target's input of the step (``w_in``), and moves the presynaptic trace on;
 * the ``post`` pathway runs ``2 D - 1`` steps after a postsynaptic spike, also
-  before the thresholds and before ``pre``: a postsynaptic spike meets the
+  before the neurons' update and before ``pre``: a postsynaptic spike meets the
   presynaptic trace at ``t_post + d`` and so potentiates before every
   presynaptic spike stamped from ``t_post + d`` on, and after every earlier one.
 

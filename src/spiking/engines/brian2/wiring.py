@@ -7,17 +7,20 @@ compiling. Brian2 makes the synapses with its generator syntax,
 ``j = tgt(k) for k in range(lo(i), hi(i))``, over three C++ functions that
 read the folder on their first call and turn it around (a counting sort, so
 the synapses come by source, then by target, as Brian2 creates them); the
-last call frees the copy. Delays that depend on distance (and the delays in
+last call frees the copy, so the program holds at most two arrays of four
+bytes an edge of one projection beyond its synapses. Delays that depend on distance (and the delays in
 steps of plastic synapses) are filled in right after, by code in the
 program's ``main`` that reads the delays and sorts them the same way.
 """
 
 from __future__ import annotations
 
-__all__ = ["connect_functions", "connect_generator", "fill_code", "ENV"]
+__all__ = ["connect_functions", "connect_generator", "fill_code", "release_code", "reserve_code", "ENV", "KEEP_ENV"]
 
 #: The environment variable that names the network folder.
 ENV = "SPIKING_NETWORK"
+#: Set (to anything) to have the program write the synapses of static projections at the end (:func:`release_code`).
+KEEP_ENV = "SPIKING_KEEP_SYNAPSES"
 
 _READER = r"""
 #ifndef SPIKING_NETWORK_READER
@@ -47,18 +50,6 @@ static std::vector<T> spiking_read_array(const int index, const char* kind)
     fclose(f);
     return out;
 }
-// Edges grouped by target (offsets, sources) turned into edges grouped by source:
-// first[s]..first[s+1] are source s's edges, edge[k] their position in the file (targets ascending).
-static void spiking_by_source(const std::vector<int64_t>& offsets, const std::vector<int32_t>& sources,
-                              const int64_t n_sources, std::vector<int64_t>& first, std::vector<int64_t>& edge)
-{
-    first.assign(n_sources + 1, 0);
-    for (size_t k = 0; k < sources.size(); k++) first[sources[k] + 1]++;
-    for (int64_t s = 0; s < n_sources; s++) first[s + 1] += first[s];
-    std::vector<int64_t> at(first.begin(), first.end() - 1);
-    edge.resize(sources.size());
-    for (size_t k = 0; k < sources.size(); k++) edge[at[sources[k]]++] = (int64_t)k;
-}
 #endif
 """
 
@@ -75,13 +66,15 @@ static void spiking_load_%(nn)s()
     const std::vector<int32_t> sources = spiking_read_array<int32_t>(%(index)d, "sources");
     if ((int64_t)offsets.size() != %(n_targets)d + 1 || offsets.back() != (int64_t)sources.size())
     { std::cerr << "network projection %(nn)s does not fit this program" << std::endl; exit(3); }
-    std::vector<int64_t> edge;
-    spiking_by_source(offsets, sources, %(n_sources)d, spiking_first_%(nn)s, edge);
-    std::vector<int32_t> target_of(sources.size());
-    for (int64_t t = 0; t < %(n_targets)d; t++)
-        for (int64_t k = offsets[t]; k < offsets[t + 1]; k++) target_of[k] = (int32_t)t;
+    // grouped by target -> grouped by source (a counting sort; targets stay ascending within a source)
+    std::vector<int64_t>& first = spiking_first_%(nn)s;
+    first.assign(%(n_sources)d + 1, 0);
+    for (size_t k = 0; k < sources.size(); k++) first[sources[k] + 1]++;
+    for (int64_t s = 0; s < %(n_sources)d; s++) first[s + 1] += first[s];
+    std::vector<int64_t> at(first.begin(), first.end() - 1);
     spiking_targets_%(nn)s.resize(sources.size());
-    for (size_t k = 0; k < edge.size(); k++) spiking_targets_%(nn)s[k] = target_of[edge[k]];
+    for (int64_t t = 0; t < %(n_targets)d; t++)
+        for (int64_t k = offsets[t]; k < offsets[t + 1]; k++) spiking_targets_%(nn)s[at[sources[k]]++] = (int32_t)t;
 }
 static inline int64_t spiking_lo_%(nn)s(const int64_t i)
 {
@@ -175,5 +168,32 @@ def fill_code(index: int, n_sources: int, array: str, value: str, ctype: str, dt
         const int64_t steps = delays[k];
         brian::{array}[first[sources[k]]++] = ({ctype})({value});
     }}
+}}
+"""
+
+
+def reserve_code(index: int, arrays: list[str]) -> str:
+    """C++ for ``main`` before projection ``index`` connects: room for its edges in ``arrays`` at once (no doubling)."""
+    grow = "\n".join(f"        brian::{a}.reserve(brian::{a}.size() + (size_t)(_bytes / 4));" for a in arrays)
+    return f"""
+{{
+    const char* _dir = std::getenv("SPIKING_NETWORK");
+    if (_dir != NULL) {{
+        const std::string path = std::string(_dir) + "/{_nn(index)}.sources";
+        FILE* f = fopen(path.c_str(), "rb");
+        long _bytes = 0;
+        if (f != NULL) {{ fseek(f, 0, SEEK_END); _bytes = ftell(f); fclose(f); }}
+{grow}
+    }}
+}}
+"""
+
+
+def release_code(arrays: list[str]) -> str:
+    """C++ run after the network: let the per-synapse ``arrays`` go, unless ``$SPIKING_KEEP_SYNAPSES`` is set."""
+    clear = "\n".join(f"        std::vector<{t}>().swap(brian::{a});" for a, t in arrays)
+    return f"""
+if (std::getenv("{KEEP_ENV}") == NULL) {{
+{clear}
 }}
 """

@@ -25,6 +25,7 @@ import math
 
 import numpy as np
 
+from ...machine import release_free_memory
 from ...model.network import LayerSpec, Model, ProjectionSpec
 from ...model.timegrid import n_steps
 from ..base import Edges, Engine, Spikes
@@ -421,6 +422,15 @@ class NestEngine(Engine):
             self.nest.Cleanup()
             self._prepared = False
 
+    def close(self) -> None:
+        """Free the network (``ResetKernel``): what runs next in this process (the rendering) reuses its memory."""
+        if self.model is not None:
+            self.finish()
+            self.nest.ResetKernel()
+            self.nodes, self.recorders, self.local, self._edge_cache, self._plastic = {}, {}, {}, {}, {}
+            self.model = None
+            release_free_memory()
+
     def info(self) -> dict:
         nest = self.nest
         bi = dict(nest.build_info)
@@ -443,7 +453,9 @@ class NestEngine(Engine):
             "processes": int(nest.NumProcesses()),
             "rank": int(nest.Rank()),
             "virtual_processes": int(nest.total_num_virtual_procs),
-            "same_spikes_need": "the same seed, config and number of virtual processes (threads x processes)",
+            "same_spikes_need": self.same_spikes_need(
+                "the same seed, config and number of virtual processes (threads x processes)"
+            ),
         }
 
 
