@@ -11,6 +11,7 @@
 #   NEST_MODELS     ';'-separated NEST models to compile in (default: the
 #                   models spiking uses; "full" builds every model, ~3x longer)
 #   MPICC, MPICXX   a cluster's own MPI compiler wrappers (default: Debian's OpenMPI)
+#   HDF5_DIR        the HDF5 that NEST and h5py share (default: Debian's serial HDF5)
 #   SKIP_APT=1      do not install Debian packages (e.g. on a cluster with modules)
 set -euo pipefail
 
@@ -45,6 +46,23 @@ fi
 
 "$venv/bin/pip" install -q --force-reinstall --no-deps "$wheel"
 "$venv/bin/pip" install -q numpy mpi4py
+
+# NEST's SONATA reader imports h5py into the process that holds NEST's HDF5: the two must be one HDF5,
+# so h5py is built against Debian's (the PyPI wheel brings its own, and then fails to import there)
+h5py_version=$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("h5py"))')
+hdf5_dir=${HDF5_DIR:-/usr/lib/$(gcc -print-multiarch)/hdf5/serial}
+h5key=$(printf '%s|%s|%s' "$h5py_version" "$("$venv/bin/python" -c 'import sys; print(sys.version_info[:2])')" \
+  "$(dpkg-query -W -f='${Version}' libhdf5-dev 2>/dev/null || echo "$hdf5_dir")" | sha256sum | cut -c1-16)
+h5dir="$cache/nest-mpi/h5py-$h5key"
+h5wheel=$(ls "$h5dir"/h5py-*.whl 2>/dev/null | head -1 || true)
+if [ -z "$h5wheel" ]; then
+  echo "Building h5py $h5py_version against the system's HDF5 in $hdf5_dir (about 3 minutes; cached in $h5dir) ..."
+  mkdir -p "$h5dir.tmp"
+  HDF5_DIR="$hdf5_dir" "$venv/bin/pip" wheel -q --no-deps --no-cache-dir --no-binary h5py "h5py==$h5py_version" -w "$h5dir.tmp"
+  rm -rf "$h5dir" && mv "$h5dir.tmp" "$h5dir"
+  h5wheel=$(ls "$h5dir"/h5py-*.whl | head -1)
+fi
+"$venv/bin/pip" install -q --force-reinstall --no-deps "$h5wheel"
 "$venv/bin/python" - <<'PY'
 import nest
 print("NEST", nest.build_info["version"], "have_mpi =", nest.build_info["have_mpi"], "have_hdf5 =", nest.build_info["have_hdf5"])
