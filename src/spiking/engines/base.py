@@ -193,8 +193,11 @@ class Engine(ABC):
         """Memory used outside this process (e.g. by a compiled program), MB, for the manifest."""
         return {}
 
-    def close(self) -> None:  # noqa: B027 - nothing to release by default
-        """Release the simulator for other users in this process (after the run is recorded)."""
+    def close(self, free: bool = True) -> None:  # noqa: B027 - nothing to release by default
+        """Release the simulator for other users in this process (after the run is recorded).
+
+        ``free=False``: the process ends next, so memory need not be handed back first.
+        """
 
     def phase_times(self) -> dict[str, float]:
         """Time spent inside the runner's phases that belongs to another one, s.

@@ -100,6 +100,7 @@ def run(
     argv: list[str] | None = None,
     force: bool = False,
     network: str | Path | None = None,
+    free_engine: bool = True,
 ) -> RunResult:
     """Run the simulation of ``config`` into a new run folder.
 
@@ -123,6 +124,8 @@ def run(
     network : path-like, optional
         A SONATA network this project wrote (``spiking export --sonata-network``) to run instead of
         drawing one; it must match the config (:mod:`spiking.io.sonata_network`).
+    free_engine : bool
+        Hand the engine's memory back when the run ends (False when the process ends right after).
 
     Returns
     -------
@@ -150,6 +153,7 @@ def run(
     manifest = _new_manifest(folder, config, model, threads, parallel, notes, argv)
     status, failure = "failed", None
     ctx = _RunContext(folder, config, model, parallel, manifest, phases, say, engine)
+    ctx.free_engine = free_engine
     if given is not None:
         ctx.network, ctx.scratch, manifest.network = given
     guard = _start_guard(folder, parallel)
@@ -189,6 +193,7 @@ class _RunContext:
     weights: WeightSink | None = None
     network: object = None
     scratch: Path | None = None
+    free_engine: bool = True
 
 
 def _new_manifest(
@@ -223,7 +228,8 @@ def _network_phases(ctx: _RunContext, progress: bool) -> None:
     if ctx.engine is None:
         from ..engines import get_engine
 
-        ctx.engine = get_engine(config.run.engine)
+        with phases("build"):  # importing the simulator is part of setting it up
+            ctx.engine = get_engine(config.run.engine)
     engine = ctx.engine
     _draw(ctx)
     _build_and_connect(engine, config, model, parallel, manifest, phases, signals, folder, say, ctx.network)
@@ -243,7 +249,8 @@ def _finish(ctx: _RunContext, status: str, failure: BaseException | None, guard)
     ctx.signals.closing = True  # from here a first signal only waits; a second exits at once
     if ctx.engine is not None:
         manifest.memory_mb.update(ctx.engine.memory_mb())
-        ctx.engine.close()
+        with phases("free"):  # the engine hands its memory back (NEST: ResetKernel), for what runs next here
+            ctx.engine.close(free=ctx.free_engine)
     if ctx.scratch is not None:
         shutil.rmtree(ctx.scratch, ignore_errors=True)
     with phases("write"):

@@ -257,6 +257,8 @@ def _plot(v: Validation) -> None:
     ax[1].axvline(1, color="k", lw=0.7, ls="--")
     ax[1].set_yticks(y, [c.projection for c in v.counts], fontsize=7)
     ax[1].set_xlabel(f"synapses: ({b} - {a}) / {a} (%)")
+    if all(c.count_a == c.count_b for c in v.counts):
+        ax[1].set_title("synapses: the same on both, projection by projection", fontsize=8)
     ax[2].barh(
         y[: len(v.distances)],
         [max(d.pvalue, 1e-12) for d in v.distances],
@@ -266,7 +268,8 @@ def _plot(v: Validation) -> None:
     ax[2].axvline(v.distances[0].alpha if v.distances else 1e-3, color="k", lw=0.7, ls="--")
     ax[2].set_yticks(y[: len(v.distances)], [d.projection for d in v.distances], fontsize=7)
     ax[2].set_xlabel("connection distances: KS p-value")
-    layers = sorted({c.layer for c in v.spikes})
+    order = [r.layer for r in v.rates]
+    layers = sorted({c.layer for c in v.spikes}, key=lambda x: (order.index(x) if x in order else len(order), x))
     for k, seed in enumerate(v.seeds):
         row = {c.layer: c for c in v.spikes if c.seed == seed}
         frac = [100 * row[layer].coincident_fraction if layer in row else 0.0 for layer in layers]

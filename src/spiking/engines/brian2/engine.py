@@ -414,7 +414,7 @@ class Brian2Engine(Engine):
         """Peak resident memory of the compiled program (a process of its own), MB."""
         return {"program_peak_rss": round(self.project.peak_rss_mb, 1)} if self.project else {}
 
-    def close(self) -> None:
+    def close(self, free: bool = True) -> None:
         """Remove the program's results, and give Brian2 back its runtime device if this process declared."""
         if self._scratch is not None:
             self.project.clean(self._scratch)

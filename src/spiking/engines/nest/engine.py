@@ -422,10 +422,13 @@ class NestEngine(Engine):
             self.nest.Cleanup()
             self._prepared = False
 
-    def close(self) -> None:
-        """Free the network (``ResetKernel``): what runs next in this process (the rendering) reuses its memory."""
+    def close(self, free: bool = True) -> None:
+        """Free the network (``ResetKernel``, about 1.5 s for the default model): what runs next in this process
+        (the rendering, another run) reuses its memory. ``free=False`` leaves it to the end of the process."""
         if self.model is not None:
             self.finish()
+            if not free:
+                return
             self.nest.ResetKernel()
             self.nodes, self.recorders, self.local, self._edge_cache, self._plastic = {}, {}, {}, {}, {}
             self.model = None
