@@ -370,3 +370,20 @@ def test_nest_places_nodes_at_the_model_positions():
     for name, layer in model.layers.items():
         got = np.array(eng.nest.GetPosition(eng.nodes[name]))
         np.testing.assert_allclose(got, grid_positions(layer.side, layer.extent), atol=1e-9)
+
+
+@pytest.mark.nest
+@pytest.mark.brian2
+def test_latency_coding_gives_the_same_spikes_on_both_engines():
+    """One retina spike per pixel and epoch, drawn into the trains both engines replay: every V1 spike the same."""
+    data = net_data(run={"simulation_time": 100.0}, retina={"coding": "latency", "latency_max": 30.0})
+    out = {}
+    for engine in ("nest", "brian2"):
+        eng, model = make(engine, data, threads=2)
+        out[engine], _ = simulate(eng, model)
+        eng.close()
+    for name in out["nest"]:
+        a = sorted(zip(out["nest"][name][0].tolist(), np.round(out["nest"][name][1], 6).tolist()))
+        b = sorted(zip(out["brian2"][name][0].tolist(), np.round(out["brian2"][name][1], 6).tolist()))
+        assert a == b, name
+    assert sum(len(v[0]) for v in out["nest"].values()) > 40  # 79 V1 spikes when written

@@ -709,3 +709,37 @@ def test_connectivity_plots_of_a_real_run_state_the_kernel_test(tmp_path):
             target_sample=d["targets_all"],
         )
         assert fit.outside == 0 and fit.agrees(1e-3), (p.name, fit.chi2, fit.dof, fit.p_value)
+
+
+def test_a_latency_coded_run_shows_latency_maps_and_first_spikes(tmp_path):
+    """``retina.coding = "latency"``: the retina's latency maps at each pattern change, and each layer's first
+    spike after each onset, as a figure and a table whose counts are the run's own spikes."""
+    import csv
+
+    import h5py
+
+    from spiking.render.latency import first_spikes
+
+    cfg = tmp_path / "c.toml"
+    data = tiny(
+        run={"simulation_time": 200.0, "threads": 1, "output_dir": str(tmp_path / "output")},
+        retina={"coding": "latency"},
+        recording={"layers": ["lgn_on", "ex_on", "in_on"]},
+    )
+    cfg.write_text(to_toml(from_mapping(data)))
+    proc = run_cli("run", cfg, "--no-progress", "--quiet", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    folder = Path(proc.stdout.strip().splitlines()[-1])
+    assert (folder / "retina" / "000000.0ms-latency-on.png").is_file()
+    rows = list(csv.DictReader(open(folder / "rates" / "first_spikes.csv")))
+    assert {(r["layer"], r["pattern"]) for r in rows} == {
+        (layer, p) for layer in ("lgn_on", "ex_on", "in_on") for p in ("pattern0", "pattern1")
+    }
+    with h5py.File(folder / "spikes.h5", "r") as h5:
+        ids, t = h5["spikes/lgn_on/node_ids"][()], h5["spikes/lgn_on/timestamps"][()]
+    lgn = first_spikes(ids, t, 121, 0.0, 100.0)
+    row = next(r for r in rows if r["layer"] == "lgn_on" and r["pattern"] == "pattern0")
+    assert int(row["responded"]) == int(np.isfinite(lgn).sum()) > 0  # the LGN: one spike per firing pixel
+    assert float(row["first_ms"]) == pytest.approx(np.nanmin(lgn))
+    text = (folder / "index.html").read_text()
+    assert 'id="first-spikes"' in text and "rates/first_spikes.png" in text and "latency-on.png" in text

@@ -182,3 +182,47 @@ def test_trains_and_generators_give_the_same_v1_rates_over_seeds(tmp_path):
     for r in result:
         assert r.mean_a > 0.5, r  # V1 is active: the comparison means something
         assert r.agree, r
+
+
+# ---- latency coding -----------------------------------------------------------------------------
+
+
+def test_latency_coding_fires_each_pixel_once_per_epoch_the_strongest_first():
+    """``retina.coding = "latency"``: one spike per pixel and epoch at ``latency_min + (latency_max - latency_min)
+    (1 - r) / (1 - threshold)`` ms after the onset (end of its step, plus the relay delay), none below the threshold
+    or past the epoch's end; any cut into windows gives the same spikes."""
+    from spiking.config import RetinaConfig
+    from spiking.model.retina import latency
+
+    retina = RetinaConfig(source="trains", coding="latency", latency_min=1.0, latency_max=120.0, latency_threshold=0.2)
+    rng = np.random.default_rng(4)
+    resp = {"a": rng.uniform(0, 1, 300), "b": rng.uniform(0, 1, 300)}
+    lat = {p: {"retina_on": latency(r, retina), "retina_off": latency(1 - r, retina)} for p, r in resp.items()}
+    schedule = [ScheduledEpoch(0.0, 100.0, "a"), ScheduledEpoch(100.0, 350.0, "b")]
+    rates = {p: {"retina_on": np.zeros(300), "retina_off": np.zeros(300)} for p in resp}
+    tr = RetinaTrains(schedule, rates, 0.1, {"lgn_on": 1.5, "lgn_off": 1.5}, 3, latencies=lat)
+    ids, t = tr.window("lgn_on", 0.0, 360.0)
+    for ep, r in zip(schedule, (resp["a"], resp["b"])):
+        inside = (t > ep.start) & (t <= ep.stop + 1.5)
+        got = dict(zip(ids[inside].tolist(), t[inside].tolist()))
+        want_lat = 1.0 + 119.0 * (1 - r) / 0.8
+        fires = (r >= 0.2) & (np.floor(want_lat / 0.1 + 1e-9) * 0.1 < ep.stop - ep.start)
+        assert set(got) == set(np.flatnonzero(fires).tolist())  # once each, none below the threshold or too late
+        for n, time in got.items():
+            assert time == pytest.approx(ep.start + (np.floor(want_lat[n] / 0.1 + 1e-9) + 1) * 0.1 + 1.5, abs=1e-9)
+        order = sorted(got, key=got.get)
+        assert np.all(np.diff(r[order]) <= 1e-9 + 0.1 / 119.0 * 0.8)  # the stronger first (to a step)
+    a, b = tr.window("lgn_on", 0.0, 97.3), tr.window("lgn_on", 97.3, 360.0)
+    assert np.array_equal(np.concatenate([a[0], b[0]]), ids) and np.allclose(np.concatenate([a[1], b[1]]), t)
+
+
+def test_latency_coding_needs_pre_drawn_trains_and_an_order_of_latencies():
+    from spiking.errors import ConfigError
+
+    with pytest.raises(ConfigError, match='retina.coding: latency needs retina.source = "trains"'):
+        from_mapping(tiny(retina={"coding": "latency", "source": "generators"}))
+    with pytest.raises(ConfigError, match="retina.latency_max: must be >= retina.latency_min"):
+        from_mapping(tiny(retina={"coding": "latency", "latency_min": 20.0, "latency_max": 10.0}))
+    model = build_model(from_mapping(tiny(retina={"coding": "latency"})))
+    s = next(iter(model.stimuli.values()))
+    assert s.latency_on.shape == s.image.shape and np.isinf(s.latency_on).any() and np.isfinite(s.latency_on).any()

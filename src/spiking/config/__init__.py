@@ -16,6 +16,7 @@ out, differences, the reference page ``docs/config.md``).
 """
 
 from .sections import (
+    CODINGS,
     ENGINES,
     PLASTICITY,
     PRESETS,
@@ -64,6 +65,7 @@ __all__ = [
     "PROJECTION_TABLE",
     "RECORDABLE_LAYERS",
     "ENGINES",
+    "CODINGS",
     "RETINA_SOURCES",
     "RETINA_SOURCE_TEXT",
     "WIRINGS",

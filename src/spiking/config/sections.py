@@ -24,6 +24,8 @@ WIRING_TEXT = {
     "model": "drawn once by the model with numpy from the seed: the same network on every engine, threads and ranks",
     "engine": "sampled by the engine itself (NEST's spatial pairwise_bernoulli, Brian2's generated code)",
 }
+#: How a retina pixel's response becomes spikes (``retina.coding``).
+CODINGS = ("rate", "latency")
 #: What each retina source means, in words (the report and the exports say it).
 RETINA_SOURCE_TEXT = {
     "trains": "pre-drawn Poisson trains injected as the LGN relay's spikes",
@@ -128,6 +130,18 @@ class RetinaConfig:
         "",
         "trains: Poisson trains drawn with numpy and injected as the relay's spikes; generators: a Poisson generator per pixel relayed by parrot neurons (the original's machinery)",
         _one_of(*RETINA_SOURCES),
+    )
+    coding: str = _f(
+        "rate",
+        "",
+        "rate: a Poisson train at a rate that grows with the response; latency: one spike per pixel and stimulus "
+        "epoch, the earlier the stronger the response, none below latency_threshold (needs source = trains)",
+        _one_of(*CODINGS),
+    )
+    latency_min: float = _f(1.0, "ms", "latency coding: delay of a pixel's spike at response 1", _non_negative)
+    latency_max: float = _f(50.0, "ms", "latency coding: delay of a pixel's spike at latency_threshold", _non_negative)
+    latency_threshold: float = _f(
+        0.1, "", "latency coding: response below which a pixel does not fire (0 to 1)", _fraction
     )
     min_rate: float = _f(5.0, "Hz", "rate of a retina cell at filter response 0", _non_negative)
     max_rate: float = _f(100.0, "Hz", "rate of a retina cell at filter response 1", _non_negative)

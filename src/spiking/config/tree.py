@@ -171,6 +171,19 @@ def validate(cfg: Config) -> None:
         )
     if not cfg.stimulus.epochs and not cfg.stimulus.patterns:
         raise ConfigError("stimulus.patterns", "needs at least one pattern (or give stimulus.epochs)")
+    if cfg.retina.coding == "latency":
+        if cfg.retina.source != "trains":
+            raise ConfigError(
+                "retina.coding",
+                'latency needs retina.source = "trains" (the spikes are drawn, not simulated by generators)',
+            )
+        if cfg.retina.latency_max < cfg.retina.latency_min:
+            raise ConfigError(
+                "retina.latency_max",
+                f"must be >= retina.latency_min ({cfg.retina.latency_min}), got {cfg.retina.latency_max}",
+            )
+        if cfg.retina.latency_threshold >= 1.0:
+            raise ConfigError("retina.latency_threshold", f"must be below 1, got {cfg.retina.latency_threshold}")
     if cfg.retina.source == "trains":
         for name in ("retina_on_to_lgn_on", "retina_off_to_lgn_off"):
             if cfg.projections[name].mask != "one_to_one":

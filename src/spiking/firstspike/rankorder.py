@@ -245,7 +245,9 @@ class FaceLayer:
         positive = np.clip(self.weights, 0, None).reshape(self.weights.shape[0], -1).sum(axis=1)
         self.thresholds = np.asarray(fraction, dtype=float) * 256.0 * positive
 
-    def potentials(self, spikes: Spikes, shape: tuple[int, int], face: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def potentials(
+        self, spikes: Spikes, shape: tuple[int, int], face: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The summed input of every active neuron of map ``face`` after each input spike.
 
         Returns the active neurons' rows and cols and an array ``(n_neurons,

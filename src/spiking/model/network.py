@@ -15,7 +15,7 @@ from ..config import PROJECTION_TABLE, Config
 from .cells import IzhikevichParams
 from .geometry import Sizes, derive_sizes, grid_positions, image_to_nodes
 from .plasticity import STDPRule
-from .retina import retina_rates
+from .retina import latency, retina_rates, retina_responses
 from .stimulus import ScheduledEpoch, build_schedule, load_pattern, place_pattern
 from .timegrid import EPS, n_steps
 from .trains import RetinaTrains
@@ -129,12 +129,16 @@ class Stimulus:
         The placed grey image, ``image[row, col]``, row 0 at the top.
     rates_on, rates_off : ndarray, shape (side, side)
         Retina rates in Hz, as images.
+    latency_on, latency_off : ndarray, shape (side, side), or None
+        With latency coding: each pixel's spike latency after the stimulus starts, ms (``inf``: no spike).
     """
 
     name: str
     image: np.ndarray
     rates_on: np.ndarray
     rates_off: np.ndarray
+    latency_on: np.ndarray | None = None
+    latency_off: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -153,6 +157,8 @@ class Model:
     chunk: float
     connect: bool
     source: str = "generators"
+    #: ``rate``: Poisson trains; ``latency``: one spike per pixel and epoch (:mod:`spiking.model.trains`)
+    coding: str = "rate"
     #: ``model``: the edges are drawn by :mod:`spiking.model.connections`; ``engine``: each engine samples its own
     wiring: str = "model"
     relay_delays: dict = field(default_factory=lambda: {"lgn_on": 1.0, "lgn_off": 1.0})
@@ -162,10 +168,19 @@ class Model:
         s = self.stimuli[pattern]
         return {"retina_on": image_to_nodes(s.rates_on), "retina_off": image_to_nodes(s.rates_off)}
 
+    def layer_latencies(self, pattern: str) -> dict[str, np.ndarray]:
+        """Retina spike latencies (ms, ``inf``: none) of a pattern in node order, by layer name (latency coding)."""
+        s = self.stimuli[pattern]
+        return {"retina_on": image_to_nodes(s.latency_on), "retina_off": image_to_nodes(s.latency_off)}
+
     def trains(self) -> RetinaTrains:
-        """The relay layers' spikes as pre-drawn Poisson trains (the same for any engine, threads, ranks)."""
+        """The relay layers' spikes as pre-drawn trains (the same for any engine, threads, ranks).
+
+        Poisson trains at the retina's rates; with latency coding, one spike per pixel and epoch.
+        """
         rates = {p: self.layer_rates(p) for p in self.stimuli}
-        return RetinaTrains(self.schedule, rates, self.resolution, self.relay_delays, self.seed)
+        latencies = {p: self.layer_latencies(p) for p in self.stimuli} if self.coding == "latency" else None
+        return RetinaTrains(self.schedule, rates, self.resolution, self.relay_delays, self.seed, latencies)
 
     @property
     def poisson_layers(self) -> tuple[str, ...]:
@@ -259,7 +274,10 @@ def build_model(config: Config, stimuli: bool = True) -> Model:
                 continue
             placed = place_pattern(load_pattern(ep.pattern, config), sizes.pattern_side, sizes.retina_side)
             on, off = retina_rates(placed, config.retina)
-            stim[ep.pattern] = Stimulus(ep.pattern, placed, on, off)
+            lat = (None, None)
+            if config.retina.coding == "latency":
+                lat = tuple(latency(r, config.retina) for r in retina_responses(placed, config.retina))
+            stim[ep.pattern] = Stimulus(ep.pattern, placed, on, off, *lat)
     return Model(
         sizes=sizes,
         layers=layers,
@@ -273,6 +291,7 @@ def build_model(config: Config, stimuli: bool = True) -> Model:
         chunk=config.run.chunk,
         connect=config.run.connect,
         source=config.retina.source,
+        coding=config.retina.coding,
         wiring=config.network.wiring,
         relay_delays={
             "lgn_on": config.projections["retina_on_to_lgn_on"].delay,

@@ -7,7 +7,7 @@ from scipy import ndimage
 
 from ..config import GaborConfig, RetinaConfig
 
-__all__ = ["gabor_kernel", "receptive_field", "filter_image", "retina_rates"]
+__all__ = ["gabor_kernel", "receptive_field", "filter_image", "retina_rates", "retina_responses", "latency"]
 
 
 def gabor_kernel(ksize: int, sigma: float, theta: float, lambd: float, gamma: float, psi: float) -> np.ndarray:
@@ -52,12 +52,28 @@ def filter_image(img: np.ndarray, gabor: GaborConfig, off: bool = False) -> np.n
     return np.clip(a + b, 0.0, 1.0)
 
 
+def retina_responses(img: np.ndarray, retina: RetinaConfig) -> tuple[np.ndarray, np.ndarray]:
+    """ON and OFF filter responses in [0, 1] of the retina for a placed image ``(side, side)``."""
+    return filter_image(img, retina.gabor, off=False), filter_image(img, retina.gabor, off=True)
+
+
 def retina_rates(img: np.ndarray, retina: RetinaConfig) -> tuple[np.ndarray, np.ndarray]:
     """ON and OFF Poisson rates (Hz) of the retina for a placed image ``(side, side)``.
 
     The filter response in [0, 1] maps linearly to ``[min_rate, max_rate]``.
     """
     span = retina.max_rate - retina.min_rate
-    on = retina.min_rate + span * filter_image(img, retina.gabor, off=False)
-    off = retina.min_rate + span * filter_image(img, retina.gabor, off=True)
-    return on, off
+    on, off = retina_responses(img, retina)
+    return retina.min_rate + span * on, retina.min_rate + span * off
+
+
+def latency(response: np.ndarray, retina: RetinaConfig) -> np.ndarray:
+    """The latency (ms after the stimulus starts) of each pixel's one spike; ``inf`` below the threshold.
+
+    Linear in the response: ``latency_min`` at 1, ``latency_max`` at ``latency_threshold``.
+    """
+    r = np.asarray(response, dtype=float)
+    theta = retina.latency_threshold
+    share = np.clip((1.0 - r) / (1.0 - theta), 0.0, 1.0)
+    lat = retina.latency_min + (retina.latency_max - retina.latency_min) * share
+    return np.where(r >= theta, lat, np.inf)

@@ -1,4 +1,6 @@
-"""The retina's spikes as Poisson trains drawn with numpy: the relay's spikes, before any simulator (pure numpy).
+"""The retina's spikes drawn with numpy: the relay's spikes, before any simulator (pure numpy).
+
+Rate coding (``retina.coding = "rate"``, the original's): Poisson trains.
 
 In the original formulation each retina pixel is a Poisson generator whose
 spikes a relay (LGN) neuron repeats after the relay projection's delay. The
@@ -17,6 +19,12 @@ Memory is bounded by the window asked for.
 
 Equivalence used: ``n ~ Poisson(r T)`` spikes placed uniformly on the ``T / h``
 steps of a block give independent ``Poisson(r h)`` counts per step.
+
+Latency coding (``"latency"``): each pixel fires once in each stimulus
+epoch, ``latency`` ms after the epoch starts (:func:`spiking.model.retina.latency`:
+the earlier, the stronger its response; not at all below the threshold or
+after the epoch's end), stamped at the end of the step the latency falls
+in, then moved by the relay delay. Nothing is left to chance.
 """
 
 from __future__ import annotations
@@ -25,9 +33,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .timegrid import n_steps
+from .timegrid import EPS, n_steps
 
-__all__ = ["BLOCK_MS", "TRAIN_LAYERS", "RetinaTrains", "draw_block"]
+__all__ = ["BLOCK_MS", "TRAIN_LAYERS", "RetinaTrains", "draw_block", "latency_block"]
 
 #: Model time drawn from one random stream, ms (a fixed cut of each epoch).
 BLOCK_MS = 100.0
@@ -69,6 +77,19 @@ def draw_block(
     return nodes[order], step[order]
 
 
+def latency_block(latency: np.ndarray, first: int, steps: int, step_ms: float) -> tuple[np.ndarray, np.ndarray]:
+    """The one spike of each node whose ``latency`` (ms after its epoch starts) falls in steps ``first .. first + steps - 1``
+    of the epoch; as :func:`draw_block`, steps counted from the block's start, sorted by step, then node."""
+    lat = np.asarray(latency, dtype=float)
+    fires = np.isfinite(lat)
+    k = np.full(lat.shape, -1, dtype=np.int64)
+    k[fires] = np.floor(lat[fires] / step_ms + EPS).astype(np.int64)  # the step the latency falls in
+    nodes = np.flatnonzero(fires & (k >= first) & (k < first + steps))
+    step = k[nodes] - first
+    order = np.lexsort((nodes, step))
+    return nodes[order].astype(np.int64), step[order]
+
+
 @dataclass(frozen=True)
 class _Epoch:
     start_step: int
@@ -92,9 +113,14 @@ class RetinaTrains:
         at ``t`` is a relay spike at ``t + delay``.
     seed : int
         The run's seed.
+    latencies : dict, optional
+        ``pattern -> {retina layer -> latency (ms, inf: none) in node order}``: latency coding instead of
+        Poisson trains.
     """
 
-    def __init__(self, schedule, rates: dict, resolution: float, delays: dict, seed: int):
+    def __init__(
+        self, schedule, rates: dict, resolution: float, delays: dict, seed: int, latencies: dict | None = None
+    ):
         self.resolution = float(resolution)
         self.delay_steps = {layer: n_steps(d, resolution) for layer, d in delays.items()}
         self.seed = int(seed)
@@ -102,6 +128,7 @@ class RetinaTrains:
         self.epochs = [
             _Epoch(n_steps(ep.start, resolution), n_steps(ep.stop, resolution), rates[ep.pattern]) for ep in schedule
         ]
+        self.latencies = [latencies[ep.pattern] for ep in schedule] if latencies is not None else None
         self._cache: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
 
     def delay(self, layer: str) -> float:
@@ -117,8 +144,13 @@ class RetinaTrains:
         ep = self.epochs[e]
         first = ep.start_step + b * self.block_steps
         steps = min(self.block_steps, ep.stop_step - first)
-        code = list(TRAIN_LAYERS).index(layer)
-        nodes, step = draw_block(ep.rates[TRAIN_LAYERS[layer]], steps, self.resolution, self.seed, (code, e, b))
+        if self.latencies is not None:
+            nodes, step = latency_block(
+                self.latencies[e][TRAIN_LAYERS[layer]], b * self.block_steps, steps, self.resolution
+            )
+        else:
+            code = list(TRAIN_LAYERS).index(layer)
+            nodes, step = draw_block(ep.rates[TRAIN_LAYERS[layer]], steps, self.resolution, self.seed, (code, e, b))
         out = (nodes, first + 1 + step)  # a spike of step k is stamped at the step's end
         if len(self._cache) >= 8:
             self._cache.pop(next(iter(self._cache)))

@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from .frames import bin_frames, colorize, frame_count, frame_images, scale_counts
+from .latency import write_first_spikes
 from .movies import movie_size, write_movies
 from .plasticity import write_plasticity
 from .rates import RATES_DIR, write_rates
@@ -77,7 +78,7 @@ def render_run(
     dict
         ``folder`` (Path), ``files`` (relative to the folder, sorted), ``index`` (``index.html``),
         ``timings_s`` (wall time of ``movies``, ``rates``, ``statistics``, ``plasticity`` when there
-        are plastic projections, ``report`` and ``total``, s), ``frames``, ``frame_ms``, ``fps``, ``movie_format``, ``t_end_ms`` and ``status``.
+        are plastic projections, ``first_spikes`` with latency coding, ``report`` and ``total``, s), ``frames``, ``frame_ms``, ``fps``, ``movie_format``, ``t_end_ms`` and ``status``.
 
     Raises
     ------
@@ -102,6 +103,12 @@ def render_run(
         timings["plasticity"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
+    first = write_first_spikes(src, src.folder / RATES_DIR)
+    if first:
+        files += first["files"]
+        timings["first_spikes"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
     index = write_report(
         src,
         movie_info=movie_info,
@@ -109,6 +116,7 @@ def render_run(
         render_timings=dict(timings),
         statistics=stats["rows"],
         plasticity=plasticity,
+        first_spikes=first,
     )
     files.append(index)
     timings["report"] = time.perf_counter() - t0

@@ -203,7 +203,9 @@ def _retina(src: RunSource) -> str:
     d = src.folder / "retina"
     if not d.is_dir():
         return "<p>No retina snapshots in this folder.</p>"
-    stems = sorted({p.name.rsplit("-", 1)[0] for p in d.glob("*.png") if "-" in p.name})
+    stems = sorted({p.name.split("ms-", 1)[0] + "ms" for p in d.glob("*ms-*.png")})
+    latency = any(d.glob("*-latency-on.png"))
+    kinds = ("stimulus", "on", "off") + (("latency-on", "latency-off") if latency else ())
     rows = []
     for stem in stems:
         try:
@@ -212,17 +214,40 @@ def _retina(src: RunSource) -> str:
         except ValueError:
             start, pattern = stem, ""
         cells = [num(start, "ms") if isinstance(start, float) else esc(start), esc(pattern)]
-        for kind in ("stimulus", "on", "off"):
+        for kind in kinds:
             p = d / f"{stem}-{kind}.png"
             cells.append(img(src.folder, p, f"{kind} at {stem}", "pix") if p.is_file() else "")
         rows.append(cells)
     if not rows:
         return "<p>No retina snapshots in this folder.</p>"
-    lo, hi = src.config.retina.min_rate, src.config.retina.max_rate
-    return (
+    r = src.config.retina
+    head = ["from", "pattern", "stimulus", "retina ON", "retina OFF"]
+    text = (
         f"<p>At each pattern change: the placed stimulus (black 0 to white 1) and the retina's ON and OFF rates "
-        f"(black {esc(f'{lo:g}')} Hz to white {esc(f'{hi:g}')} Hz).</p>"
-        + table(["from", "pattern", "stimulus", "retina ON", "retina OFF"], rows, "imgs")
+        f"(black {esc(f'{r.min_rate:g}')} Hz to white {esc(f'{r.max_rate:g}')} Hz)"
+    )
+    if latency:
+        head += ["latency ON", "latency OFF"]
+        text += (
+            f", and with latency coding each pixel's spike latency (white {esc(f'{r.latency_min:g}')} ms, black "
+            f"{esc(f'{r.latency_max:g}')} ms and the pixels that do not fire)"
+        )
+    return text + ".</p>" + table(head, rows, "imgs")
+
+
+def _first_spikes(src: RunSource, info: dict) -> str:
+    """Latency coding: when each neuron first responds to each pattern, and how fast each layer responds."""
+    r = src.config.retina
+    head = ["layer", "from", "pattern", "neurons", "responded", "first (ms)", "10% (ms)", "median (ms)", "90% (ms)"]
+    rows = [[esc(x[0]), num(float(x[1]), "ms"), esc(x[2]), *(esc(v) for v in x[3:])] for x in info["rows"]]
+    return (
+        f"<p>Latency coding: each retina pixel fires once per stimulus epoch, {esc(f'{r.latency_min:g}')} ms after "
+        f"the epoch starts at the strongest response and {esc(f'{r.latency_max:g}')} ms at "
+        f"{esc(f'{r.latency_threshold:g}')}, not at all below it (the latency maps are beside the retina's rates, "
+        "below). For each recorded layer and the first epoch of each pattern: every neuron's first spike after the "
+        "onset, and the share of the layer that has responded against time.</p>"
+        + img(src.folder, info["figure"], "first spike of each neuron after each pattern's onset", "plot")
+        + table(head, rows, "num")
     )
 
 
@@ -391,6 +416,7 @@ def write_report(
     render_timings: dict | None = None,
     statistics: list | None = None,
     plasticity: dict | None = None,
+    first_spikes: dict | None = None,
 ) -> Path:
     """Write ``index.html`` into the run folder.
 
@@ -412,6 +438,8 @@ def write_report(
         Rows of ``rates/spike_statistics.csv`` (read from the file when not given).
     plasticity : dict, optional
         What :func:`spiking.render.plasticity.write_plasticity` returned (a "Plasticity" section when not empty).
+    first_spikes : dict, optional
+        What :func:`spiking.render.latency.write_first_spikes` returned (a "First spikes" section when not empty).
 
     Returns
     -------
@@ -424,6 +452,7 @@ def write_report(
         ("movies", "Movies", _movies(src, movie_info)),
         ("rates", "Rates", _rates(src, rates_info)),
         ("statistics", "Spike statistics", statistics_html(src, statistics)),
+        *([("first-spikes", "First spikes", _first_spikes(src, first_spikes))] if first_spikes else []),
         *([("plasticity", "Plasticity", plasticity_html(src, plasticity))] if plasticity else []),
         ("retina", "Stimulus and retina", _retina(src)),
         ("network", "Network", _network(src)),

@@ -86,7 +86,9 @@ def write_inputs(folder: Path, config: Config, model: Model, manifest: Manifest)
     manifest.write(folder)
     atomic_write_text(folder / "config.toml", to_toml(config))
     write_schedule(folder, model.schedule)
-    write_retina_snapshots(folder, model.schedule, model.stimuli, config.retina.min_rate, config.retina.max_rate)
+    r = config.retina
+    latency = (r.latency_min, r.latency_max) if r.coding == "latency" else None
+    write_retina_snapshots(folder, model.schedule, model.stimuli, r.min_rate, r.max_rate, latency)
 
 
 def run(
