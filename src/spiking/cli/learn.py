@@ -1,4 +1,5 @@
-"""Commands that learn from data: ``learn digits`` (Diehl & Cook 2015, unsupervised STDP on handwritten digits)."""
+"""Commands that learn from data: ``learn digits`` (Diehl & Cook 2015, unsupervised STDP on handwritten digits) and
+``learn faces`` (Delorme & Thorpe 2001, one spike per neuron)."""
 
 from __future__ import annotations
 
@@ -123,6 +124,30 @@ def register(sub) -> None:
     q.add_argument("--quiet", "-q", action="store_true", help="print only the run folder and errors")
     q.set_defaults(func=cmd_learn_digits)
 
+    q = lsub.add_parser(
+        "faces",
+        help="Delorme & Thorpe (2001): 40 faces identified with one spike per neuron",
+        description=(
+            "Delorme & Thorpe's (2001) rank-order network with SpikeNET's 40-face configuration: ON/OFF retina, "
+            "eight orientation maps, forty face maps learnt at the face centre of views 3-10 of each person of the "
+            "ORL faces; the first face map to fire names the person. Tests views 1-2 (never learnt) and the learnt "
+            "views with contrast lowered to 1%% and noise raised to 100%%. The data are read from a folder you "
+            "name (--data DIR with orl_faces/ and spikenet_40faces/, or --faces and --spikenet). Writes a run "
+            "folder (results.csv, accuracy.png, weights.png, decision.png, examples.png) and prints its path."
+        ),
+    )
+    _one_line_errors(q, "learn faces")
+    q.add_argument("--data", metavar="DIR", help="a folder holding orl_faces/ and spikenet_40faces/")
+    q.add_argument("--faces", metavar="DIR", help="the ORL faces (s1-1.pgm ... s40-10.pgm)")
+    q.add_argument("--spikenet", metavar="DIR", help="SpikeNET's 40-face configuration files")
+    q.add_argument("--seed", type=_count(0), default=1, help="the noise's seed (default 1)")
+    q.add_argument(
+        "--workers", type=_count(0), default=0, metavar="N", help="processes presenting images (default: every core)"
+    )
+    q.add_argument("--output-dir", default="output", metavar="DIR", help="where the run folder goes (default output)")
+    q.add_argument("--quiet", "-q", action="store_true", help="print only the run folder and errors")
+    q.set_defaults(func=cmd_learn_faces)
+
 
 def cmd_learn_digits(args) -> int:
     from ..learn.model import DigitsOptions
@@ -146,3 +171,40 @@ def cmd_learn_digits(args) -> int:
         run = start_digits(options, args.output_dir or "output", cache_dir=args.cache_dir, quiet=args.quiet)
     print(run.folder)
     return 128 + run.signum if run.status == "interrupted" else 0
+
+
+def cmd_learn_faces(args) -> int:
+    from ..firstspike.faces import FacesOptions, find_data, learn_faces
+
+    if args.data and (args.faces or args.spikenet):
+        raise SpikingError("learn faces: give --data, or --faces and --spikenet, not both")
+    if args.data:
+        faces, spikenet = find_data(args.data)
+    elif args.faces and args.spikenet:
+        faces, spikenet = args.faces, args.spikenet
+    else:
+        raise SpikingError(
+            "learn faces: name the data: --data DIR (holding orl_faces/ and spikenet_40faces/), or --faces DIR and "
+            "--spikenet DIR"
+        )
+    options = FacesOptions(
+        faces=str(faces), spikenet=str(spikenet), output_dir=args.output_dir, seed=args.seed, workers=args.workers
+    )
+    say = (lambda text: None) if args.quiet else (lambda text: print(text, file=sys.stderr, flush=True))
+    bar = None
+    if not args.quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(total=None, unit="image", desc="faces", leave=False, file=sys.stderr)
+    try:
+        folder, manifest = learn_faces(options, say=say, progress=bar.update if bar is not None else None)
+    finally:
+        if bar is not None:
+            bar.close()
+    r = manifest["results"]
+    say(
+        f"identified: {100 * r['learnt_views_full_contrast']:.1f}% of the learnt views, "
+        f"{100 * r['unseen_views_full_contrast']:.1f}% of the unseen views 1-2 (full contrast)"
+    )
+    print(folder)
+    return 0

@@ -44,6 +44,7 @@ __all__ = [
     "Spikes",
     "FaceLayer",
     "Decision",
+    "decide",
 ]
 
 #: Neurons within this many cells of a map's edge do not fire (layers 1 and 2).
@@ -240,6 +241,13 @@ class FaceLayer:
         w = self.weights[face].reshape(-1)
         np.add.at(w, idx, self.table[rank[0][inside[0]]])
 
+    def max_activation(self, inputs: int) -> np.ndarray:
+        """Per map, the largest input a neuron can get from its first ``inputs`` spikes: ``sum_i round(256 mod^i)
+        w_(i)`` with its weights in decreasing order (the input arriving in the learnt order)."""
+        k = min(int(inputs), self.table.size)
+        flat = np.sort(self.weights.reshape(self.weights.shape[0], -1), axis=1)[:, ::-1][:, :k]
+        return (flat * self.table[None, :k]).sum(axis=1)
+
     def set_thresholds(self, fraction) -> None:
         """Each map's threshold: ``fraction`` (one, or one per map) of 256 times the sum of its positive weights."""
         positive = np.clip(self.weights, 0, None).reshape(self.weights.shape[0], -1).sum(axis=1)
@@ -259,34 +267,51 @@ class FaceLayer:
         w = self.weights[face].reshape(-1)[flat]
         return rows, cols, np.cumsum(w * mod, axis=1)
 
+    def trajectories(self, spikes: Spikes, shape: tuple[int, int]) -> np.ndarray:
+        """Each map's largest potential over its neurons after each input spike: ``(n_maps, n_spikes)``.
+
+        Potentials only grow (weights and modulation are positive), so a map
+        fires after the first spike at which this exceeds its threshold. It does
+        not depend on the thresholds: one call serves every choice of them.
+        """
+        rows, cols = np.nonzero(_active(shape))
+        inside, rank, flat = self._inputs(spikes, shape, rows, cols)
+        mod = np.where(inside, self.table[np.minimum(rank, self.table.size - 1)], 0.0)
+        out = np.empty((self.weights.shape[0], len(spikes)))
+        flat_w = self.weights.reshape(self.weights.shape[0], -1)
+        for m in range(out.shape[0]):
+            out[m] = np.cumsum(flat_w[m][flat] * mod, axis=1).max(axis=0) if len(spikes) else 0.0
+        return out
+
     def decide(self, spikes: Spikes, shape: tuple[int, int]) -> Decision:
         """The first face map to fire: the earliest input spike after which one of its neurons is over threshold
         (spikes in processing order); a tie goes to the map furthest over its threshold."""
         n_maps = self.weights.shape[0]
-        silent = Decision(-1, -1, -1, -1, np.full(n_maps, -1))
         if len(spikes) == 0:
-            return silent
-        rows, cols = np.nonzero(_active(shape))
-        inside, rank, flat = self._inputs(spikes, shape, rows, cols)
-        mod = np.where(inside, self.table[np.minimum(rank, self.table.size - 1)], 0.0)
+            return Decision(-1, -1, -1, -1, np.full(n_maps, -1))
+        winner, first, _ = decide(self.trajectories(spikes, shape), self.thresholds)
         arrival = spikes.step + 1  # a spike reaches the face maps a step later
-        first = np.full(n_maps, len(spikes))
-        excess = np.zeros(n_maps)
-        where = np.zeros(n_maps, dtype=np.int64)
-        for m in range(n_maps):
-            pot = np.cumsum(self.weights[m].reshape(-1)[flat] * mod, axis=1)
-            over = pot > self.thresholds[m]
-            crossed = over.any(axis=0)
-            if crossed.any():
-                s = int(np.argmax(crossed))
-                first[m] = s
-                where[m] = int(np.argmax(pot[:, s]))
-                excess[m] = pot[where[m], s] / self.thresholds[m]
-        first_steps = np.where(first < len(spikes), arrival[np.minimum(first, len(spikes) - 1)], -1)
-        if not (first < len(spikes)).any():
-            return silent
-        best = first.min()
-        candidates = np.flatnonzero(first == best)
-        winner = int(candidates[int(np.argmax(excess[candidates]))])
-        n = where[winner]
-        return Decision(winner, int(arrival[best]), int(rows[n]), int(cols[n]), first_steps)
+        first_steps = np.where(first >= 0, arrival[np.maximum(first, 0)], -1)
+        if winner < 0:
+            return Decision(-1, -1, -1, -1, first_steps)
+        rows, cols, pot = self.potentials(spikes, shape, winner)
+        n = int(np.argmax(pot[:, first[winner]]))
+        return Decision(winner, int(first_steps[winner]), int(rows[n]), int(cols[n]), first_steps)
+
+
+def decide(trajectories: np.ndarray, thresholds: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """The winner of :meth:`FaceLayer.trajectories` against ``thresholds``.
+
+    Returns the winning map (-1: none fired), each map's first spike index
+    (-1: silent) and each map's excess over its threshold at that spike.
+    """
+    over = trajectories > thresholds[:, None]
+    fired = over.any(axis=1)
+    first = np.where(fired, np.argmax(over, axis=1), -1)
+    if not fired.any():
+        return -1, first, np.zeros(len(thresholds))
+    idx = np.where(fired, first, 0)
+    excess = np.where(fired, trajectories[np.arange(len(thresholds)), idx] / thresholds, 0.0)
+    best = first[fired].min()
+    candidates = np.flatnonzero(first == best)
+    return int(candidates[int(np.argmax(excess[candidates]))]), first, excess

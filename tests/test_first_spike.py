@@ -1,0 +1,284 @@
+"""First-spike vision: the rank-order network of Delorme & Thorpe (2001) checked rule by rule, against a plain
+event-by-event simulation, and against the same neurons built on Brian2; the protocol on the real data when present.
+
+The data (ORL faces, SpikeNET's 40-face configuration) are never part of the project: the protocol test reads
+``../shared/data`` when it is there and is skipped, saying why, when it is not.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from spiking.firstspike.images import add_noise, lower_contrast
+from spiking.firstspike.rankorder import (
+    BORDER,
+    FaceLayer,
+    OrientationLayer,
+    RetinaSpikes,
+    Spikes,
+    decide,
+    modulation_table,
+    retina,
+)
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+ON_CENTRE = np.array([[-1, -2, -1], [-2, 12, -2], [-1, -2, -1]], dtype=float)
+EDGE = np.array([[0, 0, 0, 0, 0], [0, 3, 0, -3, 0], [0, 5, 0, -5, 0], [0, 3, 0, -3, 0], [0, 0, 0, 0, 0]], float)
+
+
+def test_modulation_halves_after_mod_of_the_inputs():
+    t = modulation_table(100, 0.2)
+    assert t[0] == 256 and t[20] == 128 and t[40] == 64  # halves after 0.2 * 100 inputs
+    assert np.all(np.diff(t) <= 0) and t.size == 100
+
+
+def test_the_retina_fires_the_strongest_response_first_once_per_position():
+    rng = np.random.default_rng(1)
+    img = rng.integers(0, 256, size=(48, 40)).astype(np.uint8)
+    r = retina(img, ON_CENTRE)
+    assert r.shape == (12, 10)  # blocks of 4 x 4
+    blocks = img.astype(float).reshape(12, 4, 10, 4).sum(axis=(1, 3))
+    from scipy import ndimage
+
+    response = ndimage.correlate(blocks, ON_CENTRE, mode="nearest")
+    for steps, resp in ((r.on, response), (r.off, -response)):
+        assert sorted(steps.ravel().tolist()) == list(range(120))  # one spike per step, each position once
+        order = np.argsort(steps.ravel())
+        assert np.all(np.diff(resp.ravel()[order]) <= 0)  # the strongest first
+
+
+def _brute_orientation(r: RetinaSpikes, kernels, threshold, mod, stop=None):
+    """Event by event: each step's ON then OFF spike, every neuron's rank per input map, fire once when over."""
+    shape = r.shape
+    out = []
+    for m, (k_on, k_off) in enumerate(kernels):
+        thr = threshold * 256 * (np.clip(k_on, 0, None).sum() + np.clip(k_off, 0, None).sum())
+        tables = [modulation_table(int(np.count_nonzero(k)), mod) for k in (k_on, k_off)]
+        act = np.zeros(shape)
+        ranks = np.zeros((2,) + shape, dtype=int)
+        fired = np.zeros(shape, dtype=bool)
+        n_steps = int(max(r.on.max(), r.off.max())) + 1 if stop is None else stop
+        for step in range(n_steps):
+            for g, (steps, k) in enumerate(((r.on, k_on), (r.off, k_off))):
+                p = np.argwhere(steps == step)
+                if p.size == 0:
+                    continue
+                pr, pc = p[0]
+                cy, cx = k.shape[0] // 2, k.shape[1] // 2
+                for nr in range(BORDER, shape[0] - BORDER):
+                    for nc in range(BORDER, shape[1] - BORDER):
+                        dr, dc = pr - nr, pc - nc
+                        if abs(dr) > cy or abs(dc) > cx or fired[nr, nc]:
+                            continue
+                        w = k[cy + dr, cx + dc]
+                        if w == 0:
+                            continue
+                        act[nr, nc] += tables[g][ranks[g, nr, nc]] * w
+                        ranks[g, nr, nc] += 1
+                        if act[nr, nc] > thr:
+                            fired[nr, nc] = True
+                            out.append((step, m, nr, nc))
+    return sorted(out)
+
+
+def test_orientation_maps_against_an_event_by_event_simulation():
+    """The vectorised layer gives exactly the spikes of a plain loop over the retina's spikes (every rule above)."""
+    rng = np.random.default_rng(3)
+    img = rng.integers(0, 256, size=(64, 60)).astype(np.uint8)
+    img[:, 28:] = np.clip(img[:, 28:].astype(int) + 90, 0, 255)  # an edge for the maps to see
+    r = retina(img, ON_CENTRE)
+    kernels = [(EDGE, -EDGE), (EDGE.T, -EDGE.T), (-EDGE, EDGE)]
+    layer = OrientationLayer(kernels, 0.2, 0.22)
+    for stop in (None, 60):
+        got = layer.run(r, stop)
+        assert len(got) > 10
+        want = _brute_orientation(r, kernels, 0.2, 0.22, stop)
+        assert sorted(zip(got.step.tolist(), got.map.tolist(), got.row.tolist(), got.col.tolist())) == want
+
+
+def _spikes(rng, n, shape, maps):
+    step = np.sort(rng.integers(0, 40, n))
+    return Spikes(step, rng.integers(0, maps, n), rng.integers(0, shape[0], n), rng.integers(0, shape[1], n))
+
+
+def test_face_learning_adds_the_modulation_of_each_inputs_rank():
+    """SpikeNET's supervised rule: the learning neuron's weight of its r-th input grows by round(256 mod^r)."""
+    rng = np.random.default_rng(5)
+    shape = (24, 20)
+    layer = FaceLayer(3, 2, (7, 5), 0.1)
+    s = _spikes(rng, 80, shape, 2)
+    order = np.lexsort((s.col, s.row, s.map, s.step))
+    s = Spikes(s.step[order], s.map[order], s.row[order], s.col[order])
+    layer.learn(s, shape, face=1, row=12, col=10)
+    want = np.ones((2, 7, 5))
+    rank = 0
+    for m, r, c in zip(s.map, s.row, s.col):
+        if abs(r - 12) <= 3 and abs(c - 10) <= 2:
+            want[m, r - 12 + 3, c - 10 + 2] += layer.table[rank]
+            rank += 1
+    assert rank > 5
+    assert np.array_equal(layer.weights[1], want) and np.all(layer.weights[[0, 2]] == 1)
+
+
+def test_the_first_map_over_its_threshold_wins():
+    traj = np.array([[1, 2, 5, 9], [1, 6, 7, 8], [0, 0, 7, 20.0]])
+    w, first, excess = decide(traj, np.array([4.0, 5.0, 6.0]))
+    assert w == 1 and first.tolist() == [2, 1, 2]
+    w, first, _ = decide(traj, np.array([4.5, 10.0, 6.0]))  # maps 0 and 2 cross together: the larger excess
+    assert w == 2 and first.tolist() == [2, -1, 2]
+    assert decide(traj, np.full(3, 100.0))[0] == -1  # silence
+
+
+def test_degradations_keep_eight_bits():
+    img = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    low = lower_contrast(img, 0.01)
+    assert low.dtype == np.uint8 and np.unique(low).size <= 4  # 1% of 255 grey levels: a few steps left
+    assert np.array_equal(lower_contrast(img, 1.0), img)
+    noisy = add_noise(img, 1.0, np.random.default_rng(0))
+    assert abs(np.corrcoef(noisy.ravel(), img.ravel())[0, 1]) < 0.2
+    assert np.array_equal(add_noise(img, 0.0, np.random.default_rng(0)), img)
+
+
+@pytest.mark.brian2
+def test_brian2_neurons_give_the_same_first_spikes_and_decision():
+    """The same network as Brian2 neurons: integrate ``round(256 mod^r) w`` per input map, fire once over threshold.
+
+    Orientation maps: the retina's spikes (one ON and one OFF per step) through Brian2 synapses give the very
+    spikes of :class:`OrientationLayer`. Face maps: those spikes, delivered one per step in processing order, give
+    the first face map and spike of :func:`decide` on :meth:`FaceLayer.trajectories`.
+    """
+    from spiking.engines.brian2.install import import_brian2
+
+    b2 = import_brian2()
+    rng = np.random.default_rng(8)
+    img = rng.integers(0, 256, size=(64, 60)).astype(np.uint8)
+    img[20:44, 20:40] = np.clip(img[20:44, 20:40].astype(int) + 100, 0, 255)
+    r = retina(img, ON_CENTRE)
+    kernels = [(EDGE, -EDGE), (EDGE.T, -EDGE.T)]
+    layer = OrientationLayer(kernels, 0.2, 0.22)
+    ours = layer.run(r)
+    assert len(ours) > 20
+    shape = r.shape
+    n = shape[0] * shape[1]
+    active = np.zeros(shape, dtype=bool)
+    active[BORDER : shape[0] - BORDER, BORDER : shape[1] - BORDER] = True
+    b2.device.reinit()
+    b2.set_device("runtime")
+    b2.prefs.codegen.target = "numpy"
+    h = 0.1 * b2.ms
+    got = []
+    for m, (k_on, k_off) in enumerate(kernels):
+        net = b2.Network()
+        thr = 0.2 * 256 * (np.clip(k_on, 0, None).sum() + np.clip(k_off, 0, None).sum())
+        g = b2.NeuronGroup(
+            n, "act : 1\nrank_on : 1\nrank_off : 1\nlive : 1", threshold="live > 0 and act > thr", reset="live = 0",
+            dt=h, namespace={"thr": thr},
+        )  # fmt: skip
+        g.live = active.ravel().astype(float)
+        mon = b2.SpikeMonitor(g)
+        net.add(g, mon)
+        for steps, k, rank in ((r.on, k_on, "rank_on"), (r.off, k_off, "rank_off")):
+            table = modulation_table(int(np.count_nonzero(k)), 0.22)
+            lookup = b2.Function(lambda x, t=table: t[np.asarray(x, dtype=int)], arg_units=[1], return_unit=1)
+            src = b2.SpikeGeneratorGroup(n, np.arange(n), steps.ravel() * h, dt=h)
+            syn = b2.Synapses(
+                src, g, "w : 1 (constant)",
+                on_pre=f"act_post += live_post * lookup({rank}_post) * w\n{rank}_post += live_post",
+                dt=h, namespace={"lookup": lookup},
+            )  # fmt: skip
+            pre, post, w = [], [], []
+            cy, cx = k.shape[0] // 2, k.shape[1] // 2
+            for dr, dc in zip(*np.nonzero(k)):
+                for nr in range(shape[0]):
+                    for nc in range(shape[1]):
+                        pr, pc = nr + dr - cy, nc + dc - cx
+                        if 0 <= pr < shape[0] and 0 <= pc < shape[1]:
+                            pre.append(pr * shape[1] + pc)
+                            post.append(nr * shape[1] + nc)
+                            w.append(k[dr, dc])
+            syn.connect(i=np.array(pre), j=np.array(post))
+            syn.w = np.array(w)
+            syn.delay = 0 * b2.ms
+            net.add(src, syn)
+        net.run((int(max(r.on.max(), r.off.max())) + 2) * h)
+        # a spike delivered in step k is integrated, and fires, in step k (the threshold follows the synapses)
+        steps_b2 = np.rint(np.asarray(mon.t / h)).astype(int) - 1
+        for step, idx in zip(steps_b2, np.asarray(mon.i)):
+            got.append((int(step), m, int(idx // shape[1]), int(idx % shape[1])))
+    assert sorted(got) == sorted(zip(ours.step.tolist(), ours.map.tolist(), ours.row.tolist(), ours.col.tolist()))
+
+    # the face maps: two maps over the two orientation maps, one learnt from this image at its centre
+    faces = FaceLayer(2, 2, (9, 7), 0.1)
+    faces.learn(ours, shape, face=1, row=shape[0] // 2, col=shape[1] // 2)
+    faces.thresholds = 0.4 * faces.max_activation(200)
+    traj = faces.trajectories(ours, shape)
+    winner, first, _ = decide(traj, faces.thresholds)
+    assert winner == 1 and first[1] >= 0
+    rows, cols = np.nonzero(active)
+    hr, hc = 4, 3
+    net = b2.Network()
+    g = b2.NeuronGroup(
+        2 * rows.size, "act : 1\nrank : 1\nthr : 1\nlive : 1", threshold="live > 0 and act > thr",
+        reset="live = 0", dt=h,
+    )  # fmt: skip
+    g.thr = np.repeat(faces.thresholds, rows.size)
+    g.live = 1.0
+    lookup = b2.Function(lambda x: faces.table[np.asarray(x, dtype=int)], arg_units=[1], return_unit=1)
+    src = b2.SpikeGeneratorGroup(len(ours), np.arange(len(ours)), np.arange(len(ours)) * h, dt=h)
+    syn = b2.Synapses(
+        src, g, "w : 1 (constant)", on_pre="act_post += live_post * lookup(rank_post) * w\nrank_post += 1", dt=h,
+        namespace={"lookup": lookup},
+    )  # fmt: skip
+    pre, post, w = [], [], []
+    for s in range(len(ours)):
+        for f in range(2):
+            for k, (nr, nc) in enumerate(zip(rows, cols)):
+                dr, dc = ours.row[s] - nr, ours.col[s] - nc
+                if abs(dr) <= hr and abs(dc) <= hc:
+                    pre.append(s)
+                    post.append(f * rows.size + k)
+                    w.append(faces.weights[f, ours.map[s], dr + hr, dc + hc])
+    syn.connect(i=np.array(pre), j=np.array(post))
+    syn.w = np.array(w)
+    syn.delay = 0 * b2.ms
+    mon = b2.SpikeMonitor(g)
+    net.add(g, src, syn, mon)
+    net.run((len(ours) + 2) * h)
+    first_b2 = [int(np.rint(t / h)) - 1 for t in mon.t]  # integrated in the step of the input, tested the next
+    index = np.asarray(mon.i)
+    assert first_b2, "no face neuron fired on Brian2"
+    k = int(np.argmin(first_b2))
+    assert index[k] // rows.size == winner and first_b2[k] == first[winner]
+
+
+@pytest.mark.skipif(
+    not (DATA / "orl_faces" / "s1-1.pgm").is_file() or not (DATA / "spikenet_40faces" / "learn_lst_img").is_file(),
+    reason="needs ../shared/data/orl_faces and ../shared/data/spikenet_40faces (not part of the project)",
+)
+def test_the_40_faces_learnt_and_identified(tmp_path):
+    """The protocol's first half on the real data: learn views 3-10, identify views 1-2 and 3-10 at full contrast.
+
+    Measured when written: 98.4% of the learnt views, 86.3% of the unseen views (``docs/first-spike.md``);
+    required here: at least 95% and 80% (the thresholds are chosen on the learnt views).
+    """
+    from spiking.firstspike.faces import FacesOptions, learn_faces
+
+    options = FacesOptions(
+        faces=str(DATA / "orl_faces"),
+        spikenet=str(DATA / "spikenet_40faces"),
+        output_dir=str(tmp_path),
+        contrasts=(1.0,),
+        noises=(),
+        workers=2,
+    )
+    folder, m = learn_faces(options)
+    assert m["status"] == "complete"
+    assert m["results"]["learnt_views_full_contrast"] >= 0.95
+    assert m["results"]["unseen_views_full_contrast"] >= 0.80
+    for name in ("results.csv", "accuracy.png", "weights.png", "decision.png", "examples.png", "weights.npz"):
+        assert (folder / name).is_file(), name
+    assert math.isclose(sum(1 for _ in open(folder / "results.csv")) - 1, 2)
