@@ -87,6 +87,7 @@ ALLOWED = {
     "io": {"config", "model"},
     "render": {"config", "model", "io", "analysis", "validate"},
     "analysis": {"config", "model", "io"},
+    "firstspike": {"io", "learn"},
 }
 
 
