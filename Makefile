@@ -2,6 +2,7 @@
 #   make run    create .venv, install, run the default simulation, print the run folder
 #   make test   create .venv, install, run the tests
 # More: make install | make lint (ruff) | make mpi (NEST with MPI in .venv-mpi) | make test-mpi | make test-browser | make bench
+#       make bench-bindsnet (the peer BindsNET in benchmarks/.venv-bindsnet, for benchmarks/learn_digits_speed.py)
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -11,7 +12,7 @@ MPI_VENV ?= .venv-mpi
 MPI_STAMP := $(MPI_VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install lint run test test-all mpi test-mpi test-browser browser bench clean
+.PHONY: install lint run test test-all mpi test-mpi test-browser browser bench bench-bindsnet clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,5 +54,14 @@ test-browser: $(STAMP) browser
 bench: $(STAMP)
 	$(PY) benchmarks/run_benchmarks.py default
 
+# BindsNET, a peer measured beside spiking, in its own environment (never a dependency; about 3 GB with torch)
+BINDSNET_VENV := benchmarks/.venv-bindsnet
+$(BINDSNET_VENV)/.installed: benchmarks/bindsnet/requirements.txt
+	$(PYTHON) -m venv $(BINDSNET_VENV)
+	$(BINDSNET_VENV)/bin/python -m pip install -q -r benchmarks/bindsnet/requirements.txt
+	touch $@
+
+bench-bindsnet: $(BINDSNET_VENV)/.installed
+
 clean:
-	rm -rf $(VENV) $(MPI_VENV) build *.egg-info
+	rm -rf $(VENV) $(MPI_VENV) $(BINDSNET_VENV) build *.egg-info

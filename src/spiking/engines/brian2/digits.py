@@ -71,11 +71,12 @@ def default_cache_dir() -> Path:
     return Path.home() / ".cache" / "spiking" / "brian2"
 
 
-def _key(model: DigitsModel, neurons: int, batch: int) -> str:
+def _key(model: DigitsModel, neurons: int, batch: int, profile: bool = False) -> str:
     import brian2
 
     text = json.dumps(
         {
+            "profile": profile,
             "brian2": brian2.__version__,
             "engine": [hashlib.sha256(Path(f).read_bytes()).hexdigest() for f in (__file__, digits_network.__file__)],
             "model": model.to_dict(),
@@ -124,12 +125,19 @@ class Brian2DigitsEngine:
         Presentations per batch (compiled in).
     cache_dir : path, optional
         Where compiled networks are kept (default :func:`default_cache_dir`).
+    profile : bool
+        Compile a network that times each of its code objects (Brian2's
+        ``profile=True``; a separate cached program): :attr:`profiling` sums
+        their seconds over the batches, :attr:`batch_wall_s` the batches' wall time.
     """
 
     name = "brian2"
 
-    def __init__(self, model: DigitsModel, neurons: int, batch: int = 50, cache_dir=None):
+    def __init__(self, model: DigitsModel, neurons: int, batch: int = 50, cache_dir=None, profile: bool = False):
         self.model, self.neurons, self.batch = model, neurons, batch
+        self.profile = profile
+        self.profiling: dict[str, float] = {}
+        self.batch_wall_s = 0.0
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.project: Path | None = None
         self.compiled = False
@@ -181,8 +189,11 @@ class Brian2DigitsEngine:
         seed_var = device.get_array_name(self._objects["ctl"].variables["rng_seed"])
         device.apply_run_args()
         device.insert_code("main", f"brian::_random_generators[0].seed(brian::{seed_var}[0]);")
-        net.run(self.batch * self.model.presentation_steps * self.model.dt_ms * brian2.ms)
-        self.project = self.cache_dir / f"digits-{self.neurons}n-{_key(self.model, self.neurons, self.batch)}"
+        net.run(self.batch * self.model.presentation_steps * self.model.dt_ms * brian2.ms, profile=self.profile)
+        kind = "n-profiled" if self.profile else "n"
+        self.project = (
+            self.cache_dir / f"digits-{self.neurons}{kind}-{_key(self.model, self.neurons, self.batch, self.profile)}"
+        )
         if not (self.project / "main").is_file():
             self._compile(device)
             self.compiled = True
@@ -261,7 +272,13 @@ class Brian2DigitsEngine:
         results = self._workdir / "results"
         shutil.rmtree(results, ignore_errors=True)
         results.mkdir()
+        t0 = time.perf_counter()
         self._execute(args, results)
+        self.batch_wall_s += time.perf_counter() - t0
+        if self.profile:
+            for line in (results / "profiling_info.txt").read_text().splitlines():
+                name, seconds = line.split()
+                self.profiling[name] = self.profiling.get(name, 0.0) + float(seconds)
         return self._collect(results, network)
 
     def _variable(self, group: str, var: str):

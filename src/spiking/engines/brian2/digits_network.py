@@ -38,8 +38,11 @@ In-simulation control, so that a batch needs no Python between digits:
   by the STDP code itself (each change of ``w`` is added to ``wsum``), so the
   normalisation costs nothing per time step;
 - the Poisson inputs read the digit shown from a table (``TimedArray``) of the
-  batch's digits; random numbers are drawn only for lit pixels while a digit
-  is shown;
+  batch's digits once per presentation, into a rate per pixel; the controller
+  says once per step whether a digit is shown (``on``), so a time step costs
+  each pixel one comparison, and random numbers are drawn only for lit pixels
+  while a digit is shown (the same draws, in the same order, as reading the
+  table at every step did);
 - ``plastic`` (0 or 1) switches STDP, the threshold's growth and decay and the
   normalisation off for labelling and testing, leaving ``w`` and ``theta``
   exactly as they are.
@@ -103,6 +106,7 @@ reps : integer
 total : integer
 accepted : integer
 rng_seed : integer
+on : integer
 """
 # at the end of a digit's 350 ms: accept it, or show it again brighter (every step costs one element)
 _DECIDE = """
@@ -113,6 +117,7 @@ k += accepted
 intensity = intensity + rejected * intensity_step - accepted * (intensity - start_intensity)
 reps = (reps + rejected) * (1 - accepted)
 total = total * (1 - decide)
+on = int(timestep(t, dt) % SP < SON) * int(k < n_digits)
 """
 _EXC = """
 dv/dt = ((v_rest_e - v) + ge * (e_exc_e - v) + gi * (e_inh_e - v)) / tau_e : volt (unless refractory)
@@ -184,15 +189,23 @@ def declare(model: DigitsModel, neurons: int, batch: int) -> dict:
     ctl.run_regularly(_DECIDE, when="start", name="ctl_decide")
     inp = NeuronGroup(
         model.n_input,
-        "k : integer (linked)\nn_digits : integer (linked)\nintensity : 1 (linked)",
+        "rate : Hz\nk : integer (linked)\nintensity : 1 (linked)\non : integer (linked)",
         # short-circuit: random numbers are drawn only for pixels that are lit while a digit is shown
-        threshold="timestep(t, dt) % SP < SON and k < n_digits and images(k * ms, i) > 0 * Hz and rand() < images(k * ms, i) * intensity * dt",
+        threshold="on > 0 and rate > 0 * Hz and rand() < rate * dt",
         dt=dt,
         namespace=ns,
         name="inp",
     )
-    for var in ("k", "n_digits", "intensity"):
+    for var in ("k", "intensity", "on"):
         setattr(inp, var, linked_var(ctl, var))
+    # at each presentation's start, after the controller has chosen the digit and its intensity
+    inp.run_regularly(
+        "rate = images(k * ms, i) * intensity",
+        dt=model.presentation_steps * dt,
+        when="start",
+        order=1,
+        name="inp_rate",
+    )
     exc = NeuronGroup(
         neurons,
         _EXC,
