@@ -230,6 +230,44 @@ def test_state_round_trip_is_exact(tmp_path):
     assert not list(tmp_path.glob(".*tmp"))  # written through a temporary file, renamed
 
 
+def test_responses_are_saved_sparse_and_older_dense_files_still_load(tmp_path):
+    """Only non-zero counts are written (a digit's spikes go to few neurons), so checkpoints of long runs
+    stay small; a state file of the dense format before it is read the same."""
+    import zipfile
+
+    from spiking.learn import state as state_mod
+
+    sizes = {"train": 3000, "label": 1000, "test": 1000}
+    st = TrainingState.fresh(initial_state(DigitsModel(), 100, 1), sizes, 100)
+    rng = np.random.default_rng(4)
+    for p in PHASES:  # three neurons answer each digit, 1-30 spikes, as in a real run
+        for d in range(sizes[p]):
+            st.counts[p][d, rng.choice(100, 3, replace=False)] = rng.integers(1, 31, 3)
+    save_state(tmp_path, st)
+    back = load_state(tmp_path, state_shapes(DigitsModel(), 100), sizes, 100)
+    assert all(np.array_equal(back.counts[p], st.counts[p]) and back.counts[p].dtype == np.int32 for p in PHASES)
+    with zipfile.ZipFile(tmp_path / STATE_FILE) as z:
+        counts_bytes = sum(i.file_size for i in z.infolist() if i.filename.startswith("counts/"))
+    dense_bytes = 5000 * 100 * 2
+    assert counts_bytes < dense_bytes / 5, (counts_bytes, dense_bytes)  # 18 bytes a digit against 200
+    # the dense format of earlier versions
+    arrays = dict(np.load(tmp_path / STATE_FILE))
+    for p in PHASES:
+        del arrays[f"counts/{p}/index"], arrays[f"counts/{p}/value"]
+        arrays[f"counts/{p}"] = st.counts[p].astype(np.int16)
+    arrays["format"] = np.array(state_mod.DENSE_FORMAT)
+    np.savez(tmp_path / STATE_FILE, **arrays)
+    old = load_state(tmp_path, state_shapes(DigitsModel(), 100), sizes, 100)
+    assert all(np.array_equal(old.counts[p], st.counts[p]) for p in PHASES)
+    # an index past the phase's digits is refused in one line
+    save_state(tmp_path, st)
+    arrays = dict(np.load(tmp_path / STATE_FILE))
+    arrays["counts/test/index"] = arrays["counts/test/index"].astype(np.int64) + 100 * 1000
+    np.savez(tmp_path / STATE_FILE, **arrays)
+    with pytest.raises(CheckpointError, match=r"counts/test do not fit 1000 digits x 100 neurons"):
+        load_state(tmp_path, state_shapes(DigitsModel(), 100), sizes, 100)
+
+
 def test_broken_state_files_are_named_in_one_line(tmp_path):
     st, sizes = _state()
     shapes = state_shapes(DigitsModel(), 4)
