@@ -218,8 +218,6 @@ def cmd_learn_digits(args) -> int:
     else:
         from ..learn.model import dataset_defaults
 
-        if args.data and args.dataset != "mnist":
-            raise SpikingError("--data names a copy of full MNIST: give it with --dataset mnist")
         defaults = DigitsOptions()
         per_dataset = dataset_defaults(
             args.dataset or defaults.dataset, args.neurons or defaults.neurons, bool(args.validation)

