@@ -1,7 +1,8 @@
 # spiking: two commands set everything up.
 #   make run    create .venv, install, run the default simulation, print the run folder
-#   make test   create .venv, install, run the tests
-# More: make install | make lint (ruff) | make mpi (NEST with MPI in .venv-mpi) | make test-mpi | make test-browser | make bench
+#   make test   create .venv, install, run the fast tier of the tests (a few minutes)
+# More: make install | make lint (ruff) | make test-slow (tests/slow: long simulations) | make mpi (NEST with MPI
+#       in .venv-mpi) | make test-mpi | make test-browser | make test-all (every tier) | make bench
 #       make bench-bindsnet (the peer BindsNET in benchmarks/.venv-bindsnet, for benchmarks/learn_digits_speed.py)
 
 PYTHON ?= python3
@@ -12,7 +13,7 @@ MPI_VENV ?= .venv-mpi
 MPI_STAMP := $(MPI_VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install lint run test test-all mpi test-mpi test-browser browser bench bench-bindsnet clean
+.PHONY: install lint run test test-slow test-all mpi test-mpi test-browser browser bench bench-bindsnet clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +30,14 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
 
+# the tiers are the folders of tests/ (tests/conftest.py marks each test by its folder)
 test: $(STAMP) lint
-	$(PY) -m pytest -m "not mpi and not browser" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not slow and not mpi and not browser" --durations=15 $(PYTEST_ARGS)
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -m "slow" --durations=15 $(PYTEST_ARGS)
+
+test-all: test test-slow test-browser test-mpi
 
 # NEST built with MPI from the PyPI source distribution (cached; ~10-30 min the first time)
 $(MPI_STAMP): pyproject.toml scripts/build-nest-mpi.sh

@@ -1,4 +1,12 @@
-"""Shared helpers: tiny configs and a CLI runner."""
+"""Shared helpers: tiny configs and a CLI runner; the tiers, by folder.
+
+``make test`` runs the fast tier: every test outside the folders below. A test goes
+into a tier by where it lives, never by a decorator to remember:
+
+- ``tests/slow/``: long simulations and whole learning runs (marked ``slow``; ``make test-slow``);
+- ``tests/mpi/``: under a real ``mpirun`` (marked ``mpi``; ``make test-mpi``);
+- ``tests/browser/``: the report in headless Chromium (marked ``browser``; ``make test-browser``).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +20,20 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
+#: Folder under tests/ -> the marker every test in it carries.
+TIER_FOLDERS = {"slow": "slow", "mpi": "mpi", "browser": "browser"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark each test by the folder it lives in (:data:`TIER_FOLDERS`)."""
+    for item in items:
+        try:
+            folder = Path(item.fspath).resolve().relative_to(TESTS).parts[0]
+        except ValueError:
+            continue
+        if folder in TIER_FOLDERS:
+            item.add_marker(getattr(pytest.mark, TIER_FOLDERS[folder]))
 
 
 #: The recurrent projections a deterministic test network switches off (p = 0): all but

