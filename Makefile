@@ -26,8 +26,8 @@ run: $(STAMP)
 	$(VENV)/bin/spiking run
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks tutorials
+	$(VENV)/bin/ruff format --check src tests benchmarks tutorials
 
 test: $(STAMP) lint
 	$(PY) -m pytest -m "not mpi and not browser" $(PYTEST_ARGS)
