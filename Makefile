@@ -27,8 +27,8 @@ run: $(STAMP)
 	$(VENV)/bin/spiking run
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks tutorials
+	$(VENV)/bin/ruff format --check src tests benchmarks tutorials
 
 # the tiers are the folders of tests/ (tests/conftest.py marks each test by its folder)
 test: $(STAMP) lint

@@ -13,10 +13,14 @@ Usage (from the repository root, after `make install`; `mpi` also needs `make mp
     .venv/bin/python benchmarks/run_benchmarks.py brian2     # Brian2: first and warm run against a plain Brian2 script
     .venv/bin/python benchmarks/run_benchmarks.py network    # drawing, writing, reading the network; SONATA export
     .venv/bin/python benchmarks/run_benchmarks.py scaling    # 1 to 100 hypercolumns on Brian2 (NEST up to 16)
+    .venv/bin/python benchmarks/run_benchmarks.py izhikevich # Izhikevich (2003) on NEST and Brian2: wall and CPU time
+    .venv/bin/python benchmarks/run_benchmarks.py tutorials  # each tutorial notebook top to bottom, as the tests run it
 
 Each prints a Markdown table for docs/benchmarks.md. Every run is a real
-`spiking run` in a subprocess; peak memory is the child's maximum resident set
-(getrusage). Runs go to a temporary folder.
+`spiking run` in a subprocess (`izhikevich`: `spiking izhikevich`; `tutorials`:
+a notebook kernel); peak memory is the child's maximum resident set
+(getrusage). Runs go to a temporary folder. The figures are measured here, not
+asserted by the tests: a test's pass or failure does not depend on the clock.
 """
 
 from __future__ import annotations
@@ -203,6 +207,80 @@ def _timed(cmd: list[str]) -> tuple[float, float]:
             err.seek(0)
             raise SystemExit(f"failed: {' '.join(map(str, cmd))}\n{err.read().decode(errors='replace')}")
     return wall, usage.ru_maxrss / 1024
+
+
+def _timed_cpu(cmd: list) -> tuple[float, float, float]:
+    """Run a command; (wall seconds, CPU seconds (user + system), peak resident memory in MB) of its own process."""
+    with tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([str(c) for c in cmd], stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        if os.waitstatus_to_exitcode(status) != 0:
+            err.seek(0)
+            raise SystemExit(f"failed: {' '.join(map(str, cmd))}\n{err.read().decode(errors='replace')}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def bench_izhikevich(tmp: Path) -> None:
+    """`spiking izhikevich types` and `network` (10 s, one NEST thread) on each engine, one after another.
+
+    The simulation's own time comes from the run folder's manifest; the process's
+    wall and CPU time (imports, Brian2's code generation, the figures included)
+    from the operating system. CPU time does not count other jobs on a shared machine.
+    """
+    print(
+        "| engine | what | simulate (s) | process wall (s) | process CPU (s) | peak RSS (MB) |\n"
+        "|---|---|---|---|---|---|"
+    )
+    for engine in ("nest", "brian2"):
+        for what, args in (("types", []), ("network", ["--seed", "12345"]), ("network", ["--seed", "777"])):
+            out = tmp / f"izhikevich-{engine}-{what}-{'-'.join(args)}"
+            cmd = [PY, "-m", "spiking", "izhikevich", what, *args, "--engine", engine, "--output-dir", out]
+            wall, cpu, peak = _timed_cpu(cmd)
+            m = json.loads(next(out.glob("*/manifest.json")).read_text())
+            label = f"{what} {' '.join(args)}".strip()
+            print(
+                f"| {engine} | {label} | {m['timings_s']['simulate']:.2f} | {wall:.1f} | {cpu:.1f} | {peak:.0f} |",
+                flush=True,
+            )
+
+
+def bench_tutorials(tmp: Path) -> None:
+    """Each notebook of tutorials/ top to bottom in a fresh kernel of this interpreter, as tests/test_tutorials.py runs it.
+
+    The time is nbclient's, kernel start included. Notebook 7 needs the face data
+    (``../shared/data``, or ``SPIKING_DATA``); without it, it is left out.
+    """
+    import nbclient
+    import nbformat
+
+    data = Path(os.environ.get("SPIKING_DATA", ROOT.parent / "shared" / "data"))
+    kernels = tmp / "jupyter" / "kernels" / "python3"
+    kernels.mkdir(parents=True)
+    spec = {"argv": [PY, "-m", "ipykernel_launcher", "-f", "{connection_file}"], "language": "python"}
+    (kernels / "kernel.json").write_text(json.dumps({**spec, "display_name": "Python 3 (spiking benchmarks)"}))
+    os.environ.update(
+        JUPYTER_PATH=str(tmp / "jupyter"),
+        PYNEST_QUIET="1",
+        MPLBACKEND="Agg",
+        SPIKING_TUTORIAL_OUTPUT=str(tmp / "tutorial-output"),
+        SPIKING_DATA=str(data),
+    )
+    print("| notebook | wall (s) |\n|---|---|")
+    for path in sorted((ROOT / "tutorials").glob("*.ipynb")):
+        if path.name.startswith("07") and not (data / "orl_faces" / "s1-1.pgm").is_file():
+            print(f"| {path.name} | left out: no face data in {data} |")
+            continue
+        work = tmp / path.stem
+        work.mkdir()
+        nb = nbformat.read(path, as_version=4)
+        client = nbclient.NotebookClient(
+            nb, timeout=1800, kernel_name="python3", resources={"metadata": {"path": str(work)}}
+        )
+        t0 = time.perf_counter()
+        client.execute()
+        print(f"| {path.name} | {time.perf_counter() - t0:.1f} |", flush=True)
 
 
 def bench_export(tmp: Path, preset: str | None = None) -> None:
@@ -467,6 +545,8 @@ def main() -> None:
             "brian2",
             "network",
             "scaling",
+            "izhikevich",
+            "tutorials",
         ],
     )
     ap.add_argument("--preset", help="export only: run this preset instead of the default model (to try it quickly)")

@@ -1,12 +1,11 @@
 """Rendering a run folder: frame binning and colour scale, streamed spike reading, rates, movies, the report, render_run.
 
 Run folders here are synthetic (written with the project's own writers, no NEST),
-except one end-to-end test that runs a tiny simulation when NEST is installed.
+except in the tests marked ``nest``, which run a tiny simulation (NEST is a dependency: they run everywhere).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import re
@@ -645,10 +644,10 @@ def html_escape(s: str) -> str:
     return html.escape(s, quote=True)
 
 
-# ---- a real run, when NEST is installed ---------------------------------------------------------
+# ---- a real run on NEST ---------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(importlib.util.find_spec("nest") is None, reason="NEST is not installed")
+@pytest.mark.nest
 def test_render_a_real_run(tmp_path):
     cfg = tmp_path / "c.toml"
     data = tiny(run={"simulation_time": 200.0, "threads": 1, "output_dir": str(tmp_path / "output")})
@@ -678,7 +677,7 @@ def test_render_a_real_run(tmp_path):
         reader.close()
 
 
-@pytest.mark.skipif(importlib.util.find_spec("nest") is None, reason="NEST is not installed")
+@pytest.mark.nest
 def test_connectivity_plots_of_a_real_run_state_the_kernel_test(tmp_path):
     """``render.plot_layers``: a targets plot and a check plot per projection, the check tested against the kernel."""
     from spiking.io.connectivity import read_connectivity
@@ -711,6 +710,7 @@ def test_connectivity_plots_of_a_real_run_state_the_kernel_test(tmp_path):
         assert fit.outside == 0 and fit.agrees(1e-3), (p.name, fit.chi2, fit.dof, fit.p_value)
 
 
+@pytest.mark.nest
 def test_a_latency_coded_run_shows_latency_maps_and_first_spikes(tmp_path):
     """``retina.coding = "latency"``: the retina's latency maps at each pattern change, and each layer's first
     spike after each onset, as a figure and a table whose counts are the run's own spikes."""
