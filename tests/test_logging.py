@@ -143,3 +143,31 @@ def test_the_library_alone_prints_nothing():
     code = "import logging, spiking; logging.getLogger('spiking.export.nwb').warning('lost')"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and proc.stderr == ""
+
+
+# ---------------------------------------------------------------- the engines: what a one-line error leaves out
+
+
+@pytest.mark.parametrize(
+    ("module", "load", "logger"),
+    [
+        ("nest", "spiking.engines.nest.install:import_nest", "spiking.engines.nest.install"),
+        ("brian2", "spiking.engines.brian2.install:import_brian2", "spiking.engines.brian2.install"),
+    ],
+)
+def test_a_simulator_that_cannot_be_imported_keeps_its_traceback_for_vv(module, load, logger, monkeypatch, caplog):
+    import importlib
+
+    from spiking.errors import EngineUnavailableError
+
+    path, name = load.split(":")
+    importer = getattr(importlib.import_module(path), name)
+    monkeypatch.setitem(sys.modules, module, None)  # `import` raises ImportError
+    with (
+        caplog.at_level(logging.DEBUG, logger="spiking"),
+        pytest.raises(EngineUnavailableError, match="cannot be imported"),
+    ):
+        importer()
+    (record,) = [r for r in caplog.records if r.name == logger]
+    assert record.levelno == logging.DEBUG and record.getMessage() == f"importing {module} failed:"
+    assert record.exc_info and isinstance(record.exc_info[1], ImportError)
