@@ -7,9 +7,17 @@ config keys and the run folder.
 
 ``spiking.open_run(folder)`` reads a run folder (:mod:`spiking.api`); it is
 imported on first use, so ``import spiking`` stays light.
+
+Each module logs through ``logging.getLogger(__name__)``, under the
+``spiking`` logger, which shows nothing until the application configures
+logging (the ``spiking`` command does: warnings on stderr, ``-v`` for more).
 """
 
+import logging as _logging
+
 __version__ = "0.1.0"
+
+_logging.getLogger(__name__).addHandler(_logging.NullHandler())
 
 __all__ = ["__version__", "open_run", "Run"]
 

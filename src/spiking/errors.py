@@ -27,6 +27,12 @@ def one_line(text: str) -> str:
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(text))
 
 
+def describe(err: BaseException) -> str:
+    """An exception in one line for a log message: ``Type: first line of its message`` (the type alone if none)."""
+    lines = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {lines[0]}" if lines else type(err).__name__
+
+
 class SpikingError(Exception):
     """Base of all errors that are the user's to fix (exit status 2 in the CLI; a full disk, 1).
 

@@ -10,20 +10,26 @@ Each module registers its commands: :mod:`.simulate` (run, render, preview,
 config, validate), :mod:`.export` (export), :mod:`.tools` (check,
 izhikevich) and :mod:`.learn` (learn digits); :mod:`.common` holds what they
 share. A usage error (an unknown option, a missing argument) is one line too.
+What the library logs is shown on stderr as ``spiking: warning: ...``
+(:mod:`.logs`: ``-v``, ``-vv``, a command's ``--quiet``).
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from .. import __version__
 from ..errors import DiskFullError, SpikingError
 from . import export, learn, simulate, tools
+from .logs import add_verbose, log_level, logging_to_stderr
 
 __all__ = ["main", "build_parser"]
 
 EXIT_USAGE = 2
+
+logger = logging.getLogger(__name__)
 
 #: Exit status of each domain error (the first class that matches); other :class:`SpikingError`: ``EXIT_USAGE``.
 EXIT_STATUS: tuple[tuple[type[SpikingError], int], ...] = ((DiskFullError, 1),)
@@ -49,16 +55,23 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     for module in COMMAND_MODULES:
         module.register(sub)
+    add_verbose(parser)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    with logging_to_stderr(log_level(args)):
+        return _dispatch(args)
+
+
+def _dispatch(args) -> int:
     try:
         return args.func(args)
     except SpikingError as err:
         _error(str(err))
+        logger.debug("where the error was raised:", exc_info=True)
         return next((code for cls, code in EXIT_STATUS if isinstance(err, cls)), EXIT_USAGE)
     except KeyboardInterrupt:
         print("spiking: interrupted", file=sys.stderr)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 import sys
 from pathlib import Path
@@ -10,6 +11,8 @@ from pathlib import Path
 from ..errors import SpikingError
 
 __all__ = ["config_args", "positive_float", "positive_int", "load", "render_folder"]
+
+logger = logging.getLogger(__name__)
 
 
 def config_args(p: argparse.ArgumentParser, env: bool = True) -> None:
@@ -91,6 +94,7 @@ def render_folder(folder: Path, quiet: bool = False, open_report: bool = False, 
         raise
     except Exception as err:  # noqa: BLE001 - the run's data are safe; say what failed
         print(f"spiking: error: rendering {folder} failed: {type(err).__name__}: {err}", file=sys.stderr)
+        logger.debug("where rendering %s failed:", folder, exc_info=True)
         return 1
     timings = {"connectivity": round(t_conn, 3), **{k: round(v, 3) for k, v in info.get("timings_s", {}).items()}}
     timings["total"] = round(time.perf_counter() - t0, 3)

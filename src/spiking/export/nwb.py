@@ -21,6 +21,7 @@ neurophysiology (DANDI takes it); ``pynwb`` reads it back and
 from __future__ import annotations
 
 import json
+import logging
 import os
 import uuid
 from datetime import datetime
@@ -30,9 +31,11 @@ import numpy as np
 
 from .. import __version__
 from ..config import RETINA_SOURCE_TEXT
-from ..errors import RunFolderError
+from ..errors import RunFolderError, describe
 
 __all__ = ["export_nwb", "nwb_path", "model_subject", "require_complete"]
+
+logger = logging.getLogger(__name__)
 
 _DESCRIPTION = (
     "A simulation of the early visual pathway with spiking neurons: a picture drives ON- and OFF-centre "
@@ -153,7 +156,13 @@ def _stimuli(run) -> dict:
 
         model = build_model(run.config)
         return {p: (s.image, s.rates_on, s.rates_off) for p, s in model.stimuli.items()}
-    except Exception:  # noqa: BLE001 - an image that moved: the run's own snapshots
+    except Exception as err:  # noqa: BLE001 - an image that moved: the run's own snapshots
+        logger.warning(
+            "NWB: the config's stimuli cannot be rebuilt (%s): the patterns and retina rates come from "
+            "the run's 8-bit snapshots",
+            describe(err),
+            exc_info=logger.isEnabledFor(logging.DEBUG),
+        )
         from ..io.snapshots import read_retina_snapshot
 
         lo, hi = run.config.retina.min_rate, run.config.retina.max_rate
@@ -163,6 +172,13 @@ def _stimuli(run) -> dict:
             snap = read_retina_snapshot(run.folder, start, lo, hi, (run.manifest.get("sizes") or {}).get("retina_side"))
             if snap is not None:
                 out[p] = snap
+        missing = [p for p in run.patterns if p not in out]
+        if missing:
+            logger.warning(
+                "NWB: no retina snapshot of %s either: left out of the stimulus templates, the stimulus "
+                "series and the retina rates (their epochs stay)",
+                ", ".join(repr(p) for p in missing),
+            )
         return out
 
 

@@ -11,12 +11,15 @@ file can still be closed in the room kept for closing.
 from __future__ import annotations
 
 import errno
+import logging
 import os
 from pathlib import Path
 
 from ..errors import DiskFullError
 
 __all__ = ["DISK_FULL_ERRNOS", "is_disk_full", "as_disk_full", "Room"]
+
+logger = logging.getLogger(__name__)
 
 #: ``errno`` values that mean the file system (or the user's quota) has no room left.
 DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
@@ -109,8 +112,12 @@ class Room:
         try:
             if size is not None and self.active:
                 os.ftruncate(self.fd, size)
-        except OSError:
-            pass
+        except OSError as err:
+            logger.warning(
+                "%s: the room reserved past its end could not be given back (%s): the file is larger than its data",
+                self.path,
+                err.strerror or err,
+            )
         finally:
             os.close(self.fd)
             self.fd = None

@@ -28,6 +28,7 @@ for it, holds every chunk written before (``t_stop`` says up to when).
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +56,8 @@ __all__ = [
     "sorting_of",
     "BLOCK",
 ]
+
+logger = logging.getLogger(__name__)
 
 SONATA_MAGIC = 0x0A7A
 #: SONATA's ``sorting`` attribute of a spike population: an HDF5 enum on int8
@@ -191,7 +194,7 @@ class SpikeWriter:
         try:
             self.h5.close()
         except Exception:  # noqa: BLE001 - closing a file HDF5 already gave up on
-            pass
+            logger.debug("closing %s after a failed write failed too:", self.tmp, exc_info=True)
         if self.room is not None:
             self.room.release()
         if not keep:

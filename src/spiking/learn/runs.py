@@ -10,6 +10,7 @@ complete, ``results.npz``, ``weights.png``, ``confusion.png`` and ``.csv``,
 
 from __future__ import annotations
 
+import logging
 import os
 import platform
 import signal
@@ -23,7 +24,7 @@ import numpy as np
 
 from .. import __version__
 from ..config import toml_value
-from ..errors import ConfigError, DatasetError, RunFolderError
+from ..errors import ConfigError, DatasetError, RunFolderError, describe
 from ..io.atomic import atomic_write_text
 from ..io.runfolder import create_run_folder, read_manifest, run_status, write_manifest
 from .data import load_dataset, run_indices
@@ -34,6 +35,8 @@ from .progress import Progress, format_seconds
 from .state import TrainingState, load_state, save_state
 
 __all__ = ["DigitsRun", "start_digits", "resume_digits", "KIND", "default_engine"]
+
+logger = logging.getLogger(__name__)
 
 KIND = "learn-digits"
 
@@ -289,6 +292,13 @@ def _drive(
             return _stopped(folder, manifest, state, sizes, stop.signum, progress)
         except BaseException as err:
             if signals.received is not None and not isinstance(err, (KeyboardInterrupt, SystemExit)):
+                # the signal reaches the simulator's child process too, which then ends the batch with an error
+                logger.info(
+                    "after %s learning ended with %s: the run is recorded as interrupted",
+                    signal.Signals(signals.received).name,
+                    describe(err),
+                    exc_info=logger.isEnabledFor(logging.DEBUG),
+                )
                 return _stopped(folder, manifest, state, sizes, signals.received, progress)
             manifest.update(status="failed", error=f"{type(err).__name__}: {err}"[:500])
             write_manifest(folder, manifest)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import math
 import sys
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ __all__ = [
     "write_rates",
     "ratemap_image",
 ]
+
+logger = logging.getLogger(__name__)
 
 #: Sub-folder of the run folder that holds the rate plots and tables.
 RATES_DIR = "rates"
@@ -447,8 +450,10 @@ def write_rates(src: RunSource, *, folder: Path | None = None, progress: bool = 
         if old not in files:
             try:
                 old.unlink()
-            except OSError:
-                pass
+            except OSError as err:
+                logger.warning(
+                    "%s: a rate map of an earlier render could not be removed (%s)", old, err.strerror or err
+                )
     return {
         "files": files,
         "rows": rows,

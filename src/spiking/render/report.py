@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import logging
 from datetime import datetime
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from .source import RunSource, pattern_labels
 from .statistics import statistics_html
 
 __all__ = ["REPORT_NAME", "MOVIES_DIR", "write_report", "status_banner", "engine_text", "retina_text"]
+
+logger = logging.getLogger(__name__)
 
 REPORT_NAME = "index.html"
 #: Sub-folder of the run folder that holds the movies.
@@ -288,7 +291,10 @@ def _read_rate_rows(path: Path) -> list[dict]:
     try:
         with open(path, newline="", encoding="utf-8") as fh:
             return list(csv.DictReader(fh))
-    except (OSError, csv.Error):
+    except FileNotFoundError:
+        return []
+    except (OSError, csv.Error) as err:
+        logger.warning("%s cannot be read (%s): the report has no table of mean rates", path, err)
         return []
 
 

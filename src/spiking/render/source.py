@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,11 +10,13 @@ from pathlib import Path
 import numpy as np
 
 from ..config import Config, from_mapping
-from ..errors import SpikingError
+from ..errors import SpikingError, describe
 from ..io.runfolder import read_run
 from ..io.snapshots import read_retina_snapshot
 
 __all__ = ["RunSource", "load_run", "stimulus_images", "pattern_labels", "safe_name"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -146,8 +149,15 @@ def stimulus_images(src: RunSource) -> dict[str, tuple[np.ndarray, np.ndarray, n
                 s = model.stimuli.get(p)
                 if out[p] is None and s is not None:
                     out[p] = (s.image, s.rates_on, s.rates_off)
-        except (SpikingError, OSError, ValueError):
-            pass
+        except (SpikingError, OSError, ValueError) as err:
+            missing = ", ".join(repr(p) for p, v in out.items() if v is None)
+            logger.warning(
+                "%s: no retina snapshot of %s and the config's stimuli cannot be rebuilt (%s): "
+                "their stimulus and retina are drawn as not available",
+                src.folder,
+                missing,
+                describe(err),
+            )
     return out
 
 

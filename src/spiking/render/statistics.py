@@ -10,6 +10,7 @@ from ``spikes.h5``, block by block, and handed to Elephant
 from __future__ import annotations
 
 import csv
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +38,8 @@ __all__ = [
     "statistics_html",
     "preload_elephant",
 ]
+
+logger = logging.getLogger(__name__)
 
 STATISTICS_CSV = "spike_statistics.csv"
 STATISTICS_PNG = "spike_statistics.png"
@@ -172,7 +175,10 @@ def read_statistics_rows(path: Path) -> list[list]:
     try:
         with open(path, newline="", encoding="utf-8") as fh:
             rows = list(csv.reader(fh))
-    except (OSError, csv.Error):
+    except FileNotFoundError:
+        return []
+    except (OSError, csv.Error) as err:
+        logger.warning("%s cannot be read (%s): the report has no spike statistics", path, err)
         return []
     if not rows or rows[0] != _HEAD:
         return []

@@ -16,8 +16,10 @@ networks first.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -25,12 +27,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import describe
 from ..io.networkfile import META, NetworkFolder, write_network
 from ..machine import release_free_memory
 from ..model.connections import WIRING_VERSION, draw_network
 from ..model.network import Model
 
 __all__ = ["NetworkInfo", "network_key", "network_cache_root", "cache_limit_bytes", "obtain_network"]
+
+logger = logging.getLogger(__name__)
 
 #: Default size of the network cache, GB (``$SPIKING_NETWORK_CACHE_GB``).
 DEFAULT_CACHE_GB = 4.0
@@ -72,12 +77,19 @@ def network_cache_root() -> Path:
 
 def cache_limit_bytes() -> float:
     """The network cache's size limit (``$SPIKING_NETWORK_CACHE_GB``, default 4; 0: no cache)."""
-    text = os.environ.get("SPIKING_NETWORK_CACHE_GB", "")
+    return max(0.0, _cache_gb(os.environ.get("SPIKING_NETWORK_CACHE_GB", ""))) * 1e9
+
+
+@functools.lru_cache(maxsize=8)
+def _cache_gb(text: str) -> float:
+    """The value of ``$SPIKING_NETWORK_CACHE_GB`` (a value that is not a number said once: the default)."""
     try:
-        gb = float(text) if text.strip() else DEFAULT_CACHE_GB
+        return float(text) if text.strip() else DEFAULT_CACHE_GB
     except ValueError:
-        gb = DEFAULT_CACHE_GB
-    return max(0.0, gb) * 1e9
+        logger.warning(
+            "SPIKING_NETWORK_CACHE_GB=%r is not a number: the default, %g GB, is used", text, DEFAULT_CACHE_GB
+        )
+        return DEFAULT_CACHE_GB
 
 
 @dataclass
@@ -164,11 +176,22 @@ def obtain_network(
                 net = NetworkFolder(folder)
                 net.touch()
                 return net, NetworkInfo(key, "cache", 0.0, net.counts())
-            except Exception:  # noqa: BLE001 - a broken entry is drawn again
+            except Exception as err:  # noqa: BLE001 - a broken entry is drawn again
+                logger.warning(
+                    "the cached network %s cannot be read (%s): it is removed and drawn again",
+                    folder,
+                    describe(err),
+                    exc_info=logger.isEnabledFor(logging.DEBUG),
+                )
                 shutil.rmtree(folder, ignore_errors=True)
         try:
             root.mkdir(parents=True, exist_ok=True)
-        except OSError:
+        except OSError as err:
+            logger.warning(
+                "the network cache %s cannot be created (%s): the network is drawn and not kept for later runs",
+                root,
+                describe(err),
+            )
             limit = 0.0
     info = NetworkInfo(key, "drawn")
     if limit <= 0:

@@ -14,6 +14,7 @@ folder ``failed`` if rank 0 is killed before it can say so itself.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import shutil
 import signal
 import tempfile
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import Config, to_toml
-from ..errors import DiskFullError, RunFolderError, SpikingError
+from ..errors import DiskFullError, RunFolderError, SpikingError, describe
 from ..io.atomic import atomic_write_text
 from ..io.runfolder import create_run_folder, make_run_id, write_schedule
 from ..io.snapshots import write_retina_snapshots
@@ -39,6 +40,8 @@ from .sink import SpikeSink
 from .weights import WeightSink
 
 __all__ = ["RunResult", "RunInterrupted", "run", "resolved_config"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -454,6 +457,11 @@ def _close(sink: SpikeSink | None, status: str, manifest: Manifest, model: Model
         sink.close(status=status)
         kept = f"spikes.h5 holds the spikes up to {manifest.t_reached_ms:g} ms"
     except Exception as err:  # noqa: BLE001 - the run's record says why
+        logger.warning(
+            "spikes.h5 could not be closed (%s): the run is marked failed",
+            describe(err),
+            exc_info=logger.isEnabledFor(logging.DEBUG),
+        )
         status = "failed"
         manifest.error = manifest.error or f"spikes.h5 could not be written: {err}"
         kept = f"spikes.h5 could not be closed ({err})"
@@ -471,6 +479,11 @@ def _close_weights(weights: WeightSink | None, status: str, manifest: Manifest) 
     try:
         weights.close(complete=status == "complete")
     except Exception as err:  # noqa: BLE001 - the run's record says why
+        logger.warning(
+            "weights.h5 could not be written (%s): the run is marked failed",
+            describe(err),
+            exc_info=logger.isEnabledFor(logging.DEBUG),
+        )
         status = "failed"
         manifest.error = manifest.error or f"weights.h5 could not be written: {err}"
     manifest.weights = weights.summary or None
@@ -485,5 +498,7 @@ def _on_second_signal(folder: Path, manifest: Manifest, parallel: Parallel, sign
             manifest.signal = signal.Signals(signum).name
             manifest.note = "stopped at once by a second signal; spikes.h5 may be missing"
             manifest.write(folder)
-        except Exception:  # noqa: BLE001 - leaving anyway
-            pass
+        except Exception as err:  # noqa: BLE001 - leaving anyway
+            logger.warning(
+                "manifest.json could not be marked interrupted (%s): it may still say running", describe(err)
+            )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
 import time
@@ -10,6 +11,8 @@ from ...errors import EngineUnavailableError
 from .install import brian2_capabilities, compiler_problem, import_brian2
 
 __all__ = ["run_check", "report"]
+
+logger = logging.getLogger(__name__)
 
 _YES = {True: "yes", False: "no"}
 
@@ -69,6 +72,7 @@ def run_check() -> dict:
         try:
             device.build(directory=folder, compile=True, run=True, with_output=False)
         except Exception as err:  # noqa: BLE001 - one line for the user
+            logger.debug("building the check network in %s failed:", folder, exc_info=True)
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise EngineUnavailableError(f"Brian2 could not build a small network: {first}") from None
         caps["build_s"] = time.perf_counter() - t0

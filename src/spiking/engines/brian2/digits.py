@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import platform
 import shutil
@@ -43,6 +44,8 @@ from . import digits_network
 from .digits_network import declare
 
 __all__ = ["Brian2DigitsEngine", "default_cache_dir"]
+
+logger = logging.getLogger(__name__)
 
 #: Brian2 variable (group.name) of each state array, and whether it is a time to shift per batch.
 _STATE_VARIABLES = {
@@ -220,6 +223,7 @@ class Brian2DigitsEngine:
         try:
             device.build(directory=str(tmp), compile=True, run=False, with_output=False)
         except Exception as err:  # noqa: BLE001 - a compiler problem is the user's machine's
+            logger.debug("compiling the digits network in %s failed:", tmp, exc_info=True)
             shutil.rmtree(tmp, ignore_errors=True)
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise EngineUnavailableError(

@@ -9,6 +9,7 @@ whose code is the same.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
@@ -20,19 +21,20 @@ from ...errors import EngineUnavailableError
 
 __all__ = ["import_brian2", "cache_root", "compiler", "compiler_problem", "openmp_works", "brian2_capabilities"]
 
+logger = logging.getLogger(__name__)
+
 
 def import_brian2():
     """Import Brian2, or raise :class:`EngineUnavailableError` with how to install it."""
     try:
         import brian2
     except Exception as err:  # ImportError, or numpy too new for this Brian2 (AttributeError)
+        logger.debug("importing brian2 failed:", exc_info=True)
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise EngineUnavailableError(
             f"Brian2 cannot be imported ({type(err).__name__}: {first}); install it with `pip install brian2` "
             "(numpy below 2.4 for brian2 2.9), or `make install`"
         ) from None
-    import logging
-
     logging.getLogger("brian2").setLevel(logging.ERROR)  # e.g. "OpenMP code is not yet well tested"
     return brian2
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import platform
 import shutil
@@ -27,6 +28,8 @@ from ...io.runfolder import pid_alive
 from .install import cache_root, compiler
 
 __all__ = ["code_key", "compiled_duration", "Project"]
+
+logger = logging.getLogger(__name__)
 
 #: The shortest model time a project is compiled for, ms; longer runs take the next power of two of it.
 COMPILED_BASE_MS = 1000.0
@@ -154,7 +157,9 @@ class Project:
         try:
             device.build(directory=str(tmp), compile=True, run=False, with_output=False)
         except Exception as err:  # noqa: BLE001 - the compiler's complaint, in one line
-            errors = [ln for ln in _read(tmp / "make.log").splitlines() if "error" in ln.lower()]
+            log = _read(tmp / "make.log")
+            logger.debug("compiling the network in %s failed; make.log (removed with it):\n%s", tmp, log, exc_info=True)
+            errors = [ln for ln in log.splitlines() if "error" in ln.lower()]
             shutil.rmtree(tmp, ignore_errors=True)
             first = errors[0] if errors else (str(err).strip().splitlines() or [type(err).__name__])[0]
             raise EngineUnavailableError(f"Brian2 could not compile the network: {first}") from None

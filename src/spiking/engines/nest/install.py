@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 
 from ...errors import EngineUnavailableError
 
 __all__ = ["import_nest", "nest_capabilities", "nest_has_mpi"]
+
+logger = logging.getLogger(__name__)
 
 
 def import_nest(quiet: bool = True):
@@ -17,6 +20,7 @@ def import_nest(quiet: bool = True):
     try:
         nest = importlib.import_module("nest")
     except Exception as err:  # ImportError, or a broken installation raising anything
+        logger.debug("importing nest failed:", exc_info=True)
         raise EngineUnavailableError(
             f"NEST cannot be imported ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}); "
             "install it with `pip install nest-simulator` (or `make install`)"
