@@ -3,7 +3,6 @@
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from conftest import run_cli
@@ -33,19 +32,6 @@ def types_folders(tmp_path_factory):
     }
 
 
-@pytest.mark.brian2
-def test_types_on_brian2_equal_nest(types_folders):
-    folder = types_folders["brian2"]
-    m = json.loads((folder / "manifest.json").read_text())
-    assert m["status"] == "complete" and m["passed"] is True and m["parameters"]["engine"] == "brian2"
-    assert m["engine"]["name"] == "brian2" and m["engine"]["codegen_target"] == "numpy" and m["engine"]["version"]
-    b2, nest = load_spikes(folder / "spikes.h5"), load_spikes(types_folders["nest"] / "spikes.h5")
-    for name in CLASSES:
-        # every spike in the same 0.1 ms step (tolerance half a step)
-        assert len(b2[name].times) == len(nest[name].times) > 5
-        assert np.max(np.abs(b2[name].times - nest[name].times)) < 0.05
-
-
 @pytest.mark.nest
 def test_network_run_folder_short(tmp_path):
     # 2 s (3 Welch segments, the least the check accepts) keeps the test short;
@@ -63,12 +49,6 @@ def test_network_run_folder_short(tmp_path):
         assert (folder / f).stat().st_size > 1000
     assert m["engine"] == {**m["engine"], "name": "nest", "threads": 1}
     assert "seed" in m["engine"]["same_spikes_need"]
-
-
-@pytest.mark.nest
-def test_render_refuses_an_izhikevich_folder(types_folders):
-    proc = run_cli("render", types_folders["nest"])
-    _one_line_error(proc, "a `spiking izhikevich types` run has no pathway to render")
 
 
 def test_bad_arguments_exit_2(tmp_path):

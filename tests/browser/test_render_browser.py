@@ -24,7 +24,6 @@ import pytest
 from spiking.render import render_run
 from test_render import XSS, make_run_folder
 
-
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = [
     "--headless",

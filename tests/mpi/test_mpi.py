@@ -18,7 +18,6 @@ import pytest
 from conftest import fill_disk, tmpfs, wait_for_model_time
 from spiking.io.spikefile import load_spikes
 
-
 MPI_PYTHON = os.environ.get("SPIKING_MPI_PYTHON")
 ENV = {
     **os.environ,

@@ -2,12 +2,13 @@
 
 import json
 
+import numpy as np
 import pytest
 from PIL import Image
 
 from conftest import run_cli
 from spiking.io.spikefile import load_spikes
-from test_izhikevich_cli import CLASSES, _folder
+from test_izhikevich_cli import CLASSES, _folder, _one_line_error
 
 
 @pytest.mark.nest
@@ -46,3 +47,22 @@ def test_network_exit_1_when_the_rhythm_check_fails(tmp_path):
     assert "network check failed: segments" in proc.stderr
     m = json.loads((folder / "manifest.json").read_text())
     assert m["passed"] is False and m["metrics"]["segments"] == 1 and m["metrics"]["segments_ok"] is False
+
+
+@pytest.mark.brian2
+def test_types_on_brian2_equal_nest(types_folders):
+    folder = types_folders["brian2"]
+    m = json.loads((folder / "manifest.json").read_text())
+    assert m["status"] == "complete" and m["passed"] is True and m["parameters"]["engine"] == "brian2"
+    assert m["engine"]["name"] == "brian2" and m["engine"]["codegen_target"] == "numpy" and m["engine"]["version"]
+    b2, nest = load_spikes(folder / "spikes.h5"), load_spikes(types_folders["nest"] / "spikes.h5")
+    for name in CLASSES:
+        # every spike in the same 0.1 ms step (tolerance half a step)
+        assert len(b2[name].times) == len(nest[name].times) > 5
+        assert np.max(np.abs(b2[name].times - nest[name].times)) < 0.05
+
+
+@pytest.mark.nest
+def test_render_refuses_an_izhikevich_folder(types_folders):
+    proc = run_cli("render", types_folders["nest"])
+    _one_line_error(proc, "a `spiking izhikevich types` run has no pathway to render")

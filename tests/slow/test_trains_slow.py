@@ -1,7 +1,5 @@
 """The retina's spikes as pre-drawn Poisson trains: statistics, determinism, injection into NEST, and equivalence: the slow part (``make test-slow``); the rest is in ``tests/test_trains.py``."""
 
-import pytest
-
 from spiking.config import from_mapping
 
 
