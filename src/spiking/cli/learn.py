@@ -119,8 +119,8 @@ def register(sub) -> None:
         type=_count(0),
         default=None,
         metavar="N",
-        help="label the neurons from the first N training digits (default: all learnt; mnist: 10000, as Diehl & "
-        "Cook did)",
+        help="label the neurons from the first N training digits (default: all learnt, as for Diehl & Cook's "
+        "published accuracies)",
     )
     q.add_argument(
         "--validation",
