@@ -136,7 +136,7 @@ def _toml_value(v) -> str:
     return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items()) + "}"
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(doc=config_documents())
 def test_any_document_is_a_valid_config_or_one_line_config_error(tmp_path_factory, doc):
     path = tmp_path_factory.mktemp("doc") / "c.toml"
@@ -209,7 +209,7 @@ def overrides(draw):
     return f"{key}={text}", (key, meaning)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(overrides(), max_size=3))
 def test_any_set_override_loads_or_fails_cleanly(given_overrides):
     texts = [text for text, _ in given_overrides]
@@ -238,7 +238,7 @@ def toml_texts(draw):
     return "".join(f"[{section}]\n" + "".join(f"{line}\n" for line in lines) for section, lines in tables.items())
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=toml_texts())
 def test_any_toml_text_parses_or_fails_cleanly(tmp_path_factory, text):
     path = tmp_path_factory.mktemp("t") / "c.toml"
