@@ -98,3 +98,20 @@ def test_unwritable_output_folder(tmp_path):
         "run", "--preset", "small", "--no-progress", "--set", f"run.output_dir='{blocker / 'sub'}'", cwd=tmp_path
     )
     assert proc.returncode == 2 and "output folder cannot be created" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_run_that_ends_failed_exits_1_in_one_line(tmp_path, monkeypatch, capsys):
+    """A run whose folder ends ``failed`` without raising (its spike file could not be closed) exits 1, not 0."""
+    from spiking.cli import main
+    from spiking.run import orchestrate
+
+    folder = tmp_path / "run"
+    failed = orchestrate.RunResult(folder, "failed", {"status": "failed", "error": "OSError: cannot close\nmore"})
+    monkeypatch.setattr(orchestrate, "run", lambda *a, **k: failed)
+    cfg = _write_config(tmp_path / "c.toml", tiny())
+    assert main(["run", str(cfg), "--no-progress", "--no-render"]) == 1
+    out, err = capsys.readouterr()
+    assert out.strip() == str(folder)
+    assert err.splitlines() == [
+        f"spiking: error: the run failed: OSError: cannot close; {folder}/manifest.json says failed"
+    ]

@@ -220,6 +220,13 @@ def cmd_run(args) -> int:
                 file=sys.stderr,
             )
         print(result.folder)
+    if result.status == "failed":  # e.g. spikes.h5 could not be closed: the folder says so, and so does the status
+        if parallel.is_root:
+            error = str(result.manifest.get("error") or "see its manifest").splitlines()[0]
+            print(
+                f"spiking: error: the run failed: {error}; {result.folder}/manifest.json says failed", file=sys.stderr
+            )
+        return 1
     if result.status == "interrupted":
         sig = result.manifest.get("signal", "SIGINT")
         return 128 + int(getattr(signal, sig, signal.SIGINT))
