@@ -244,7 +244,7 @@ def test_sparse_noise_has_the_density_asked_and_is_balanced():
     # white or black with probability 1/2: within 4 binomial standard deviations
     white = (s == 1).sum()
     assert abs(white - n * k / 2) < 4 * math.sqrt(n * k / 4)
-    # every square equally often on: chi-square over the 256 squares (seeded; p is about 0.5, fails below 0.001)
+    # every square equally often on: chi-square over the 256 squares (seeded: p = 0.40 here; fails below 0.001)
     from scipy.stats import chisquare
 
     assert chisquare((s != 0).sum(axis=0).ravel()).pvalue > 1e-3

@@ -405,9 +405,9 @@ def sparse_noise_stimulus(
     frame are at least ``d`` squares apart (Chebyshev distance, as the exclusion zone of the Allen
     Brain Observatory's locally sparse noise), drawn by random sequential adsorption: squares in a
     random order, each kept unless it is closer than ``d`` to one already kept, until ``k`` are.
-    Squares near the border are then a little more often on than those in the middle (reverse
-    correlation divides by each square's own count, see
-    :func:`spiking.analysis.tuning.receptive_fields`).
+    Squares near the border are then more often on than those in the middle (a quarter more along
+    the edge for ``d = 3`` on 16 x 16 squares at the highest density); reverse correlation divides
+    by each square's own count (:func:`spiking.analysis.tuning.receptive_fields`).
 
     Parameters
     ----------
