@@ -7,6 +7,7 @@ through the command line.
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 
 import spiking
 from conftest import formats_config, make_real_run, run_cli
+from spiking.config import from_mapping, to_toml
 from spiking.io.spikefile import load_spikes
 from spiking.model.network import build_model
 
@@ -135,3 +137,24 @@ def test_sonata_circuit_opens_everywhere_it_should(runs):
     assert set(pop.target_nodes(edges).tolist()) <= set(targets) and edges.flat_size > 0
     for name in ("lgn_on", "lgn_off"):
         assert libsonata.SpikeReader(str(net / "inputs" / f"{name}.h5"))[name].get()
+
+
+@pytest.mark.nest
+@pytest.mark.brian2
+def test_validate_command_on_this_network(runs, cli, tmp_path):
+    """``spiking validate`` on this file's network (the Brian2 program compiled for ``runs``), one seed.
+
+    The model draws the network and the retina's trains, so the engines must give the very same
+    spikes; the folder holds the tables and the manifest says so; exit 0.
+    """
+    cfg = tmp_path / "shared.toml"
+    cfg.write_text(to_toml(from_mapping(data("nest"))))
+    proc = cli("validate", cfg, "--seeds", "1", "--set", f"run.output_dir='{tmp_path / 'out'}'", "-q", timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    folder = tmp_path / "out" / proc.stdout.strip().splitlines()[-1].split("/")[-1]
+    m = json.loads((folder / "manifest.json").read_text())
+    assert m["engines"] == ["nest", "brian2"] and m["seeds"] == [1] and m["agree"] is True
+    assert m["compared"] == "spike for spike" and m["identical_spikes"] is True
+    spikes = list(csv.DictReader(open(folder / "spikes_compared.csv")))
+    assert spikes and all(r["identical"] == "True" for r in spikes)
+    assert sum(int(r["nest_spikes"]) for r in spikes) > 100

@@ -1,12 +1,8 @@
-"""``spiking validate``: the comparison rules (pure numpy) and the command on both engines (tiny network)."""
-
-import csv
-import json
+"""``spiking validate``: the comparison rules (pure numpy); the command runs in tests/test_network_file.py and tests/slow/test_validate_slow.py."""
 
 import numpy as np
 import pytest
 
-from spiking.config import from_mapping, to_toml
 from spiking.validate.compare import compare_counts, compare_distances, compare_rates, compare_spikes
 
 
@@ -52,26 +48,3 @@ def test_spikes_compared_neuron_by_neuron_and_step_by_step():
     extra = compare_spikes("ex_on", 2, (ids, times), (np.append(ids, 9), np.append(times, 0.3)), 0.1)
     assert extra.spikes_b == 6 and extra.coincident == 5 and (extra.first_time, extra.first_neuron) == (0.3, 9)
     assert compare_spikes("in_on", 1, (ids[:0], times[:0]), (ids[:0], times[:0]), 0.1).coincident_fraction == 1.0
-
-
-@pytest.mark.nest
-@pytest.mark.brian2
-def test_validate_command_on_the_shared_network_shape(cli, tmp_path):
-    """``spiking validate`` on the network of tests/test_network_file.py (its Brian2 program compiled once), one seed.
-
-    The model draws the network and the retina's trains, so the engines must give the very same
-    spikes; the folder holds the tables and the manifest says so; exit 0.
-    """
-    from test_network_file import data
-
-    cfg = tmp_path / "shared.toml"
-    cfg.write_text(to_toml(from_mapping(data("nest"))))
-    proc = cli("validate", cfg, "--seeds", "1", "--set", f"run.output_dir='{tmp_path / 'out'}'", "-q", timeout=900)
-    assert proc.returncode == 0, proc.stderr
-    folder = tmp_path / "out" / proc.stdout.strip().splitlines()[-1].split("/")[-1]
-    m = json.loads((folder / "manifest.json").read_text())
-    assert m["engines"] == ["nest", "brian2"] and m["seeds"] == [1] and m["agree"] is True
-    assert m["compared"] == "spike for spike" and m["identical_spikes"] is True
-    spikes = list(csv.DictReader(open(folder / "spikes_compared.csv")))
-    assert spikes and all(r["identical"] == "True" for r in spikes)
-    assert sum(int(r["nest_spikes"]) for r in spikes) > 100
