@@ -1,14 +1,18 @@
-"""The orientation experiment: pattern specs, the trial schedule, and the analysis of a synthetic run folder (no simulator)."""
+"""The orientation experiment: pattern specs, the trial schedule, the analysis of a synthetic run folder, the command
+(bad options; one real run of a tiny network on NEST, about 5 s)."""
 
 from __future__ import annotations
 
 import csv
 import json
+import math
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import run_cli, tiny
 from spiking.analysis.orientation import OrientationDesign, analyse_run, write_tables
 from spiking.config import from_mapping, to_toml
 from spiking.errors import ConfigError, StimulusError
@@ -231,3 +235,78 @@ def test_silent_neurons_have_no_preference_and_are_not_responsive(tmp_path):
             h5["spikes/ex_on"][key].resize((0,))
     _, (t,) = analyse_run(folder)
     assert np.isnan(t.osi).all() and np.isnan(t.preferred_orientation).all() and not t.responsive.any()
+
+
+# ---- the command ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--orientations", "3"], "orientations must be even"),
+        (["--orientations", "0"], "argument --orientations: must be >= 1"),
+        (["--sf", "2", "2"], "sf must be distinct numbers > 0"),
+        (["--sf", "40"], "'sf' must be below half the pattern's side"),
+        (["--on", "-5"], "argument --on: must be a finite number > 0"),
+        (["--blank", "x"], "argument --blank: must be a number"),
+        (["--skip", "300"], "--skip must be shorter than --on (250 ms)"),
+        (["--contrast", "2"], "contrast must be in (0, 1]"),
+        (["--set", "run.engine=nope"], "run.engine"),
+    ],
+)
+def test_bad_options_are_one_line_exit_2_and_no_folder(tmp_path, capsys, args, words):
+    from spiking.cli import main
+
+    out = tmp_path / "output"
+    argv = ["experiment", "orientation", "--preset", "small", "--set", f'run.output_dir="{out}"', *args, "-q"]
+    try:
+        code = main(argv)
+    except SystemExit as exit:
+        code = exit.code
+    err = capsys.readouterr().err
+    assert code == 2 and words in err and err.count("\n") == 1, err
+    assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.mark.nest
+def test_the_orientation_experiment_writes_its_tables_and_figures(tmp_path):
+    lgn = {
+        name: {"weight": 6.0}
+        for name in ("lgn_on_to_ex_on", "lgn_on_to_in_on", "lgn_off_to_ex_off", "lgn_off_to_in_off")
+    }
+    data = tiny(
+        network={"minicolumn_side": 4, "neurons_per_minicolumn": 20},
+        run={"output_dir": str(tmp_path / "output"), "seed": 3},
+        projections=lgn,
+    )
+    cfg = tmp_path / "tiny.toml"
+    cfg.write_text(to_toml(from_mapping(data)))
+    args = ["--orientations", "4", "--sf", "2", "4", "--repeats", "3", "--blank-trials", "6", "--on", "60"]
+    proc = run_cli(
+        "experiment", "orientation", cfg, *args, "--blank", "30", "--skip", "10", "--no-progress", "-q", cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    folder = Path(proc.stdout.strip().splitlines()[-1])
+    out = folder / "experiment"
+    for name in ("orientation_tuning.csv", "summary.csv", "tuning.png", "orientation_map.png"):
+        assert (out / name).stat().st_size > 0, name
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["experiment"]["name"] == "orientation"
+    assert manifest["experiment"]["design"]["sfs"] == [2.0, 4.0] and manifest["experiment"]["skip_ms"] == 10
+    assert manifest["simulation_time_ms"] == (4 * 2 * 3 + 6) * 90
+    with open(folder / "schedule.csv", newline="") as fh:
+        patterns = [r["pattern"] for r in csv.DictReader(fh)]
+    assert "grating:orientation=45,sf=4,phase=0,contrast=1" in patterns and patterns[1] == "blank"
+    with open(out / "orientation_tuning.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {r["layer"] for r in rows} == {"ex_on", "ex_off", "in_on", "in_off"}
+    fired = [r for r in rows if sum(float(r[f"rate_{a}"] or 0) for a in ("0", "45", "90", "135")) > 0]
+    assert len(fired) > len(rows) / 2
+    for r in fired:
+        for key in ("osi", "gosi", "preferred_orientation", "preferred_sf", "p_value", "x", "y"):
+            assert math.isfinite(float(r[key])), (key, r)
+        assert float(r["preferred_orientation"]) in (0, 45, 90, 135)
+    with open(out / "summary.csv", newline="") as fh:
+        summary = list(csv.DictReader(fh))
+    assert [s["layer"] for s in summary] == ["ex_on", "ex_off", "in_on", "in_off"]
+    assert all(0 <= float(s["responsive_fraction"]) <= 1 for s in summary)
