@@ -97,6 +97,17 @@ def test_procedural_patterns_flow_through_the_schedule():
     assert [e.pattern for e in build_schedule(cfg)] == ["grating:orientation=90,sf=2", "blank"] * 2
 
 
+def test_procedural_patterns_are_previewed_and_labelled_readably(tmp_path):
+    from spiking.render.preview import write_preview
+    from spiking.render.source import pattern_labels
+
+    specs = ["grating:orientation=45,sf=4", "blank"]
+    assert pattern_labels(specs) == {specs[0]: "grating-45deg-sf4-ph0-c1", "blank": "blank"}
+    cfg = from_mapping(tiny(stimulus={"patterns": specs}))
+    names = {p.name for p in write_preview(cfg, tmp_path)}
+    assert {"grating-45deg-sf4-ph0-c1-stimulus.png", "blank-on.png", "preview.png"} <= names
+
+
 # ---- the trial schedule ---------------------------------------------------------------------------
 
 
