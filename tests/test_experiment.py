@@ -15,7 +15,7 @@ import pytest
 from conftest import run_cli, tiny
 from spiking.analysis.orientation import OrientationDesign, analyse_run, write_tables
 from spiking.config import from_mapping, to_toml
-from spiking.errors import ConfigError, StimulusError
+from spiking.errors import ConfigError, RunFolderError, StimulusError
 from spiking.io.atomic import atomic_write_text
 from spiking.io.runfolder import write_schedule
 from spiking.io.spikefile import SpikeWriter
@@ -246,6 +246,22 @@ def test_silent_neurons_have_no_preference_and_are_not_responsive(tmp_path):
             h5["spikes/ex_on"][key].resize((0,))
     _, (t,) = analyse_run(folder)
     assert np.isnan(t.osi).all() and np.isnan(t.preferred_orientation).all() and not t.responsive.any()
+
+
+def test_only_a_run_of_the_experiment_is_analysed(tmp_path):
+    design = OrientationDesign(orientations=2, sfs=(2,), repeats=2, blank_trials=2, on_ms=20, blank_ms=10, seed=1)
+    folder, _, _ = _synthetic_run(tmp_path, design)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").write_text(json.dumps({**manifest, "experiment": None}))
+    with pytest.raises(RunFolderError, match="not a run of `spiking experiment orientation`"):
+        analyse_run(folder)
+    other = {**manifest["experiment"], "design": {**design.to_dict(), "seed": 2}}
+    (folder / "manifest.json").write_text(json.dumps({**manifest, "experiment": other}))
+    with pytest.raises(RunFolderError, match="does not hold the trials"):
+        analyse_run(folder)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(StimulusError, match="skip must be in"):
+        analyse_run(folder, skip_ms=20)
 
 
 # ---- the command ----------------------------------------------------------------------------------
