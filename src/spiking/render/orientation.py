@@ -17,13 +17,14 @@ EXAMPLES = 4
 
 
 def _examples(layers: list[LayerTuning], n: int) -> list[tuple[LayerTuning, int]]:
-    """The most selective responsive neurons (by OSI), spread over the layers; silent ones never."""
+    """The most significantly responsive neurons (smallest p-value, then largest OSI), spread over the layers;
+    silent ones never."""
     picks = []
     for t in layers:
         ok = np.flatnonzero(t.responsive & np.isfinite(t.osi))
         if not ok.size:
             ok = np.flatnonzero(np.isfinite(t.osi))
-        order = ok[np.argsort(-t.osi[ok], kind="stable")]
+        order = ok[np.lexsort((-t.osi[ok], t.p_value[ok]))]
         picks.append([(t, int(k)) for k in order])
     out = []
     while len(out) < n and any(picks):
@@ -52,7 +53,9 @@ def plot_tuning(layers: list[LayerTuning], path, skip_ms: float = 0.0) -> Path:
         )
     ax_curves.set_xlabel("orientation (deg)")
     ax_curves.set_ylabel("rate (Hz), mean ± SEM")
-    ax_curves.set_title("example tuning curves" + (f" (first {skip_ms:g} ms of trials skipped)" if skip_ms else ""))
+    ax_curves.set_title(
+        "most significant responses" + (f" (first {skip_ms:g} ms of trials skipped)" if skip_ms else "")
+    )
     if examples:
         ax_curves.legend(fontsize=7)
     else:
