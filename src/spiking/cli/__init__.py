@@ -8,7 +8,8 @@ each fault with what the user sees.
 
 Each module registers its commands: :mod:`.simulate` (run, render, preview,
 config, validate), :mod:`.export` (export), :mod:`.tools` (check,
-izhikevich) and :mod:`.learn` (learn digits); :mod:`.common` holds what they
+izhikevich), :mod:`.experiment` (experiment orientation) and
+:mod:`.learn` (learn digits); :mod:`.common` holds what they
 share. A usage error (an unknown option, a missing argument) is one line too.
 What the library logs is shown on stderr as ``spiking: warning: ...``
 (:mod:`.logs`: ``-v``, ``-vv``, a command's ``--quiet``).
@@ -22,7 +23,7 @@ import sys
 
 from .. import __version__
 from ..errors import DiskFullError, SpikingError
-from . import export, learn, simulate, tools
+from . import experiment, export, learn, simulate, tools
 from .logs import add_verbose, log_level, logging_to_stderr
 
 __all__ = ["main", "build_parser"]
@@ -35,7 +36,7 @@ logger = logging.getLogger(__name__)
 EXIT_STATUS: tuple[tuple[type[SpikingError], int], ...] = ((DiskFullError, 1),)
 
 #: Modules whose ``register(subparsers)`` adds commands, in the order ``--help`` lists them.
-COMMAND_MODULES = (simulate, export, tools, learn)
+COMMAND_MODULES = (simulate, experiment, export, tools, learn)
 
 
 class _Parser(argparse.ArgumentParser):

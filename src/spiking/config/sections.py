@@ -152,7 +152,7 @@ class RetinaConfig:
 class EpochConfig:
     """One stimulus epoch: a pattern shown for a duration."""
 
-    pattern: str = _f("pattern0", "", "pattern name or image path")
+    pattern: str = _f("pattern0", "", "pattern name, blank, grating:... spec or image path")
     duration: float = _f(250.0, "ms", "how long it is shown", _positive)
 
 
@@ -163,7 +163,7 @@ class StimulusConfig:
     patterns: list = _f(
         ["pattern0", "pattern1"],
         "",
-        "patterns to alternate: built-in names (pattern0, pattern1) or PNG/JPEG/.txt paths",
+        "patterns to alternate: built-in names (pattern0, pattern1), blank, grating:orientation=DEG,sf=CYCLES[,phase=DEG][,contrast=C] or PNG/JPEG/.txt paths",
     )
     switch_every: float = _f(250.0, "ms", "alternate the patterns every this many ms", _positive)
     epochs: list = _f(

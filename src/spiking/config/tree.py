@@ -7,7 +7,7 @@ import os
 import re
 from collections.abc import Mapping
 
-from ..errors import ConfigError
+from ..errors import ConfigError, StimulusError
 from ..model.timegrid import EPS, n_steps, on_grid
 from .fields import _ALIASES_BACK, _coerce, _show
 from .sections import PROJECTION_NAMES, PROJECTION_TABLE, Config, EpochConfig, ProjectionConfig, _default_projections
@@ -136,6 +136,10 @@ def from_mapping(data: Mapping, base_dir: str | os.PathLike = "") -> Config:
     for k, v in enumerate(cfg.stimulus.patterns):
         if not isinstance(v, str) or not v or "\x00" in v:
             raise ConfigError(f"stimulus.patterns[{k}]", f"must be a pattern name or an image path, got {_show(v)}")
+    for k, v in enumerate(cfg.stimulus.patterns):
+        _check_pattern_spec(v, f"stimulus.patterns[{k}]")
+    for k, e in enumerate(epochs):
+        _check_pattern_spec(e.pattern, f"stimulus.epochs[{k}].pattern")
     for k, v in enumerate(cfg.recording.layers):
         if not isinstance(v, str):
             raise ConfigError(f"recording.layers[{k}]", f"must be a layer name, got {_show(v)}")
@@ -147,6 +151,18 @@ def from_mapping(data: Mapping, base_dir: str | os.PathLike = "") -> Config:
     )
     validate(cfg)
     return cfg
+
+
+def _check_pattern_spec(spec: str, key: str) -> None:
+    """A procedural pattern spec (``blank``, ``grating:...``) must parse; names and paths are checked when loaded."""
+    from ..model.stimulus import check_pattern_spec
+
+    if not isinstance(spec, str):
+        return
+    try:
+        check_pattern_spec(spec)
+    except StimulusError as err:
+        raise ConfigError(key, str(err)) from None
 
 
 def validate(cfg: Config) -> None:

@@ -272,7 +272,9 @@ def build_model(config: Config, stimuli: bool = True) -> Model:
         for ep in schedule:
             if ep.pattern in stim:
                 continue
-            placed = place_pattern(load_pattern(ep.pattern, config), sizes.pattern_side, sizes.retina_side)
+            placed = place_pattern(
+                load_pattern(ep.pattern, config, sizes.pattern_side), sizes.pattern_side, sizes.retina_side
+            )
             on, off = retina_rates(placed, config.retina)
             lat = (None, None)
             if config.retina.coding == "latency":

@@ -8,6 +8,7 @@ PNG/JPEG image, or a text file of 0/1 digits, can be used by path.
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from dataclasses import dataclass
 from importlib import resources
@@ -28,6 +29,12 @@ __all__ = [
     "build_schedule",
     "pattern_label",
     "MAX_IMAGE_PIXELS",
+    "PROCEDURAL_PATTERNS",
+    "GratingSpec",
+    "procedural_kind",
+    "parse_grating",
+    "check_pattern_spec",
+    "draw_procedural",
 ]
 
 #: Largest image accepted, in pixels (width * height).
@@ -35,6 +42,118 @@ MAX_IMAGE_PIXELS = 50_000_000
 
 BUILTIN_PATTERNS = ("pattern0", "pattern1")
 _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
+
+#: Patterns drawn from a spec rather than read: ``blank`` (uniform mean grey) and ``grating:key=value,...``.
+PROCEDURAL_PATTERNS = ("blank", "grating")
+
+#: The keys of a grating spec and their defaults (``None``: required).
+GRATING_KEYS = {"orientation": None, "sf": None, "phase": 0.0, "contrast": 1.0}
+
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_GRATING_FORM = "grating:orientation=DEG,sf=CYCLES[,phase=DEG][,contrast=0..1]"
+
+
+@dataclass(frozen=True)
+class GratingSpec:
+    """A static sinusoidal grating (:func:`spiking.model.protocols.grating`) on the pattern's grid.
+
+    ``orientation`` in degrees (0 = vertical bars, 90 = horizontal), ``sf`` in cycles per pattern
+    side, ``phase`` in degrees, ``contrast`` Michelson in [0, 1].
+    """
+
+    orientation: float
+    sf: float
+    phase: float = 0.0
+    contrast: float = 1.0
+
+    @property
+    def spec(self) -> str:
+        """The spec in its canonical form: every key, numbers as ``%g``."""
+        return (
+            f"grating:orientation={self.orientation:g},sf={self.sf:g},phase={self.phase:g},contrast={self.contrast:g}"
+        )
+
+    @property
+    def label(self) -> str:
+        """A short, file-name-safe name, e.g. ``grating-45deg-sf4-ph0-c1``."""
+        return f"grating-{self.orientation:g}deg-sf{self.sf:g}-ph{self.phase:g}-c{self.contrast:g}"
+
+
+def procedural_kind(spec: str) -> str | None:
+    """``"blank"`` or ``"grating"`` for a procedural spec, ``None`` for a built-in name or a path."""
+    if spec == "blank":
+        return "blank"
+    if spec == "grating" or spec.startswith("grating:"):
+        return "grating"
+    return None
+
+
+def parse_grating(spec: str) -> GratingSpec:
+    """Parse ``grating:orientation=45,sf=4,phase=0,contrast=1`` strictly.
+
+    ``orientation`` and ``sf`` are required, ``phase`` (default 0) and ``contrast`` (default 1)
+    optional; each key once, numbers only (no spaces), ``sf > 0``, contrast in [0, 1].
+
+    Raises
+    ------
+    StimulusError
+        One line naming the spec, the key and what is allowed.
+    """
+    head, sep, body = spec.partition(":")
+    if head != "grating" or not sep or not body:
+        raise StimulusError(f"{spec!r}: a grating needs its keys, {_GRATING_FORM}")
+    values: dict[str, float] = {}
+    for item in body.split(","):
+        key, eq, text = item.partition("=")
+        if key not in GRATING_KEYS:
+            raise StimulusError(
+                f"{spec!r}: unknown grating key {key!r}; allowed: {', '.join(GRATING_KEYS)} ({_GRATING_FORM})"
+            )
+        if key in values:
+            raise StimulusError(f"{spec!r}: grating key {key!r} given twice")
+        if not eq or not _NUMBER.fullmatch(text):
+            raise StimulusError(f"{spec!r}: grating key {key!r} must be a number (e.g. {key}=4), got {text!r}")
+        values[key] = float(text)
+    missing = [k for k, v in GRATING_KEYS.items() if v is None and k not in values]
+    if missing:
+        raise StimulusError(f"{spec!r}: grating key {missing[0]!r} is required ({_GRATING_FORM})")
+    g = GratingSpec(**{k: values.get(k, d) for k, d in GRATING_KEYS.items()})
+    if not all(math.isfinite(v) for v in (g.orientation, g.sf, g.phase, g.contrast)):
+        raise StimulusError(f"{spec!r}: grating keys must be finite numbers")
+    if g.sf <= 0:
+        raise StimulusError(f"{spec!r}: grating key 'sf' must be > 0 cycles per pattern side, got {g.sf:g}")
+    if not 0.0 <= g.contrast <= 1.0:
+        raise StimulusError(f"{spec!r}: grating key 'contrast' must be in [0, 1], got {g.contrast:g}")
+    return g
+
+
+def check_pattern_spec(spec: str) -> None:
+    """Raise :class:`StimulusError` for a procedural spec that does not parse (names and paths pass)."""
+    if procedural_kind(spec) == "grating":
+        parse_grating(spec)
+
+
+def draw_procedural(spec: str, side: int) -> np.ndarray:
+    """The frame of a procedural spec on a ``side x side`` grid: ``blank`` is uniform grey 0.5.
+
+    Raises
+    ------
+    StimulusError
+        A bad spec, or a spatial frequency at or above the grid's Nyquist limit ``side / 2``.
+    """
+    from .protocols import MEAN_GREY, grating
+
+    kind = procedural_kind(spec)
+    if kind == "blank":
+        return np.full((side, side), MEAN_GREY)
+    if kind != "grating":
+        raise StimulusError(f"{spec!r}: not a procedural pattern ({', '.join(PROCEDURAL_PATTERNS)})")
+    g = parse_grating(spec)
+    if g.sf >= side / 2:
+        raise StimulusError(
+            f"{spec!r}: grating key 'sf' must be below half the pattern's side ({side / 2:g} cycles), got {g.sf:g}"
+        )
+    return grating(side, g.orientation, g.sf, g.phase, g.contrast)
 
 
 def _parse_digits(text: str, source: str) -> np.ndarray:
@@ -115,11 +234,17 @@ def _to_grey(im) -> np.ndarray:
     return np.asarray(im.convert("L"), dtype=np.float64) / 255.0
 
 
-def load_pattern(spec: str, config: Config | None = None) -> np.ndarray:
-    """A pattern by built-in name or by path (PNG/JPEG image or 0/1 text file).
+def load_pattern(spec: str, config: Config | None = None, side: int | None = None) -> np.ndarray:
+    """A pattern by built-in name, by procedural spec or by path (PNG/JPEG image or 0/1 text file).
 
+    Procedural specs (``blank``, ``grating:...``: :func:`draw_procedural`) are drawn on a
+    ``side x side`` grid (the pattern's side, so :func:`place_pattern` keeps them pixel for pixel).
     Relative paths resolve against the config file's folder.
     """
+    if procedural_kind(spec) is not None:
+        if side is None:
+            raise StimulusError(f"{spec!r}: a procedural pattern needs the side of its grid")
+        return draw_procedural(spec, side)
     if spec in BUILTIN_PATTERNS:
         return builtin_pattern(spec)
     p = config.resolve_path(spec) if config is not None else Path(spec)
@@ -135,7 +260,8 @@ def load_pattern(spec: str, config: Config | None = None) -> np.ndarray:
     if suffix in _IMAGE_SUFFIXES:
         return load_image(p)
     raise StimulusError(
-        f"{spec}: not a built-in pattern ({', '.join(BUILTIN_PATTERNS)}) nor a .png/.jpg/.jpeg/.txt file"
+        f"{spec}: not a built-in pattern ({', '.join(BUILTIN_PATTERNS)}), a procedural one (blank, {_GRATING_FORM}) "
+        "nor a .png/.jpg/.jpeg/.txt file"
     )
 
 
@@ -186,8 +312,16 @@ def place_pattern(pattern: np.ndarray, pattern_side: int, retina_side: int) -> n
 
 
 def pattern_label(spec: str) -> str:
-    """A short name for a pattern spec (the file stem for paths)."""
-    return spec if spec in BUILTIN_PATTERNS else Path(spec).stem
+    """A short name for a pattern spec (the file stem for paths; ``grating-45deg-sf4-ph0-c1`` for a grating)."""
+    kind = procedural_kind(spec)
+    if kind == "grating":
+        try:
+            return parse_grating(spec).label
+        except StimulusError:
+            return "grating"
+    if kind == "blank" or spec in BUILTIN_PATTERNS:
+        return spec
+    return Path(spec).stem
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,175 @@
+"""``spiking experiment orientation``: static gratings shown to the model, each V1 neuron's orientation tuning."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+from ..engines.registry import DEFAULT_ENGINE, engine_names
+from .common import config_args, load, positive_float, positive_int, render_folder
+
+__all__ = ["register"]
+
+#: The experiment's outputs, inside the run folder.
+EXPERIMENT_DIR = "experiment"
+
+
+def non_negative_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not (v >= 0 and math.isfinite(v)):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return v
+
+
+def register(sub) -> None:
+    """Add ``experiment`` and its protocols to the ``spiking`` parser's subparsers."""
+    p = sub.add_parser(
+        "experiment",
+        help="run a physiologist's protocol on the model and analyse it (orientation)",
+        description="Run a protocol on the model as one run folder and analyse V1's responses.",
+    )
+    protocols = p.add_subparsers(dest="protocol", metavar="PROTOCOL")
+    protocols.required = True
+    o = protocols.add_parser(
+        "orientation",
+        help="static gratings: each V1 neuron's preferred orientation, OSI, gOSI and responsiveness",
+        description="Show static gratings (every orientation x sf x phase, --repeats times each, and blank trials, "
+        "in an order shuffled by the seed, each trial followed by a blank) as one run, then write "
+        "experiment/orientation_tuning.csv, experiment/summary.csv, experiment/tuning.png and "
+        "experiment/orientation_map.png into the run folder. Print the folder.",
+    )
+    config_args(o)
+    o.add_argument(
+        "--orientations", type=positive_int, default=8, metavar="N", help="equally spaced in [0, 180), even (default 8)"
+    )
+    o.add_argument(
+        "--sf",
+        type=positive_float,
+        nargs="+",
+        default=[2.0, 4.0],
+        metavar="CYCLES",
+        help="spatial frequencies, cycles per pattern side (default 2 4)",
+    )
+    o.add_argument("--phases", type=positive_int, default=1, metavar="N", help="spatial phases in [0, 360) (default 1)")
+    o.add_argument("--repeats", type=positive_int, default=5, metavar="N", help="trials per condition (default 5)")
+    o.add_argument(
+        "--blank-trials",
+        type=positive_int,
+        metavar="N",
+        help="blank-screen trials for the responsiveness test (default 4 x --repeats)",
+    )
+    o.add_argument("--on", type=positive_float, default=250.0, metavar="MS", help="a trial's length (default 250 ms)")
+    o.add_argument(
+        "--blank",
+        type=non_negative_float,
+        default=250.0,
+        metavar="MS",
+        help="blank (mean grey) after each trial, not analysed (default 250 ms)",
+    )
+    o.add_argument(
+        "--skip",
+        type=non_negative_float,
+        default=0.0,
+        metavar="MS",
+        help="leave out the first MS of each trial from its count (default 0)",
+    )
+    o.add_argument(
+        "--contrast", type=positive_float, default=1.0, metavar="C", help="Michelson contrast, (0, 1] (default 1)"
+    )
+    o.add_argument(
+        "--engine",
+        metavar="{" + ",".join(engine_names()) + "}",
+        help=f"simulator (sets run.engine; default {DEFAULT_ENGINE})",
+    )
+    o.add_argument("--seed", type=int, metavar="N", help="sets run.seed, which also shuffles the trials")
+    o.add_argument("--no-progress", action="store_true", help="no progress bar")
+    o.add_argument("--quiet", "-q", action="store_true", help="print only the run folder and errors")
+    o.add_argument(
+        "--render", action="store_true", help="also draw the run's usual plots, movies and report (slow for long runs)"
+    )
+    o.add_argument("--force", action="store_true", help="run even when the pre-flight estimate says it will not fit")
+    o.set_defaults(func=cmd_orientation)
+
+
+def cmd_orientation(args) -> int:
+    from ..analysis.orientation import OrientationDesign, analyse_run, write_tables
+    from ..analysis.tuning import ALPHA
+    from ..config import from_mapping, to_mapping
+    from ..errors import StimulusError
+    from ..io.runfolder import read_manifest, write_manifest
+    from ..render.orientation import plot_orientation_maps, plot_tuning
+    from ..run.orchestrate import run
+
+    if args.engine is not None:
+        args.overrides = [*args.overrides, f"run.engine={args.engine}"]
+    if args.seed is not None:
+        if args.seed < 0:
+            raise StimulusError(f"--seed must be >= 0, got {args.seed}")
+        args.overrides = [*args.overrides, f"run.seed={args.seed}"]
+    cfg, notes = load(args)
+    design = OrientationDesign(
+        orientations=args.orientations,
+        sfs=tuple(args.sf),
+        phases=args.phases,
+        repeats=args.repeats,
+        blank_trials=args.blank_trials if args.blank_trials is not None else 4 * args.repeats,
+        on_ms=args.on,
+        blank_ms=args.blank,
+        contrast=args.contrast,
+        seed=cfg.run.seed,
+    )
+    if args.skip >= args.on:
+        raise StimulusError(f"--skip must be shorter than --on ({args.on:g} ms), got {args.skip:g}")
+    data = to_mapping(cfg)
+    data["stimulus"] = {**data.get("stimulus", {}), "epochs": design.epochs()}
+    data["run"] = {**data.get("run", {}), "simulation_time": design.duration_ms}
+    if not cfg.run.name:
+        data["run"]["name"] = "orientation"
+    cfg = from_mapping(data, base_dir=cfg.base_dir)
+    result = run(
+        cfg, progress=not args.no_progress, quiet=args.quiet, notes=notes, force=args.force, free_engine=args.render
+    )
+    folder = result.folder
+    m = read_manifest(folder)
+    m["experiment"] = {
+        "name": "orientation",
+        "design": design.to_dict(),
+        "skip_ms": args.skip,
+        "alpha": ALPHA,
+        "outputs": EXPERIMENT_DIR,
+    }
+    write_manifest(folder, m)
+    if result.status != "complete":
+        print(folder)
+        print(f"spiking: error: the run is {result.status}; no tuning was computed", file=sys.stderr)
+        return 1
+    _, layers = analyse_run(folder, skip_ms=args.skip)
+    out = Path(folder) / EXPERIMENT_DIR
+    write_tables(out, layers)
+    plot_tuning(layers, out / "tuning.png", skip_ms=args.skip)
+    plot_orientation_maps(layers, out / "orientation_map.png")
+    if not args.quiet:
+        for t in layers:
+            r = t.responsive
+            print(
+                f"{t.layer:7s} responsive {int(r.sum())}/{r.size}  median OSI {_median(t.osi[r]):.2f}  "
+                f"median gOSI {_median(t.gosi[r]):.2f}",
+                file=sys.stderr,
+            )
+    code = 0
+    if args.render:
+        code = render_folder(Path(folder), quiet=args.quiet)
+    print(folder)
+    return code
+
+
+def _median(values):
+    import numpy as np
+
+    v = values[np.isfinite(values)]
+    return float(np.median(v)) if v.size else float("nan")
