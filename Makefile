@@ -31,8 +31,9 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check src tests benchmarks tutorials
 
 # the tiers are the folders of tests/ (tests/conftest.py marks each test by its folder)
+# the fast tier on every core (pytest-xdist; a file's tests stay on one worker, so a shared run is made once)
 test: $(STAMP) lint
-	$(PY) -m pytest -m "not slow and not mpi and not browser" --durations=15 $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not slow and not mpi and not browser" -n auto --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -m "slow" --durations=15 $(PYTEST_ARGS)
