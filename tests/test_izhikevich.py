@@ -13,7 +13,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -35,15 +34,6 @@ ENGINES = [pytest.param("nest", marks=pytest.mark.nest), pytest.param("brian2", 
 def types_result():
     """The seven Fig. 2 classes on NEST, I = 10 pA step at 20 ms, 500 ms at 0.1 ms."""
     return simulate.simulate_types(duration=500.0, current=10.0, resolution=0.1, step_onset=20.0)
-
-
-@pytest.fixture(scope="module")
-def types_brian2():
-    """The same on Brian2."""
-    t0 = time.perf_counter()
-    res = simulate.simulate_types(duration=500.0, current=10.0, resolution=0.1, step_onset=20.0, engine="brian2")
-    print(f"brian2 types: {time.perf_counter() - t0:.1f} s")
-    return res
 
 
 # ---------------------------------------------------------------------------

@@ -22,16 +22,6 @@ def _one_line_error(proc, text):
     assert text in proc.stderr and "Traceback" not in proc.stderr
 
 
-@pytest.fixture(scope="module")
-def types_folders(tmp_path_factory):
-    """`spiking izhikevich types` on NEST and on Brian2."""
-    out = tmp_path_factory.mktemp("types")
-    return {
-        engine: _folder(run_cli("izhikevich", "types", "--engine", engine, "--output-dir", out, cwd=out))
-        for engine in ("nest", "brian2")
-    }
-
-
 @pytest.mark.nest
 def test_network_run_folder_short(tmp_path):
     # 2 s (3 Welch segments, the least the check accepts) keeps the test short;

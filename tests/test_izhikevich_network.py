@@ -17,23 +17,6 @@ SEED = 12345
 OTHER_SEED = 777
 
 
-@pytest.fixture(scope="module")
-def network_runs():
-    """The full 10 s network on NEST: twice with SEED, once with OTHER_SEED."""
-    runs = {}
-    for key, seed in (("a", SEED), ("b", SEED), ("other", OTHER_SEED)):
-        res = simulate.simulate_network(duration=10000.0, seed=seed, threads=1)
-        runs[key] = (res, metrics.network_metrics(res))
-    return runs
-
-
-@pytest.fixture(scope="module")
-def network_brian2():
-    """The full 10 s network with SEED on Brian2."""
-    res = simulate.simulate_network(duration=10000.0, seed=SEED, engine="brian2")
-    return res, metrics.network_metrics(res)
-
-
 # ---------------------------------------------------------------------------
 # the drawn network (numpy only)
 # ---------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import QUIET_RECURRENT, connect, make_real_run, tiny
+from conftest import QUIET_RECURRENT, connect, tiny
 from spiking.config import from_mapping
 from spiking.engines import get_engine
 from spiking.engines.base import stepping_plan
@@ -285,22 +285,6 @@ def _run_engine(engine: str, data: dict) -> dict:
     return {"model": model, "spikes": out, "weights": weights, "delays": delays}
 
 
-@pytest.fixture(scope="module")
-def plastic_runs():
-    from spiking.engines.nest import engine as nest_engine
-
-    data = _plastic_network()
-    # NEST's weights are read a slice at a time; slices of 1,000 make every read of this network span
-    # several, so the exact comparisons below cover how the slices are put together
-    slice_size, nest_engine.WEIGHT_SLICE = nest_engine.WEIGHT_SLICE, 1000
-    try:
-        runs = {engine: _run_engine(engine, data) for engine in ("nest", "brian2")}
-    finally:
-        nest_engine.WEIGHT_SLICE = slice_size
-    assert all(len(snaps[0][1]) > 2500 for snaps in runs["nest"]["weights"].values())  # at least three slices
-    return runs
-
-
 # ---- inhibitory plastic projections ---------------------------------------------------------------------------
 
 
@@ -344,16 +328,6 @@ def _learning_network(plastic: bool = True) -> dict:
         render={"selectivity_window": 1000.0, "movies": False},
         projections=lgn,
     )
-
-
-@pytest.fixture(scope="module")
-def learning_runs(tmp_path_factory):
-    """The small network on NEST, plastic (rendered) and static (not rendered), same seed."""
-    tmp = tmp_path_factory.mktemp("learning")
-    return {
-        "plastic": make_real_run(tmp, _learning_network(True), "plastic", render=True),
-        "static": make_real_run(tmp, _learning_network(False), "static"),
-    }
 
 
 def _selectivity_from_spikes(folder: Path) -> dict:

@@ -24,17 +24,6 @@ def _run(tmp_path, data, *extra, name="c.toml"):
     return folder, proc
 
 
-@pytest.fixture(scope="module")
-def small_run(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("run")
-    # one hypercolumn at the default density (retina 55x55 over 1x1 units), 400 ms
-    data = tiny(
-        network={"neurons_per_minicolumn": 30, "minicolumn_side": 10},
-        run={"simulation_time": 400.0, "seed": 21, "threads": 2},
-    )
-    return _run(tmp, data)
-
-
 def test_preview_writes_pngs_without_a_network(tmp_path):
     from PIL import Image
 

@@ -11,6 +11,16 @@ from spiking.io.spikefile import load_spikes
 from test_izhikevich_cli import CLASSES, _folder, _one_line_error
 
 
+@pytest.fixture(scope="module")
+def types_folders(tmp_path_factory):
+    """`spiking izhikevich types` on NEST and on Brian2."""
+    out = tmp_path_factory.mktemp("types")
+    return {
+        engine: _folder(run_cli("izhikevich", "types", "--engine", engine, "--output-dir", out, cwd=out))
+        for engine in ("nest", "brian2")
+    }
+
+
 @pytest.mark.nest
 def test_types_run_folder(types_folders):
     folder = types_folders["nest"]

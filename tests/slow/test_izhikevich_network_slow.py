@@ -5,8 +5,25 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spiking.izhikevich import protocols, reference
-from test_izhikevich_network import SEED, _assert_genuine_peaks
+from spiking.izhikevich import metrics, protocols, reference, simulate
+from test_izhikevich_network import OTHER_SEED, SEED, _assert_genuine_peaks
+
+
+@pytest.fixture(scope="module")
+def network_runs():
+    """The full 10 s network on NEST: twice with SEED, once with OTHER_SEED."""
+    runs = {}
+    for key, seed in (("a", SEED), ("b", SEED), ("other", OTHER_SEED)):
+        res = simulate.simulate_network(duration=10000.0, seed=seed, threads=1)
+        runs[key] = (res, metrics.network_metrics(res))
+    return runs
+
+
+@pytest.fixture(scope="module")
+def network_brian2():
+    """The full 10 s network with SEED on Brian2."""
+    res = simulate.simulate_network(duration=10000.0, seed=SEED, engine="brian2")
+    return res, metrics.network_metrics(res)
 
 
 @pytest.mark.nest

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
-from spiking.izhikevich import checks, params, protocols, reference
+from spiking.izhikevich import checks, params, protocols, reference, simulate
 from test_izhikevich import ENGINES, _same_steps
+
+
+@pytest.fixture(scope="module")
+def types_brian2():
+    """The same on Brian2."""
+    t0 = time.perf_counter()
+    res = simulate.simulate_types(duration=500.0, current=10.0, resolution=0.1, step_onset=20.0, engine="brian2")
+    print(f"brian2 types: {time.perf_counter() - t0:.1f} s")
+    return res
 
 
 @pytest.mark.brian2

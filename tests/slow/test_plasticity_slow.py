@@ -9,7 +9,41 @@ import pytest
 from conftest import make_real_run
 from spiking.model.plasticity import stdp_reference, weights_at
 from spiking.model.timegrid import n_steps
-from test_plasticity import ENGINES, P_SHOWN, _pathway_learning, _selectivity_from_spikes
+from test_plasticity import (
+    ENGINES,
+    P_SHOWN,
+    _learning_network,
+    _pathway_learning,
+    _plastic_network,
+    _run_engine,
+    _selectivity_from_spikes,
+)
+
+
+@pytest.fixture(scope="module")
+def plastic_runs():
+    from spiking.engines.nest import engine as nest_engine
+
+    data = _plastic_network()
+    # NEST's weights are read a slice at a time; slices of 1,000 make every read of this network span
+    # several, so the exact comparisons below cover how the slices are put together
+    slice_size, nest_engine.WEIGHT_SLICE = nest_engine.WEIGHT_SLICE, 1000
+    try:
+        runs = {engine: _run_engine(engine, data) for engine in ("nest", "brian2")}
+    finally:
+        nest_engine.WEIGHT_SLICE = slice_size
+    assert all(len(snaps[0][1]) > 2500 for snaps in runs["nest"]["weights"].values())  # at least three slices
+    return runs
+
+
+@pytest.fixture(scope="module")
+def learning_runs(tmp_path_factory):
+    """The small network on NEST, plastic (rendered) and static (not rendered), same seed."""
+    tmp = tmp_path_factory.mktemp("learning")
+    return {
+        "plastic": make_real_run(tmp, _learning_network(True), "plastic", render=True),
+        "static": make_real_run(tmp, _learning_network(False), "static"),
+    }
 
 
 @pytest.mark.parametrize("engine", ENGINES)

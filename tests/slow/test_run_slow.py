@@ -8,10 +8,22 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import run_cli
+from conftest import run_cli, tiny
 from spiking.config import from_mapping
 from spiking.io.spikefile import load_spikes, sorting_of
 from spiking.model.network import build_model
+from test_run import _run
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("run")
+    # one hypercolumn at the default density (retina 55x55 over 1x1 units), 400 ms
+    data = tiny(
+        network={"neurons_per_minicolumn": 30, "minicolumn_side": 10},
+        run={"simulation_time": 400.0, "seed": 21, "threads": 2},
+    )
+    return _run(tmp, data)
 
 
 def test_run_folder_holds_everything(small_run):
