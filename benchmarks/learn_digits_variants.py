@@ -53,8 +53,8 @@ class _ScaledEngine(Brian2DigitsEngine):
 
     scale = 1.0
 
-    def _arguments(self, table, network, plastic, seed, n):
-        args = super()._arguments(table, network, plastic, seed, n)
+    def _arguments(self, table, network, plastic, seed, n, folder):
+        args = super()._arguments(table, network, plastic, seed, n, folder)
         return [f"exc.plastic={self.scale!r}" if a == "exc.plastic=1.0" else a for a in args]
 
 

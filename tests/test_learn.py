@@ -6,12 +6,14 @@ digits, seed), digits accepted only after enough spikes, repeats carried over
 batch ends. No simulator is imported.
 """
 
+import dataclasses
 import hashlib
 import json
 import os
 import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -21,7 +23,16 @@ from spiking.errors import CheckpointError, ConfigError, DatasetError, RunFolder
 from spiking.learn import data as data_mod
 from spiking.learn.data import load_digits, split_digits
 from spiking.learn.loop import BatchResult, Phase, Stopped, run_phases
-from spiking.learn.model import PHASES, DigitsModel, DigitsOptions, batch_seed, initial_state, state_shapes
+from spiking.learn.model import (
+    PHASES,
+    DigitsModel,
+    DigitsOptions,
+    batch_seed,
+    initial_state,
+    rest_state,
+    segment_seed,
+    state_shapes,
+)
 from spiking.learn.plots import weight_grid
 from spiking.learn.readout import (
     accuracy,
@@ -209,6 +220,8 @@ def test_initial_state_and_batch_seeds():
     assert not np.array_equal(s["w"], initial_state(m, 7, seed=4)["w"])
     seeds = {batch_seed(1, p, b) for p in range(3) for b in range(100)}
     assert len(seeds) == 300 and batch_seed(1, 0, 0) == batch_seed(1, 0, 0)
+    segments = {segment_seed(1, p, s, b) for p in (1, 2) for s in range(20) for b in range(30)}
+    assert len(segments) == 1200 and not segments & seeds
 
 
 def _state(neurons=4, sizes=None):
@@ -376,6 +389,115 @@ def test_loop_resumed_from_a_checkpoint_ends_as_if_never_stopped(digits, tmp_pat
     for p in PHASES:
         assert np.array_equal(resumed.counts[p], whole.counts[p]) and np.array_equal(resumed.shown[p], whole.shown[p])
     assert np.array_equal(resumed.network["w"], whole.network["w"])
+
+
+def _segmented(digits, n=40, m=15, size=6):
+    phases, sizes = _phases(digits, n, m)
+    start = lambda net: rest_state(DigitsModel(), net)  # noqa: E731
+    return [phases[0], *(dataclasses.replace(p, segment=size, start=start) for p in phases[1:])], sizes
+
+
+def test_segments_of_the_frozen_phases_give_the_same_responses_on_any_number_of_workers(digits, tmp_path):
+    phases, sizes = _segmented(digits)
+    runs = {}
+    for workers in (1, 3):
+        engine = FakeEngine(None, 6, batch=4)
+        engine.workers = workers
+        state = TrainingState.fresh(initial_state(DigitsModel(), 6, 5), sizes, 6)
+        saved: list[int] = []
+        runs[workers] = run_phases(engine, state, phases, 5, 10, saved.append, lambda *a: None, lambda: None)
+        assert runs[workers].phase == 3 and len(saved) > 3
+    one, three = runs[1], runs[3]
+    for p in ("label", "test"):
+        assert np.all(one.shown[p] >= 1) and np.array_equal(one.counts[p], three.counts[p]), p
+        assert np.array_equal(one.shown[p], three.shown[p]), p
+    assert np.array_equal(one.network["w"], three.network["w"])
+    # the frozen phases leave the learnt network as it was (each segment starts from it at rest)
+    chained = run_phases(
+        FakeEngine(None, 6, batch=4),
+        TrainingState.fresh(initial_state(DigitsModel(), 6, 5), sizes, 6),
+        _phases(digits)[0],
+        5,
+        10,
+        lambda st: None,
+        lambda *a: None,
+        lambda: None,
+    )
+    assert np.array_equal(chained.counts["train"], one.counts["train"])
+    assert not np.array_equal(chained.counts["label"], one.counts["label"])  # other seeds, other starts
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_segmented_phase_stopped_and_resumed_ends_as_if_never_stopped(digits, tmp_path, workers):
+    phases, sizes = _segmented(digits)
+
+    class Slow(FakeEngine):  # a batch takes a while, as a real one does, so that the stop lands mid-phase
+        def run_batch(self, *args):
+            time.sleep(0.01)
+            return super().run_batch(*args)
+
+    def engine():
+        e = Slow(None, 6, batch=4)
+        e.workers = workers
+        return e
+
+    def fresh():
+        return TrainingState.fresh(initial_state(DigitsModel(), 6, 5), sizes, 6)
+
+    whole = run_phases(engine(), fresh(), phases, 5, 10, lambda st: None, lambda *a: None, lambda: None)
+    asked = []
+
+    def report(st, result, seconds):  # a signal once 12 digits of the label phase are done
+        if st.phase == 1 and st.position >= 12:
+            asked.append(signal.SIGINT)
+
+    with pytest.raises(Stopped):
+        run_phases(
+            engine(),
+            fresh(),
+            phases,
+            5,
+            10,
+            lambda st: save_state(tmp_path, st),
+            report,
+            lambda: asked[0] if asked else None,
+        )
+    back = load_state(tmp_path, state_shapes(DigitsModel(), 6), sizes, 6)
+    assert back.phase == 1 and 0 < back.position < sizes["label"]
+    resumed = run_phases(engine(), back, phases, 5, 10, lambda st: None, lambda *a: None, lambda: None)
+    for p in PHASES:
+        assert np.array_equal(resumed.counts[p], whole.counts[p]), p
+        assert np.array_equal(resumed.shown[p], whole.shown[p]), p
+
+
+def test_an_engine_failure_in_a_segment_is_raised_once_the_others_stop(digits):
+    phases, sizes = _segmented(digits)
+
+    class Failing(FakeEngine):
+        workers = 2
+
+        def run_batch(self, rates, network, plastic, seed):
+            if not plastic and self.calls > 14:
+                raise RuntimeError("the compiled network failed (exit status 1): boom")
+            return super().run_batch(rates, network, plastic, seed)
+
+    state = TrainingState.fresh(initial_state(DigitsModel(), 6, 5), sizes, 6)
+    with pytest.raises(RuntimeError, match="boom"):
+        run_phases(Failing(None, 6, batch=4), state, phases, 5, 10, lambda st: None, lambda *a: None, lambda: None)
+
+
+def test_rest_state_keeps_what_was_learnt_and_clears_the_rest():
+    model = DigitsModel()
+    net = initial_state(model, 4, 3)
+    net["exc_theta_volt"] += 0.01
+    net["exc_v_volt"][:] = -0.07
+    net["intensity"] = np.array(5.0)
+    rest = rest_state(model, net)
+    for k in ("w", "delay_s", "exc_theta_volt"):
+        assert np.array_equal(rest[k], net[k]) and rest[k] is not net[k]
+    assert np.all(rest["exc_v_volt"] == -0.065) and np.all(rest["inh_v_volt"] == -0.06)
+    assert float(rest["intensity"]) == model.start_intensity and int(rest["presentations"]) == 0
+    assert {k: v.shape for k, v in rest.items()} == state_shapes(model, 4)
 
 
 def _opts(**kw):
@@ -726,9 +848,9 @@ def test_mnist_defaults_are_the_papers_passes_and_labelling():
 
     passes = {n: dataset_defaults("mnist", n)["epochs"] for n in (50, 100, 200, 400, 1600, 6400, 10000)}
     assert passes == {50: 1, 100: 1, 200: 3, 400: 3, 1600: 7, 6400: 15, 10000: 15}
-    assert dataset_defaults("mnist", 100) == {"train": 60000, "test": 10000, "epochs": 1, "label": 0}
+    assert dataset_defaults("mnist", 100) == {"train": 60000, "test": 10000, "epochs": 1, "label": 0, "segment": 1000}
     assert dataset_defaults("mnist", 100, validation=True)["train"] == 50000
-    assert dataset_defaults("mnist-5k", 100) == {"train": 4000, "test": 1000, "epochs": 2, "label": 0}
+    assert dataset_defaults("mnist-5k", 100) == {"train": 4000, "test": 1000, "epochs": 2, "label": 0, "segment": 0}
     DigitsOptions(dataset="mnist", train=60000, test=10000, label=10000).validate()
     with pytest.raises(ConfigError, match=r"^--train: must be an integer from 1 to 50000, got 60000"):
         DigitsOptions(dataset="mnist", train=60000, test=10000, validation=True).validate()

@@ -172,6 +172,26 @@ def test_interrupted_twice_and_resumed_equals_uninterrupted(engine_class, tmp_pa
     assert m["results"]["accuracy"] == whole.manifest["results"]["accuracy"]
 
 
+def test_segments_read_out_on_two_cores_as_on_one(engine_class, tmp_path):
+    """Labelling and testing in segments: the compiled program run twice at once gives the responses it gives alone."""
+
+    def factory(workers):
+        def make(model, neurons, batch, cache_dir):
+            engine = engine_class(model, neurons, batch=batch, cache_dir=cache_dir)
+            engine.workers = workers
+            return engine
+
+        return make
+
+    options = DigitsOptions(neurons=NEURONS, train=120, epochs=1, test=100, segment=40, seed=5)
+    runs = {w: start_digits(options, tmp_path / str(w), engine_factory=factory(w), quiet=True) for w in (1, 2)}
+    a, b = (np.load(runs[w].folder / "results.npz") for w in (1, 2))
+    for key in ("weights", "counts_train", "counts_label", "counts_test", "shown_label", "shown_test", "predicted"):
+        assert np.array_equal(a[key], b[key]), key
+    assert np.all(a["shown_label"] >= 1) and np.all(a["shown_test"] >= 1)
+    assert a["counts_label"].sum() > 0 and a["counts_test"].sum() > 0
+
+
 def test_a_failed_compile_says_so_and_hands_brian2_back(tmp_path, monkeypatch):
     import brian2
 

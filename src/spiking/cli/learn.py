@@ -23,6 +23,7 @@ _RUN_OPTIONS = (
     "save_every",
     "window",
     "untrained",
+    "segment",
     "output_dir",
 )
 
@@ -121,6 +122,14 @@ def register(sub) -> None:
         metavar="N",
         help="label the neurons from the first N training digits (default: all learnt, as for Diehl & Cook's "
         "published accuracies)",
+    )
+    q.add_argument(
+        "--segment",
+        type=_count(0),
+        default=None,
+        metavar="N",
+        help="labelling and testing in segments of N digits, each from the learnt network at rest, run side by "
+        "side on every core (default: mnist 1000; mnist-5k 0, one chain from where learning ended)",
     )
     q.add_argument(
         "--validation",

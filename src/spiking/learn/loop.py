@@ -7,19 +7,31 @@ saves that state every ``save_every`` digits and at the end of each phase,
 and stops between two batches (a digit boundary) when asked to. The engine is
 seeded per batch from the run's seed, the phase and the batch's number, so
 stopping and resuming changes nothing.
+
+A frozen phase with a ``segment`` is cut into segments of that many digits,
+each shown to the learnt network from rest (:func:`~spiking.learn.model.rest_state`)
+with seeds of its own (:func:`~spiking.learn.model.segment_seed`): segments are
+independent, so an engine with ``workers`` > 1 runs that many side by side
+(each in a thread that waits for the engine's own process), and the result is
+the same on any number of cores. A segment is done when all its digits are;
+a run resumed in the middle of a phase runs the unfinished segments again
+from their start.
 """
 
 from __future__ import annotations
 
 import os
+import queue
 import signal
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
-from .model import PHASES, batch_seed
+from .model import PHASES, batch_seed, segment_seed
 
 __all__ = ["BatchResult", "DigitsEngine", "Phase", "Stopped", "StopSignals", "run_phases"]
 
@@ -54,7 +66,7 @@ class BatchResult:
 
 
 class DigitsEngine(Protocol):
-    """What the loop needs from a simulator."""
+    """What the loop needs from a simulator (``workers``, optional: batches it can run at once, default 1)."""
 
     batch: int
 
@@ -71,6 +83,10 @@ class Phase:
     The digits are shown ``passes`` times, in the same order each time; a
     batch never spans two passes, so the network after ``k`` passes is the
     same whatever the number of passes that follow.
+
+    ``segment`` (frozen phases only): digits per independent segment, each
+    started from ``start(network)`` (e.g. the learnt network at rest); 0 runs
+    the phase as one chain from where the state is.
     """
 
     name: str
@@ -78,6 +94,8 @@ class Phase:
     plastic: bool
     passes: int = 1
     divisor: float = 1.0
+    segment: int = 0
+    start: Callable[[dict], dict] | None = None
 
     @property
     def digits(self) -> int:
@@ -164,6 +182,8 @@ def run_phases(engine: DigitsEngine, state, phases: list[Phase], seed: int, save
     while state.phase < len(PHASES):
         phase = phases[state.phase]
         total = phase.digits
+        if phase.segment and not phase.plastic:
+            _run_segments(engine, state, phase, seed, save_every, checkpoint, report, stop)
         while state.position < total:
             before = state.position
             t0 = time.perf_counter()
@@ -185,6 +205,117 @@ def run_phases(engine: DigitsEngine, state, phases: list[Phase], seed: int, save
         state.position = state.batches = 0
         checkpoint(state)
     return state
+
+
+def _segments(phase: Phase, shown: np.ndarray) -> list[tuple[int, int, int]]:
+    """``(number, first, end)`` of each segment with a digit not yet shown."""
+    bounds = [(i, a, min(a + phase.segment, phase.digits)) for i, a in enumerate(range(0, phase.digits, phase.segment))]
+    return [(i, a, b) for i, a, b in bounds if np.any(shown[a:b] == 0)]
+
+
+def _segment_batches(engine, phase: Phase, start: dict, phase_index: int, seed: int, segment, cancelled):
+    """Run one segment from ``start`` batch by batch; yields ``(first digit, result, seconds)`` after each batch."""
+    number, pos, end = segment
+    network, k = start, 0
+    while pos < end and not cancelled():
+        t0 = time.perf_counter()
+        rows = phase.chunk(pos, min(engine.batch, end - pos))
+        result = engine.run_batch(rows, network, False, segment_seed(seed, phase_index, number, k))
+        yield pos, result, time.perf_counter() - t0
+        network, pos, k = result.network, pos + result.accepted, k + 1
+
+
+def _run_segments(engine, state, phase: Phase, seed: int, save_every: int, checkpoint, report, stop) -> None:
+    """A frozen phase in independent segments, ``engine.workers`` at a time; ``state.network`` is left as it is."""
+    name = phase.name
+    shown, counts = state.shown[name], state.counts[name]
+    todo = _segments(phase, shown)
+    for _, a, b in todo:  # a segment cut short by a stop runs again from its start
+        shown[a:b], counts[a:b] = 0, 0
+    state.position = int(np.count_nonzero(shown))
+    workers = max(1, min(int(getattr(engine, "workers", 1)), len(todo)))
+    start = phase.start(state.network) if phase.start is not None else state.network
+    last = time.perf_counter()
+
+    def record(pos: int, result: BatchResult, seconds: float) -> None:
+        nonlocal last
+        before = state.position
+        k = result.accepted
+        counts[pos : pos + k] = result.counts
+        shown[pos : pos + k] = result.shown
+        now = time.perf_counter()
+        state.position += k
+        state.batches += 1
+        state.presentations[state.phase] += result.presentations
+        state.elapsed_s[state.phase] += now - last  # wall time: segments overlap
+        last = now
+        report(state, result, seconds)
+        if state.position // save_every > before // save_every and state.position < phase.digits:
+            checkpoint(state)
+
+    if workers == 1:
+        for segment in todo:
+            for item in _segment_batches(engine, phase, start, state.phase, seed, segment, lambda: False):
+                record(*item)
+                signum = stop()
+                if signum is not None:
+                    checkpoint(state)
+                    raise Stopped(signum)
+        return
+    _run_in_threads(engine, state, phase, start, seed, todo, workers, record, checkpoint, stop)
+
+
+def _run_in_threads(engine, state, phase, start, seed, todo, workers, record, checkpoint, stop) -> None:
+    """Segments on ``workers`` threads (each waits for the engine's process); results are recorded here, in order of arrival."""
+    pending = list(reversed(todo))
+    lock = threading.Lock()
+    cancel = threading.Event()
+    results: queue.Queue = queue.Queue()
+
+    def work() -> None:
+        try:
+            while not cancel.is_set():
+                with lock:
+                    if not pending:
+                        break
+                    segment = pending.pop()
+                for item in _segment_batches(engine, phase, start, state.phase, seed, segment, cancel.is_set):
+                    results.put(item)
+        except BaseException as err:  # noqa: BLE001 - handed to the main thread, which raises it
+            results.put(err)
+        finally:
+            results.put(None)
+
+    threads = [threading.Thread(target=work, name=f"segment-{i}", daemon=True) for i in range(workers)]
+    for t in threads:
+        t.start()
+    running, failure, signum = len(threads), None, None
+    try:
+        while running:
+            try:
+                item = results.get(timeout=0.2)
+            except queue.Empty:
+                item = ()
+            if item is None:
+                running -= 1
+            elif isinstance(item, BaseException):
+                failure = failure or item
+                cancel.set()
+            elif item:
+                record(*item)
+            if signum is None and failure is None:
+                signum = stop()
+                if signum is not None:
+                    cancel.set()  # the batches under way finish; their digits are kept
+    finally:
+        cancel.set()
+        for t in threads:
+            t.join()
+    if failure is not None:
+        raise failure
+    if signum is not None:
+        checkpoint(state)
+        raise Stopped(signum)
 
 
 def _record(state, name: str, result: BatchResult, seconds: float) -> None:

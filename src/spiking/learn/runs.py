@@ -30,7 +30,7 @@ from ..io.runfolder import create_run_folder, read_manifest, run_status, write_m
 from .data import load_dataset, run_indices
 from .finish import write_results
 from .loop import Phase, Stopped, StopSignals, run_phases
-from .model import PHASES, DigitsModel, DigitsOptions, initial_state, state_shapes
+from .model import PHASES, DigitsModel, DigitsOptions, initial_state, rest_state, state_shapes
 from .progress import Progress, format_seconds
 from .state import TrainingState, load_state, save_state
 
@@ -228,6 +228,8 @@ def _phases(options: DigitsOptions, model: DigitsModel, digits, split) -> tuple[
             name == "train",
             options.epochs if name == "train" else 1,
             divisor=model.input_divisor,
+            segment=0 if name == "train" else options.segment,
+            start=None if name == "train" else (lambda network: rest_state(model, network)),
         )
         for name in PHASES
     ]

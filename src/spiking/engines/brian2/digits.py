@@ -31,6 +31,8 @@ import platform
 import shutil
 import signal
 import subprocess
+import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -149,7 +151,12 @@ class Brian2DigitsEngine:
         self._objects: dict = {}
         self._workdir: Path | None = None
         self._order_checked = False
-        self._child: subprocess.Popen | None = None
+        self._children: set[subprocess.Popen] = set()
+        self._lock = threading.Lock()
+        from ...machine import usable_cpus
+
+        #: batches run at once when the loop asks (the frozen phases' segments): one per usable core
+        self.workers = usable_cpus()
 
     def __enter__(self) -> Brian2DigitsEngine:
         try:
@@ -202,7 +209,7 @@ class Brian2DigitsEngine:
             self.compiled = True
         _sweep(self.cache_dir)
         self._workdir = self.cache_dir / "digits-runs" / f"{os.getpid()}-{os.urandom(4).hex()}"
-        (self._workdir / "args").mkdir(parents=True)
+        self._workdir.mkdir(parents=True)
         self.build_s = time.perf_counter() - t0
 
     def _compile(self, device) -> None:
@@ -249,9 +256,12 @@ class Brian2DigitsEngine:
             brian2.set_device("runtime")
 
     def abort(self) -> None:
-        """Stop a batch that is running (after a second Ctrl-C)."""
-        if self._child is not None and self._child.poll() is None:
-            self._child.kill()
+        """Stop the batches that are running (after a second Ctrl-C)."""
+        with self._lock:
+            children = list(self._children)
+        for child in children:
+            if child.poll() is None:
+                child.kill()
 
     def run_batch(self, rates_hz: np.ndarray, network: dict, plastic: bool, seed: int) -> BatchResult:
         """Simulate ``batch`` presentations of the given digits.
@@ -272,25 +282,30 @@ class Brian2DigitsEngine:
             raise ValueError(f"a batch holds 1 to {self.batch} digits, got {n}")
         table = np.zeros((self.batch, self.model.n_input))
         table[:n] = rates_hz
-        args = self._arguments(table, network, plastic, seed, n)
-        results = self._workdir / "results"
-        shutil.rmtree(results, ignore_errors=True)
-        results.mkdir()
-        t0 = time.perf_counter()
-        self._execute(args, results)
-        self.batch_wall_s += time.perf_counter() - t0
-        if self.profile:
-            for line in (results / "profiling_info.txt").read_text().splitlines():
-                name, seconds = line.split()
-                self.profiling[name] = self.profiling.get(name, 0.0) + float(seconds)
-        return self._collect(results, network)
+        scratch = Path(tempfile.mkdtemp(dir=self._workdir))  # this call's own: batches may run side by side
+        try:
+            (scratch / "args").mkdir()
+            (scratch / "results").mkdir()
+            args = self._arguments(table, network, plastic, seed, n, scratch / "args")
+            t0 = time.perf_counter()
+            self._execute(args, scratch / "results")
+            with self._lock:
+                self.batch_wall_s += time.perf_counter() - t0
+            if self.profile:
+                for line in (scratch / "results" / "profiling_info.txt").read_text().splitlines():
+                    name, seconds = line.split()
+                    with self._lock:
+                        self.profiling[name] = self.profiling.get(name, 0.0) + float(seconds)
+            return self._collect(scratch / "results", network)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
 
     def _variable(self, group: str, var: str):
         if var == "delay":  # kept by the synapses' pre pathway
             return self._objects[group].pre.variables["delay"]
         return self._objects[group].variables[var]
 
-    def _arguments(self, table: np.ndarray, network: dict, plastic: bool, seed: int, n: int) -> list[str]:
+    def _arguments(self, table: np.ndarray, network: dict, plastic: bool, seed: int, n: int, folder: Path) -> list[str]:
         """``group.variable=value`` for the command line; arrays go through files of the variable's type."""
         w = np.asarray(network["w"], dtype=float)
         values = {
@@ -316,7 +331,7 @@ class Brian2DigitsEngine:
                 args.append(f"{name}={value!r}" if isinstance(value, int) else f"{name}={float(value)!r}")
                 continue
             dtype = np.float64 if group == "images" else self._variable(group, var).dtype
-            path = self._workdir / "args" / f"{name}.dat"
+            path = folder / f"{name}.dat"
             np.ascontiguousarray(value, dtype=dtype).tofile(path)
             args.append(f"{name}={path}")
         return args
@@ -328,7 +343,7 @@ class Brian2DigitsEngine:
         env.update(brian2.prefs["devices.cpp_standalone.run_environment_variables"])
         env.update(brian2.get_device().run_environment_variables)
         cmd = [str(self.project / "main"), "--results_dir", f"{results}{os.sep}", *args]
-        self._child = subprocess.Popen(
+        child = subprocess.Popen(
             cmd,
             cwd=self.project,
             stdout=subprocess.DEVNULL,
@@ -337,16 +352,19 @@ class Brian2DigitsEngine:
             env=env,
             start_new_session=True,  # Ctrl-C in the terminal goes to Python, which stops between batches
         )
+        with self._lock:
+            self._children.add(child)
         try:
             while True:
                 try:
-                    _, err = self._child.communicate(timeout=0.1)
+                    _, err = child.communicate(timeout=0.1)
                     break
                 except subprocess.TimeoutExpired:  # meanwhile: the program's own peak memory
-                    self.peak_rss_mb = max(self.peak_rss_mb, _peak_memory_mb(self._child.pid))
-            code = self._child.returncode
+                    self.peak_rss_mb = max(self.peak_rss_mb, _peak_memory_mb(child.pid))
+            code = child.returncode
         finally:
-            self._child = None
+            with self._lock:
+                self._children.discard(child)
         if code != 0 or "error" in err.lower() or "cannot" in err.lower():
             why = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
             raise RuntimeError(f"the compiled network failed ({why}): {err.strip()[:2000]}")
