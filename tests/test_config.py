@@ -118,6 +118,13 @@ def test_overrides_and_preset(tmp_path):
         ({"run": {"name": "../../etc"}}, "run.name", "only letters, digits"),
         ({"run": {"simulation_time": float("inf")}}, "run.simulation_time", "finite"),
         ({"network": 3}, "network", "must be a table"),
+        ({"retina": {"filter": "mexican"}}, "retina.filter", "one of 'gabor', 'dog'"),
+        (
+            {"retina": {"dog": {"sigma_centre": 2.0, "sigma_surround": 1.5}}},
+            "retina.dog.sigma_surround",
+            "must be larger than retina.dog.sigma_centre (2.0), got 1.5",
+        ),
+        ({"retina": {"dog": {"surround_weight": 1.5}}}, "retina.dog.surround_weight", "must be in [0, 1]"),
     ],
 )
 def test_bad_values_name_the_key_and_the_rule(data, key, words):

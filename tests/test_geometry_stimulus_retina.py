@@ -5,10 +5,11 @@ import math
 import numpy as np
 import pytest
 
-from spiking.config import GaborConfig, NetworkConfig, RetinaConfig, from_mapping
+from spiking.config import DogConfig, GaborConfig, NetworkConfig, RetinaConfig, from_mapping
 from spiking.errors import StimulusError
 from spiking.model.geometry import derive_sizes, grid_positions, image_to_nodes, nodes_to_image
-from spiking.model.retina import filter_image, gabor_kernel, retina_rates
+from spiking.model.protocols import grating
+from spiking.model.retina import dog_filter, dog_kernel, filter_image, gabor_kernel, retina_rates, retina_responses
 from spiking.model.stimulus import build_schedule, builtin_pattern, load_image, load_pattern, place_pattern
 
 
@@ -210,3 +211,51 @@ def test_filter_and_rate_mapping():
     np.testing.assert_allclose(roff, 5.0 + 95.0 * off)
     # the OFF kernel is the negated ON kernel: responses never coincide above 0
     assert np.all((on == 0) | (off == 0))
+
+
+def test_the_centre_surround_kernel_is_balanced_and_round():
+    k = dog_kernel(DogConfig())
+    assert k.shape == (19, 19) and abs(k.sum()) < 1e-12  # surround_weight 1: a uniform field gives nothing
+    assert k[9, 9] == k.max() > 0 and k[9, 0] < 0  # ON centre, OFF surround
+    np.testing.assert_allclose(k, k.T, atol=1e-15)
+    np.testing.assert_allclose(k, k[::-1, :], atol=1e-15)
+    assert dog_kernel(DogConfig(surround_weight=0.5)).sum() == pytest.approx(0.5)
+    flat = np.full((40, 40), 0.7)
+    assert dog_filter(flat, DogConfig()).max() < 1e-12 and dog_filter(flat, DogConfig(), off=True).max() < 1e-12
+
+
+def test_a_centre_surround_retina_has_no_preferred_orientation_and_the_gabor_retina_has():
+    """Mean ON+OFF response to full-field gratings at 8 orientations, relative spread (max - min) / mean.
+
+    DoG: below 3% at every wavelength (what is left is the square grid's sampling of a round
+    kernel: 1.8% at 4 pixels, 0.5% at 14). Gabor (wavelength 3 pixels, plus its transpose): at a
+    wavelength of 4 pixels it prefers 0 and 90 deg (spread about 3); at 14 pixels, far from its
+    own, it hardly tells orientations apart (about 0.07).
+    """
+    side = 165
+    for wavelength, gabor_bounds in ((4.0, (1.0, np.inf)), (14.0, (0.0, 0.15))):
+        spread = {}
+        for name, retina in (("dog", RetinaConfig(filter="dog")), ("gabor", RetinaConfig())):
+            energy = []
+            for deg in np.arange(0, 180, 22.5):
+                img = grating(side, deg, side / wavelength, phase_deg=17.0)
+                on, off = retina_responses(img, retina)
+                energy.append((on + off)[20:-20, 20:-20].mean())  # away from the mirrored border
+            energy = np.array(energy)
+            spread[name] = (energy.max() - energy.min()) / energy.mean()
+            if name == "gabor" and wavelength == 4.0:
+                assert energy.argmax() in (0, 4), energy  # 0 or 90 deg
+        assert spread["dog"] < 0.03, (wavelength, spread)
+        assert gabor_bounds[0] < spread["gabor"] < gabor_bounds[1], (wavelength, spread)
+
+
+def test_centre_surround_on_and_off_cells_split_the_sign_and_scale_with_the_gain():
+    img = np.zeros((41, 41))
+    img[:, 21:] = 1.0  # a vertical edge: ON cells fire on the bright side, OFF cells on the dark side
+    d = DogConfig()
+    on, off = dog_filter(img, d), dog_filter(img, d, off=True)
+    assert np.all((on == 0) | (off == 0)) and on.max() > 0.5 and off.max() > 0.5
+    assert on[20, 22] > 0 and off[20, 19] > 0 and on[20, 19] == 0 and off[20, 22] == 0
+    half = dog_filter(img, DogConfig(gain=2.0))
+    small = on < 1.0
+    np.testing.assert_allclose(half[small], on[small] / 2, atol=1e-12)

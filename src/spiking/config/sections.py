@@ -26,6 +26,8 @@ WIRING_TEXT = {
 }
 #: How a retina pixel's response becomes spikes (``retina.coding``).
 CODINGS = ("rate", "latency")
+#: The retina's receptive fields: the original's Gabor kernel (and its transpose), or centre-surround.
+RETINA_FILTERS = ("gabor", "dog")
 #: What each retina source means, in words (the report and the exports say it).
 RETINA_SOURCE_TEXT = {
     "trains": "pre-drawn Poisson trains injected as the LGN relay's spikes",
@@ -122,6 +124,21 @@ class GaborConfig:
 
 
 @dataclass(frozen=True)
+class DogConfig:
+    """Centre-surround receptive field: a difference of two normalised Gaussians (retina.filter = "dog")."""
+
+    ksize: int = _f(19, "pixels", "kernel size; the grid is 2*(ksize//2)+1 square", _at_least(1))
+    sigma_centre: float = _f(1.0, "pixels", "standard deviation of the centre Gaussian", _positive)
+    sigma_surround: float = _f(3.0, "pixels", "standard deviation of the surround Gaussian (> sigma_centre)", _positive)
+    surround_weight: float = _f(
+        1.0, "", "weight of the surround against the centre; 1 balances them (a uniform field gives 0)", _fraction
+    )
+    gain: float = _f(
+        4.0, "", "filter output that maps to response 1 is 1 / gain (responses clipped to [0, 1])", _positive
+    )
+
+
+@dataclass(frozen=True)
 class RetinaConfig:
     """Retina encoding: filtered image mapped linearly to Poisson rates."""
 
@@ -145,7 +162,15 @@ class RetinaConfig:
     )
     min_rate: float = _f(5.0, "Hz", "rate of a retina cell at filter response 0", _non_negative)
     max_rate: float = _f(100.0, "Hz", "rate of a retina cell at filter response 1", _non_negative)
+    filter: str = _f(
+        "gabor",
+        "",
+        "receptive fields: gabor, the original's Gabor kernel plus its transpose ([retina.gabor]); dog, "
+        "centre-surround ON and OFF cells, a difference of Gaussians with no orientation ([retina.dog])",
+        _one_of(*RETINA_FILTERS),
+    )
     gabor: GaborConfig = field(default_factory=GaborConfig)
+    dog: DogConfig = field(default_factory=DogConfig)
 
 
 @dataclass(frozen=True)

@@ -200,6 +200,12 @@ def validate(cfg: Config) -> None:
             )
         if cfg.retina.latency_threshold >= 1.0:
             raise ConfigError("retina.latency_threshold", f"must be below 1, got {cfg.retina.latency_threshold}")
+    dog = cfg.retina.dog
+    if dog.sigma_surround <= dog.sigma_centre:
+        raise ConfigError(
+            "retina.dog.sigma_surround",
+            f"must be larger than retina.dog.sigma_centre ({dog.sigma_centre}), got {dog.sigma_surround}",
+        )
     if cfg.retina.source == "trains":
         for name in ("retina_on_to_lgn_on", "retina_off_to_lgn_off"):
             if cfg.projections[name].mask != "one_to_one":

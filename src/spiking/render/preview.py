@@ -10,7 +10,7 @@ from ..config import Config
 from ..io.atomic import save_figure
 from ..io.images import upscale_factor, write_grey_png
 from ..model.network import build_model
-from ..model.retina import receptive_field
+from ..model.retina import retina_kernel
 from ..model.stimulus import pattern_label
 
 __all__ = ["write_preview"]
@@ -49,7 +49,7 @@ def write_preview(config: Config, folder) -> list[Path]:
         written.append(write_grey_png(folder / f"{label}-off.png", s.rates_off, lo, hi, scale))
 
     g = config.retina.gabor
-    k = receptive_field(g)
+    k = retina_kernel(config.retina)
     n = len(model.stimuli)
     fig = Figure(figsize=(13, 3.2 * n))
     axes = fig.subplots(n, 4, squeeze=False)
@@ -71,10 +71,15 @@ def write_preview(config: Config, folder) -> list[Path]:
             a.set_xlabel("x (model units)")
             a.set_ylabel("y (model units)")
         ax[3].set_xlabel("pixel")
-    fig.suptitle(
-        f"retina {side}x{side}, pattern side {model.sizes.pattern_side}; Gabor ksize={g.ksize} sigma={g.sigma} "
-        f"theta={g.theta} lambda={g.lambda_} gamma={g.gamma} psi={g.psi}"
-    )
+    if config.retina.filter == "dog":
+        d = config.retina.dog
+        kernel = (
+            f"centre-surround ksize={d.ksize} sigma_centre={d.sigma_centre} sigma_surround={d.sigma_surround} "
+            f"surround_weight={d.surround_weight} gain={d.gain}"
+        )
+    else:
+        kernel = f"Gabor ksize={g.ksize} sigma={g.sigma} theta={g.theta} lambda={g.lambda_} gamma={g.gamma} psi={g.psi}"
+    fig.suptitle(f"retina {side}x{side}, pattern side {model.sizes.pattern_side}; {kernel}")
     fig.tight_layout()
     path = folder / "preview.png"
     save_figure(fig, path, dpi=80)
