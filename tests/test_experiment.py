@@ -337,3 +337,22 @@ def test_the_orientation_experiment_writes_its_tables_and_figures(tmp_path):
         summary = list(csv.DictReader(fh))
     assert [s["layer"] for s in summary] == ["ex_on", "ex_off", "in_on", "in_off"]
     assert all(0 <= float(s["responsive_fraction"]) <= 1 for s in summary)
+
+    # analysed again without running: another --skip gives other counts, the manifest says which
+    before = (out / "orientation_tuning.csv").read_text()
+    spikes = (folder / "spikes.h5").stat().st_mtime_ns
+    proc = run_cli("experiment", "orientation", "--analyse", folder, "--skip", "40", "-q", cwd=tmp_path)
+    assert proc.returncode == 0 and proc.stdout.strip() == str(folder), proc.stderr
+    assert (out / "orientation_tuning.csv").read_text() != before
+    assert json.loads((folder / "manifest.json").read_text())["experiment"]["skip_ms"] == 40
+    assert (folder / "spikes.h5").stat().st_mtime_ns == spikes  # nothing was simulated
+    for extra, words in (
+        (["--skip", "60"], "skip must be in [0, on = 60) ms, got 60"),
+        (["--engine", "brian2"], "--analyse runs nothing, so --engine has no effect"),
+        (["--set", "run.seed=2"], "--analyse runs nothing, so --set has no effect"),
+    ):
+        proc = run_cli("experiment", "orientation", "--analyse", folder, *extra, cwd=tmp_path)
+        assert proc.returncode == 2 and words in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, extra
+    for target, words in ((tmp_path / "nowhere", "no such run folder"), (tmp_path, "manifest")):
+        proc = run_cli("experiment", "orientation", "--analyse", target, cwd=tmp_path)
+        assert proc.returncode == 2 and words in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, target

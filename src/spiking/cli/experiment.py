@@ -93,18 +93,25 @@ def register(sub) -> None:
         "--render", action="store_true", help="also draw the run's usual plots, movies and report (slow for long runs)"
     )
     o.add_argument("--force", action="store_true", help="run even when the pre-flight estimate says it will not fit")
+    o.add_argument(
+        "--analyse",
+        metavar="FOLDER",
+        help="run nothing: analyse a finished run of this experiment again (with this --skip), rewriting its "
+        "experiment/ files; the design is the folder's",
+    )
     o.set_defaults(func=cmd_orientation)
 
 
 def cmd_orientation(args) -> int:
-    from ..analysis.orientation import OrientationDesign, analyse_run, write_tables
+    from ..analysis.orientation import OrientationDesign
     from ..analysis.tuning import ALPHA
     from ..config import from_mapping, to_mapping
     from ..errors import StimulusError
     from ..io.runfolder import read_manifest, write_manifest
-    from ..render.orientation import plot_orientation_maps, plot_tuning
     from ..run.orchestrate import run
 
+    if args.analyse is not None:
+        return _analyse_again(args)
     if args.engine is not None:
         args.overrides = [*args.overrides, f"run.engine={args.engine}"]
     if args.seed is not None:
@@ -148,12 +155,25 @@ def cmd_orientation(args) -> int:
         print(folder)
         print(f"spiking: error: the run is {result.status}; no tuning was computed", file=sys.stderr)
         return 1
-    _, layers = analyse_run(folder, skip_ms=args.skip)
-    out = Path(folder) / EXPERIMENT_DIR
+    _write_analysis(Path(folder), args.skip, args.quiet)
+    code = 0
+    if args.render:
+        code = render_folder(Path(folder), quiet=args.quiet)
+    print(folder)
+    return code
+
+
+def _write_analysis(folder: Path, skip_ms: float, quiet: bool) -> None:
+    """Analyse the run folder and write ``experiment/``: tables, tuning curves, the orientation map."""
+    from ..analysis.orientation import analyse_run, write_tables
+    from ..render.orientation import plot_orientation_maps, plot_tuning
+
+    _, layers = analyse_run(folder, skip_ms=skip_ms)
+    out = folder / EXPERIMENT_DIR
     write_tables(out, layers)
-    plot_tuning(layers, out / "tuning.png", skip_ms=args.skip)
+    plot_tuning(layers, out / "tuning.png", skip_ms=skip_ms)
     plot_orientation_maps(layers, out / "orientation_map.png")
-    if not args.quiet:
+    if not quiet:
         for t in layers:
             r = t.responsive
             print(
@@ -161,11 +181,34 @@ def cmd_orientation(args) -> int:
                 f"median gOSI {_median(t.gosi[r]):.2f}",
                 file=sys.stderr,
             )
-    code = 0
-    if args.render:
-        code = render_folder(Path(folder), quiet=args.quiet)
+
+
+#: Options that shape a run: meaningless with --analyse, which runs nothing.
+_RUN_ONLY = ("config", "overrides", "preset", "env_file", "engine", "seed", "render", "force")
+
+
+def _analyse_again(args) -> int:
+    """``--analyse FOLDER``: the analysis of a finished run again, with this ``--skip``; nothing is simulated."""
+    from ..errors import RunFolderError
+    from ..io.runfolder import read_manifest, write_manifest
+
+    given = [name for name in _RUN_ONLY if getattr(args, name, None) not in (None, False, [])]
+    if given:
+        option = (
+            "CONFIG.toml"
+            if given[0] == "config"
+            else "--" + {"overrides": "set", "env_file": "env"}.get(given[0], given[0])
+        )
+        raise RunFolderError(f"--analyse runs nothing, so {option} has no effect; give the folder and --skip only")
+    folder = Path(args.analyse)
+    if not folder.is_dir():
+        raise RunFolderError(f"{folder}: no such run folder")
+    _write_analysis(folder, args.skip, args.quiet)  # refuses folders that are not a finished run of this experiment
+    m = read_manifest(folder)
+    m["experiment"]["skip_ms"] = args.skip
+    write_manifest(folder, m)
     print(folder)
-    return code
+    return 0
 
 
 def _median(values):
