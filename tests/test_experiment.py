@@ -14,11 +14,13 @@ import pytest
 
 from conftest import run_cli, tiny
 from spiking.analysis.orientation import OrientationDesign, analyse_run, write_tables
+from spiking.analysis.receptive import FIELD_SNR, NoiseDesign, analyse_rf_run, write_fields
 from spiking.config import from_mapping, to_toml
 from spiking.errors import ConfigError, RunFolderError, StimulusError
 from spiking.io.atomic import atomic_write_text
 from spiking.io.runfolder import write_schedule
 from spiking.io.spikefile import SpikeWriter
+from spiking.model.geometry import derive_sizes
 from spiking.model.protocols import grating
 from spiking.model.stimulus import (
     GratingSpec,
@@ -26,6 +28,7 @@ from spiking.model.stimulus import (
     build_schedule,
     load_pattern,
     parse_grating,
+    parse_noise,
     pattern_label,
     procedural_kind,
 )
@@ -356,3 +359,135 @@ def test_the_orientation_experiment_writes_its_tables_and_figures(tmp_path):
     for target, words in ((tmp_path / "nowhere", "no such run folder"), (tmp_path, "manifest")):
         proc = run_cli("experiment", "orientation", "--analyse", target, cwd=tmp_path)
         assert proc.returncode == 2 and words in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, target
+
+
+# ---- the receptive-field experiment -----------------------------------------------------------------
+
+
+def test_a_noise_spec_parses_draws_its_frame_and_refuses_bad_keys():
+    n = parse_noise("noise:grid=5,frames=40,frame=7,seed=2,density=0.2")
+    assert (n.grid, n.frames, n.frame, n.seed, n.density, n.distance, n.contrast) == (5, 40, 7, 2, 0.2, 1, 1.0)
+    assert parse_noise(n.spec) == n and pattern_label(n.spec) == "noise-s2-f7" and procedural_kind(n.spec) == "noise"
+    frame = load_pattern(n.spec, side=20)
+    signed = NoiseDesign(grid=5, frames=40, seed=2, density=0.2).signed()
+    assert np.array_equal(frame, 0.5 * (1 + np.kron(signed[7], np.ones((4, 4)))))  # square [i, j]: 4 x 4 pixels
+    for spec, words in (
+        ("noise:grid=5,frames=4,frame=4,seed=1", "'frame' must be below frames (4), got 4"),
+        ("noise:grid=5,frames=4,seed=1", "noise key 'frame' is required"),
+        ("noise:grid=2.5,frames=4,frame=0,seed=1", "'grid' must be an integer >= 1, got 2.5"),
+        ("noise:grid=5,frames=4,frame=0,seed=1,density=0", "'density' must be in (0, 1], got 0"),
+        ("noise:grid=5,frames=4,frame=0,seed=1,size=3", "unknown noise key 'size'"),
+    ):
+        with pytest.raises(StimulusError) as info:
+            parse_noise(spec)
+        assert words in str(info.value) and "\n" not in str(info.value), spec
+    with pytest.raises(ConfigError, match="stimulus.patterns"):
+        from_mapping({"stimulus": {"patterns": ["noise:grid=5,frames=4,frame=9,seed=1"]}})
+
+
+def test_the_field_analysis_finds_known_fields_where_they_are(tmp_path):
+    """16 neurons with Gaussian fields (SD 0.8 squares) on an 8 x 8 grid, driven by white (even k) or black
+    (odd k) squares, Poisson counts.
+
+    Every one has a field of the right sign, centred within a quarter square of its true centre; 9 more
+    neurons that ignore the noise have none (SNR below 5).
+    """
+    design = NoiseDesign(grid=8, frames=2000, frame_ms=50.0, density=0.25, seed=3)
+    signed = design.signed()
+    rng = np.random.default_rng(0)
+    n, grid = 25, 8
+    rows_, cols_ = np.array([1, 2, 4, 6])[np.arange(16) // 4], np.array([1, 3, 5, 6])[np.arange(16) % 4]
+    want = np.where(np.arange(16) % 2 == 0, 1, -1)
+    r, c = np.mgrid[0:grid, 0:grid]
+    weights = np.exp(-((r[None] - rows_[:, None, None]) ** 2 + (c[None] - cols_[:, None, None]) ** 2) / (2 * 0.8**2))
+    hit = (signed[:, None] == want[None, :, None, None]).astype(float)  # (frames, 16, grid, grid)
+    drive = 4.0 + 40.0 * (hit * weights[None]).sum(axis=(2, 3))
+    rate = np.concatenate([drive, np.full((design.frames, n - 16), 20.0)], axis=1)
+    folder = tmp_path / "run"
+    folder.mkdir()
+    sched, ids, times = [], [], []
+    for k, e in enumerate(design.epochs()):
+        t0 = k * design.frame_ms
+        sched.append(ScheduledEpoch(t0, t0 + design.frame_ms, e["pattern"]))
+        counts = rng.poisson(rate[k] * design.frame_ms / 1000.0)
+        ids.append(np.repeat(np.arange(n), counts))
+        times.append(np.round(rng.uniform(t0 + 0.1, t0 + design.frame_ms, counts.sum()), 1))
+    t = design.duration_ms
+    cfg = from_mapping({"run": {"simulation_time": t}, "recording": {"layers": ["ex_on"]}})
+    atomic_write_text(folder / "config.toml", to_toml(cfg))
+    write_schedule(folder, sched)
+    ids, times = np.concatenate(ids), np.concatenate(times)
+    order = np.argsort(times, kind="stable")
+    w = SpikeWriter(folder / "spikes.h5", {"ex_on": (5, 1.0)})
+    w.append({"ex_on": (ids[order], times[order])}, t)
+    w.close(complete=True)
+    manifest = {"run_id": "run", "status": "complete", "t_reached_ms": t}
+    manifest["experiment"] = {"name": "receptive-fields", "design": design.to_dict()}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+    got, (f,) = analyse_rf_run(folder)
+    assert got == design and f.layer == "ex_on" and f.on.shape == (n, grid, grid)
+    assert f.has_field[:16].all() and not f.has_field[16:].any() and np.all(f.snr[16:] < FIELD_SNR)
+    assert np.array_equal(f.sign[:16], want) and not f.sign[16:].any()
+    sizes = derive_sizes(cfg.network)
+    covered = sizes.extent * sizes.pattern_side / sizes.retina_side
+    square = covered / grid
+    centre_x = (cols_ + 0.5) * square - covered / 2
+    centre_y = covered / 2 - (rows_ + 0.5) * square
+    assert np.abs(f.centre[:16, 0] - centre_x).max() < square / 4
+    assert np.abs(f.centre[:16, 1] - centre_y).max() < square / 4
+    assert np.abs(f.size[:16] / square - 0.8).max() < 0.25
+    files = write_fields(folder / "experiment", [f])
+    with open(files[0], newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == n and rows[0]["has_field"] == "1" and rows[1]["sign"] == "-1" and rows[20]["has_field"] == "0"
+    with open(files[1], newline="") as fh:
+        (summary,) = list(csv.DictReader(fh))
+    assert (summary["with_field"], summary["on_fields"], summary["off_fields"]) == ("16", "8", "8")
+    with np.load(files[2]) as maps:
+        assert maps["ex_on/on"].shape == (n, grid, grid) and maps["ex_on/on"].dtype == np.float32
+    manifest["experiment"]["name"] = "orientation"
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(RunFolderError, match="not a run of `spiking experiment receptive-fields`"):
+        analyse_rf_run(folder)
+
+
+@pytest.mark.nest
+def test_the_receptive_field_experiment_writes_its_tables_and_figure(tmp_path):
+    lgn = {
+        name: {"weight": 6.0}
+        for name in ("lgn_on_to_ex_on", "lgn_on_to_in_on", "lgn_off_to_ex_off", "lgn_off_to_in_off")
+    }
+    data = tiny(
+        network={"minicolumn_side": 4, "neurons_per_minicolumn": 20},
+        run={"output_dir": str(tmp_path / "output"), "seed": 3},
+        projections=lgn,
+    )
+    cfg = tmp_path / "tiny.toml"
+    cfg.write_text(to_toml(from_mapping(data)))
+    args = ["--frames", "150", "--frame", "40", "--grid", "5", "--density", "0.1", "--skip", "5"]
+    proc = run_cli("experiment", "receptive-fields", cfg, *args, "--no-progress", "-q", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    folder = Path(proc.stdout.strip().splitlines()[-1])
+    out = folder / "experiment"
+    for name in ("receptive_fields.csv", "summary.csv", "receptive_fields.npz", "receptive_fields.png"):
+        assert (out / name).stat().st_size > 0, name
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["experiment"]["name"] == "receptive-fields"
+    assert manifest["experiment"]["design"]["grid"] == 5 and manifest["simulation_time_ms"] == 150 * 40
+    with open(out / "summary.csv", newline="") as fh:
+        summary = {s["layer"]: s for s in csv.DictReader(fh)}
+    assert set(summary) == {"ex_on", "ex_off", "in_on", "in_off"}
+    assert sum(int(s["with_field"]) for s in summary.values()) > 0
+    with open(out / "receptive_fields.csv", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["has_field"] == "1" and r["centre_x"]]
+    # the pathway is retinotopic: a field lies near its neuron (within a third of the pattern's side)
+    offsets = [math.hypot(float(r["centre_x"]) - float(r["x"]), float(r["centre_y"]) - float(r["y"])) for r in rows]
+    assert rows and np.median(offsets) < 1 / 3
+    # bad options: one line, exit 2, no folder
+    for extra, words in ((["--skip", "40"], "--skip must be shorter than --frame (40 ms)"),
+                         (["--density", "0.001"], "density must give at least one square per frame")):  # fmt: skip
+        before = set((tmp_path / "output").iterdir())
+        proc = run_cli("experiment", "receptive-fields", cfg, "--frame", "40", "--grid", "5", *extra, cwd=tmp_path)
+        assert proc.returncode == 2 and words in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, extra
+        assert set((tmp_path / "output").iterdir()) == before

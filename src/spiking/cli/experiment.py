@@ -1,4 +1,5 @@
-"""``spiking experiment orientation``: static gratings shown to the model, each V1 neuron's orientation tuning."""
+"""``spiking experiment``: ``orientation`` (static gratings, each V1 neuron's orientation tuning) and
+``receptive-fields`` (sparse noise, each V1 neuron's ON and OFF fields by reverse correlation)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def register(sub) -> None:
     """Add ``experiment`` and its protocols to the ``spiking`` parser's subparsers."""
     p = sub.add_parser(
         "experiment",
-        help="run a physiologist's protocol on the model and analyse it (orientation)",
+        help="run a physiologist's protocol on the model and analyse it (orientation, receptive-fields)",
         description="Run a protocol on the model as one run folder and analyse V1's responses.",
     )
     protocols = p.add_subparsers(dest="protocol", metavar="PROTOCOL")
@@ -100,6 +101,126 @@ def register(sub) -> None:
         "experiment/ files; the design is the folder's",
     )
     o.set_defaults(func=cmd_orientation)
+    _register_fields(protocols)
+
+
+def _register_fields(protocols) -> None:
+    r = protocols.add_parser(
+        "receptive-fields",
+        help="sparse noise: each V1 neuron's ON and OFF receptive fields by reverse correlation",
+        description="Show frames of sparse noise (white and black squares on grey, seeded) one after another as "
+        "one run, then write experiment/receptive_fields.csv, experiment/summary.csv, "
+        "experiment/receptive_fields.npz (the maps) and experiment/receptive_fields.png into the run folder. "
+        "Print the folder.",
+    )
+    config_args(r)
+    r.add_argument("--grid", type=positive_int, default=11, metavar="N", help="squares per pattern side (default 11)")
+    r.add_argument("--frames", type=positive_int, default=1000, metavar="N", help="frames shown (default 1000)")
+    r.add_argument(
+        "--frame", type=positive_float, default=100.0, metavar="MS", help="a frame's length (default 100 ms)"
+    )
+    r.add_argument(
+        "--density",
+        type=positive_float,
+        default=0.05,
+        metavar="P",
+        help="share of the squares white or black in a frame, (0, 1] (default 0.05)",
+    )
+    r.add_argument(
+        "--distance",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="least distance between two non-grey squares of a frame, in squares (default 1: none)",
+    )
+    r.add_argument(
+        "--contrast", type=positive_float, default=1.0, metavar="C", help="Michelson contrast, (0, 1] (default 1)"
+    )
+    r.add_argument(
+        "--skip",
+        type=non_negative_float,
+        default=0.0,
+        metavar="MS",
+        help="leave out the first MS of each frame from its count (default 0)",
+    )
+    r.add_argument(
+        "--engine",
+        metavar="{" + ",".join(engine_names()) + "}",
+        help=f"simulator (sets run.engine; default {DEFAULT_ENGINE})",
+    )
+    r.add_argument("--seed", type=int, metavar="N", help="sets run.seed, which also draws the noise")
+    r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    r.add_argument("--quiet", "-q", action="store_true", help="print only the run folder and errors")
+    r.add_argument(
+        "--render", action="store_true", help="also draw the run's usual plots, movies and report (slow for long runs)"
+    )
+    r.add_argument("--force", action="store_true", help="run even when the pre-flight estimate says it will not fit")
+    r.set_defaults(func=cmd_fields)
+
+
+def cmd_fields(args) -> int:
+    from ..analysis.receptive import NoiseDesign, analyse_rf_run, write_fields
+    from ..config import from_mapping, to_mapping
+    from ..errors import StimulusError
+    from ..io.runfolder import read_manifest, write_manifest
+    from ..render.receptive import plot_fields
+    from ..run.orchestrate import run
+
+    if args.engine is not None:
+        args.overrides = [*args.overrides, f"run.engine={args.engine}"]
+    if args.seed is not None:
+        if args.seed < 0:
+            raise StimulusError(f"--seed must be >= 0, got {args.seed}")
+        args.overrides = [*args.overrides, f"run.seed={args.seed}"]
+    if args.frames < 2:
+        raise StimulusError(f"--frames must be at least 2, got {args.frames}")
+    if args.skip >= args.frame:
+        raise StimulusError(f"--skip must be shorter than --frame ({args.frame:g} ms), got {args.skip:g}")
+    cfg, notes = load(args)
+    design = NoiseDesign(
+        grid=args.grid,
+        frames=args.frames,
+        frame_ms=args.frame,
+        density=args.density,
+        distance=args.distance,
+        contrast=args.contrast,
+        seed=cfg.run.seed,
+    )
+    design.signed()  # the density must fit the grid: refused here, before any folder is made
+    data = to_mapping(cfg)
+    data["stimulus"] = {**data.get("stimulus", {}), "epochs": design.epochs()}
+    data["run"] = {**data.get("run", {}), "simulation_time": design.duration_ms}
+    if not cfg.run.name:
+        data["run"]["name"] = "fields"
+    cfg = from_mapping(data, base_dir=cfg.base_dir)
+    result = run(
+        cfg, progress=not args.no_progress, quiet=args.quiet, notes=notes, force=args.force, free_engine=args.render
+    )
+    folder = Path(result.folder)
+    m = read_manifest(folder)
+    m["experiment"] = {
+        "name": "receptive-fields",
+        "design": design.to_dict(),
+        "skip_ms": args.skip,
+        "outputs": EXPERIMENT_DIR,
+    }
+    write_manifest(folder, m)
+    if result.status != "complete":
+        print(folder)
+        print(f"spiking: error: the run is {result.status}; no fields were computed", file=sys.stderr)
+        return 1
+    _, layers = analyse_rf_run(folder, skip_ms=args.skip)
+    out = folder / EXPERIMENT_DIR
+    write_fields(out, layers)
+    plot_fields(layers, out / "receptive_fields.png")
+    if not args.quiet:
+        for t in layers:
+            print(f"{t.layer:7s} with a field {int(t.has_field.sum())}/{t.has_field.size}", file=sys.stderr)
+    code = 0
+    if args.render:
+        code = render_folder(folder, quiet=args.quiet)
+    print(folder)
+    return code
 
 
 def cmd_orientation(args) -> int:

@@ -7,6 +7,7 @@ PNG/JPEG image, or a text file of 0/1 digits, can be used by path.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import warnings
@@ -33,6 +34,9 @@ __all__ = [
     "GratingSpec",
     "procedural_kind",
     "parse_grating",
+    "NoiseSpec",
+    "parse_noise",
+    "noise_stimulus",
     "check_pattern_spec",
     "draw_procedural",
 ]
@@ -43,8 +47,9 @@ MAX_IMAGE_PIXELS = 50_000_000
 BUILTIN_PATTERNS = ("pattern0", "pattern1")
 _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 
-#: Patterns drawn from a spec rather than read: ``blank`` (uniform mean grey) and ``grating:key=value,...``.
-PROCEDURAL_PATTERNS = ("blank", "grating")
+#: Patterns drawn from a spec rather than read: ``blank`` (uniform mean grey), ``grating:key=value,...``
+#: and ``noise:key=value,...`` (a frame of sparse noise).
+PROCEDURAL_PATTERNS = ("blank", "grating", "noise")
 
 #: The keys of a grating spec and their defaults (``None``: required).
 GRATING_KEYS = {"orientation": None, "sf": None, "phase": 0.0, "contrast": 1.0}
@@ -79,13 +84,108 @@ class GratingSpec:
         return f"grating-{self.orientation:g}deg-sf{self.sf:g}-ph{self.phase:g}-c{self.contrast:g}"
 
 
+#: The keys of a sparse-noise frame's spec and their defaults (``None``: required).
+NOISE_KEYS = {
+    "grid": None,
+    "frames": None,
+    "frame": None,
+    "seed": None,
+    "density": 0.05,
+    "distance": 1,
+    "contrast": 1.0,
+}
+_NOISE_FORM = "noise:grid=SQUARES,frames=N,frame=K,seed=S[,density=0..1][,distance=SQUARES][,contrast=0..1]"
+
+
+@dataclass(frozen=True)
+class NoiseSpec:
+    """Frame ``frame`` of the sparse noise ``sparse_noise_stimulus(grid, frames, seed, density, distance)``.
+
+    ``grid`` squares per pattern side; the whole stimulus is drawn once per process and kept
+    (:func:`noise_stimulus`), so the frames of one stimulus cost one draw.
+    """
+
+    grid: int
+    frames: int
+    frame: int
+    seed: int
+    density: float = 0.05
+    distance: int = 1
+    contrast: float = 1.0
+
+    @property
+    def spec(self) -> str:
+        return (
+            f"noise:grid={self.grid},frames={self.frames},frame={self.frame},seed={self.seed},"
+            f"density={self.density:g},distance={self.distance},contrast={self.contrast:g}"
+        )
+
+    @property
+    def label(self) -> str:
+        """A short, file-name-safe name, e.g. ``noise-s1-f17``."""
+        return f"noise-s{self.seed}-f{self.frame}"
+
+
 def procedural_kind(spec: str) -> str | None:
-    """``"blank"`` or ``"grating"`` for a procedural spec, ``None`` for a built-in name or a path."""
+    """``"blank"``, ``"grating"`` or ``"noise"`` for a procedural spec, ``None`` for a built-in name or a path."""
     if spec == "blank":
         return "blank"
     if spec == "grating" or spec.startswith("grating:"):
         return "grating"
+    if spec == "noise" or spec.startswith("noise:"):
+        return "noise"
     return None
+
+
+def parse_noise(spec: str) -> NoiseSpec:
+    """Parse ``noise:grid=11,frames=1000,frame=5,seed=1,density=0.05,distance=1,contrast=1`` strictly.
+
+    Raises
+    ------
+    StimulusError
+        One line naming the spec, the key and what is allowed.
+    """
+    head, sep, body = spec.partition(":")
+    if head != "noise" or not sep or not body:
+        raise StimulusError(f"{spec!r}: a noise frame needs its keys, {_NOISE_FORM}")
+    values: dict[str, float] = {}
+    for item in body.split(","):
+        key, eq, text = item.partition("=")
+        if key not in NOISE_KEYS:
+            raise StimulusError(
+                f"{spec!r}: unknown noise key {key!r}; allowed: {', '.join(NOISE_KEYS)} ({_NOISE_FORM})"
+            )
+        if key in values:
+            raise StimulusError(f"{spec!r}: noise key {key!r} given twice")
+        if not eq or not _NUMBER.fullmatch(text):
+            raise StimulusError(f"{spec!r}: noise key {key!r} must be a number (e.g. {key}=1), got {text!r}")
+        values[key] = float(text)
+    missing = [k for k, v in NOISE_KEYS.items() if v is None and k not in values]
+    if missing:
+        raise StimulusError(f"{spec!r}: noise key {missing[0]!r} is required ({_NOISE_FORM})")
+    whole = {"grid": 1, "frames": 1, "frame": 0, "seed": 0, "distance": 1}
+    for key, lowest in whole.items():
+        v = values.get(key, NOISE_KEYS[key])
+        if not (math.isfinite(v) and v == int(v) and v >= lowest):
+            raise StimulusError(f"{spec!r}: noise key {key!r} must be an integer >= {lowest}, got {v:g}")
+    n = NoiseSpec(**{k: (int(v) if k in whole else float(v)) for k, v in {**NOISE_KEYS, **values}.items()})
+    if n.frame >= n.frames:
+        raise StimulusError(f"{spec!r}: noise key 'frame' must be below frames ({n.frames}), got {n.frame}")
+    if not 0.0 < n.density <= 1.0:
+        raise StimulusError(f"{spec!r}: noise key 'density' must be in (0, 1], got {n.density:g}")
+    if not 0.0 <= n.contrast <= 1.0:
+        raise StimulusError(f"{spec!r}: noise key 'contrast' must be in [0, 1], got {n.contrast:g}")
+    return n
+
+
+@functools.lru_cache(maxsize=4)
+def noise_stimulus(grid: int, frames: int, seed: int, density: float, distance: int) -> np.ndarray:
+    """The signed stimulus of a noise spec (:func:`spiking.model.protocols.sparse_noise_stimulus`), drawn once."""
+    from .protocols import sparse_noise_stimulus
+
+    signed = sparse_noise_stimulus(grid, frames, seed, density=density, min_distance=distance)
+    signed.flags.writeable = False
+    return signed
 
 
 def parse_grating(spec: str) -> GratingSpec:
@@ -129,8 +229,11 @@ def parse_grating(spec: str) -> GratingSpec:
 
 def check_pattern_spec(spec: str) -> None:
     """Raise :class:`StimulusError` for a procedural spec that does not parse (names and paths pass)."""
-    if procedural_kind(spec) == "grating":
+    kind = procedural_kind(spec)
+    if kind == "grating":
         parse_grating(spec)
+    elif kind == "noise":
+        parse_noise(spec)
 
 
 def draw_procedural(spec: str, side: int) -> np.ndarray:
@@ -141,11 +244,17 @@ def draw_procedural(spec: str, side: int) -> np.ndarray:
     StimulusError
         A bad spec, or a spatial frequency at or above the grid's Nyquist limit ``side / 2``.
     """
-    from .protocols import MEAN_GREY, grating
+    from .protocols import MEAN_GREY, grating, sparse_noise_to_frames
 
     kind = procedural_kind(spec)
     if kind == "blank":
         return np.full((side, side), MEAN_GREY)
+    if kind == "noise":
+        n = parse_noise(spec)
+        if n.grid > side:
+            raise StimulusError(f"{spec!r}: noise key 'grid' must be at most the pattern's side ({side}), got {n.grid}")
+        signed = noise_stimulus(n.grid, n.frames, n.seed, n.density, n.distance)
+        return sparse_noise_to_frames(signed[n.frame : n.frame + 1], side, n.contrast)[0]
     if kind != "grating":
         raise StimulusError(f"{spec!r}: not a procedural pattern ({', '.join(PROCEDURAL_PATTERNS)})")
     g = parse_grating(spec)
@@ -260,8 +369,8 @@ def load_pattern(spec: str, config: Config | None = None, side: int | None = Non
     if suffix in _IMAGE_SUFFIXES:
         return load_image(p)
     raise StimulusError(
-        f"{spec}: not a built-in pattern ({', '.join(BUILTIN_PATTERNS)}), a procedural one (blank, {_GRATING_FORM}) "
-        "nor a .png/.jpg/.jpeg/.txt file"
+        f"{spec}: not a built-in pattern ({', '.join(BUILTIN_PATTERNS)}), a procedural one (blank, {_GRATING_FORM}, "
+        f"{_NOISE_FORM}) nor a .png/.jpg/.jpeg/.txt file"
     )
 
 
@@ -319,6 +428,11 @@ def pattern_label(spec: str) -> str:
             return parse_grating(spec).label
         except StimulusError:
             return "grating"
+    if kind == "noise":
+        try:
+            return parse_noise(spec).label
+        except StimulusError:
+            return "noise"
     if kind == "blank" or spec in BUILTIN_PATTERNS:
         return spec
     return Path(spec).stem
