@@ -10,7 +10,8 @@ subfields on the noise's grid of squares.
 A neuron **has a field** when the peak of its linear field ``(ON - OFF) / 2``
 stands out from the rest of the map: ``snr = max |linear| / (1.4826 MAD)``,
 the median absolute deviation of the map's squares about their median (a
-robust estimate of the map's noise), at least :data:`FIELD_SNR`. For those
+robust estimate of the map's noise), at least :data:`FIELD_SNR`; a map with
+no spread at all (a neuron that fired in too few frames) is not judged. For those
 neurons a 2-D Gaussian is fitted to the subfield with the larger peak
 (:func:`spiking.analysis.tuning.rf_centre_and_size`), and its centre is given
 in the layer's coordinates (extents, y up) beside the neuron's own position.
@@ -142,7 +143,8 @@ def _snr(linear: np.ndarray) -> np.ndarray:
     mad = 1.4826 * np.nanmedian(np.abs(flat - med), axis=1)
     peak = np.nanmax(np.abs(flat - med), axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(mad > 0, peak / mad, np.where(peak > 0, np.inf, np.nan))
+        # a map flat but for a few squares (no spread: the neuron fired in too few frames) is not judged
+        return np.where(mad > 0, peak / mad, np.nan)
 
 
 def layer_fields(
