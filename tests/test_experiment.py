@@ -298,19 +298,27 @@ def test_bad_options_are_one_line_exit_2_and_no_folder(tmp_path, capsys, args, w
     assert not out.exists() or not any(out.iterdir())
 
 
-@pytest.mark.nest
-def test_the_orientation_experiment_writes_its_tables_and_figures(tmp_path):
+def experiment_config(tmp_path, seed: int, **sections) -> Path:
+    """``tmp_path/tiny.toml``: a tiny network (4 x 4 minicolumns of 20 neurons) whose LGN drives V1 hard enough to
+    answer a stimulus, its runs under ``tmp_path/output``."""
     lgn = {
         name: {"weight": 6.0}
         for name in ("lgn_on_to_ex_on", "lgn_on_to_in_on", "lgn_off_to_ex_off", "lgn_off_to_in_off")
     }
     data = tiny(
         network={"minicolumn_side": 4, "neurons_per_minicolumn": 20},
-        run={"output_dir": str(tmp_path / "output"), "seed": 3},
+        run={"output_dir": str(tmp_path / "output"), "seed": seed},
         projections=lgn,
+        **sections,
     )
     cfg = tmp_path / "tiny.toml"
     cfg.write_text(to_toml(from_mapping(data)))
+    return cfg
+
+
+@pytest.mark.nest
+def test_the_orientation_experiment_writes_its_tables_and_figures(tmp_path):
+    cfg = experiment_config(tmp_path, seed=3)
     args = ["--orientations", "4", "--sf", "2", "4", "--repeats", "3", "--blank-trials", "6", "--on", "60"]
     proc = run_cli(
         "experiment", "orientation", cfg, *args, "--blank", "30", "--skip", "10", "--no-progress", "-q", cwd=tmp_path
@@ -454,17 +462,7 @@ def test_the_field_analysis_finds_known_fields_where_they_are(tmp_path):
 
 @pytest.mark.nest
 def test_the_receptive_field_experiment_writes_its_tables_and_figure(tmp_path):
-    lgn = {
-        name: {"weight": 6.0}
-        for name in ("lgn_on_to_ex_on", "lgn_on_to_in_on", "lgn_off_to_ex_off", "lgn_off_to_in_off")
-    }
-    data = tiny(
-        network={"minicolumn_side": 4, "neurons_per_minicolumn": 20},
-        run={"output_dir": str(tmp_path / "output"), "seed": 3},
-        projections=lgn,
-    )
-    cfg = tmp_path / "tiny.toml"
-    cfg.write_text(to_toml(from_mapping(data)))
+    cfg = experiment_config(tmp_path, seed=3)
     args = ["--frames", "150", "--frame", "40", "--grid", "5", "--density", "0.1", "--skip", "5"]
     proc = run_cli("experiment", "receptive-fields", cfg, *args, "--no-progress", "-q", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr

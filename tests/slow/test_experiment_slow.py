@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import run_cli, tiny
-from spiking.config import from_mapping, to_toml
+from conftest import run_cli
+from test_experiment import experiment_config
 
 
 def _tuning(folder: Path) -> list[dict]:
@@ -31,18 +31,7 @@ def _tuning(folder: Path) -> list[dict]:
 @pytest.mark.nest
 @pytest.mark.brian2
 def test_nest_and_brian2_give_the_same_tuning_to_every_neuron(tmp_path):
-    lgn = {
-        name: {"weight": 6.0}
-        for name in ("lgn_on_to_ex_on", "lgn_on_to_in_on", "lgn_off_to_ex_off", "lgn_off_to_in_off")
-    }
-    data = tiny(
-        network={"minicolumn_side": 4, "neurons_per_minicolumn": 20},
-        run={"output_dir": str(tmp_path / "output"), "seed": 4},
-        retina={"filter": "dog"},
-        projections=lgn,
-    )
-    cfg = tmp_path / "tiny.toml"
-    cfg.write_text(to_toml(from_mapping(data)))
+    cfg = experiment_config(tmp_path, seed=4, retina={"filter": "dog"})
     args = ["--orientations", "4", "--sf", "2", "4", "--repeats", "2", "--blank-trials", "4", "--on", "60"]
     tables = {}
     for engine in ("nest", "brian2"):

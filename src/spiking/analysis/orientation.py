@@ -23,7 +23,7 @@ Measures (:mod:`spiking.analysis.tuning`)
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -38,6 +38,7 @@ __all__ = [
     "V1_LAYERS",
     "OrientationDesign",
     "window_counts",
+    "v1_window_counts",
     "LayerTuning",
     "layer_tuning",
     "analyse_run",
@@ -306,7 +307,6 @@ def analyse_run(folder, skip_ms: float = 0.0, alpha: float = ALPHA) -> tuple[Ori
         Not a run folder of the orientation experiment, or one that did not run to its end.
     """
     from ..io.runfolder import read_run
-    from ..io.spikefile import SpikeBlocks, layer_infos, open_spikes
 
     rec = read_run(folder)
     info = rec.manifest.get("experiment")
@@ -327,8 +327,31 @@ def analyse_run(folder, skip_ms: float = 0.0, alpha: float = ALPHA) -> tuple[Ori
     gratings = [parse_grating(e.pattern) for e, b in zip(trials, blank, strict=True) if not b]
     orientation = np.array([g.orientation for g in gratings])
     sf = np.array([g.sf for g in gratings])
-    extent = derive_sizes(rec.config.network).extent
     out = []
+    for layer, counts, positions in v1_window_counts(rec, starts, stops):
+        rates = counts / seconds[:, None]
+        out.append(
+            layer_tuning(
+                layer,
+                rates[~blank],
+                orientation,
+                sf,
+                rates[blank],
+                design.angles,
+                np.array(design.sfs),
+                positions,
+                alpha,
+            )
+        )
+    return design, out
+
+
+def v1_window_counts(rec, starts: np.ndarray, stops: np.ndarray) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+    """For each recorded V1 layer of a run (``io.runfolder.read_run``): its name, the spikes of each neuron in each
+    window (:func:`window_counts`) and the neurons' positions (from the spike file, else the layer's grid)."""
+    from ..io.spikefile import SpikeBlocks, layer_infos, open_spikes
+
+    extent = derive_sizes(rec.config.network).extent
     with open_spikes(rec.spikes_path) as h5:
         infos = {i.name: i for i in layer_infos(h5)}
         for layer in V1_LAYERS:
@@ -336,27 +359,12 @@ def analyse_run(folder, skip_ms: float = 0.0, alpha: float = ALPHA) -> tuple[Ori
                 continue
             li = infos[layer]
             counts = window_counts(SpikeBlocks(h5, layer, rec.t_end), li.n_nodes, starts, stops)
-            rates = counts / seconds[:, None]
-            side = li.side or math.isqrt(li.n_nodes)
             nodes = h5.get(f"nodes/{layer}")
             if nodes is not None and "positions" in nodes:
                 positions = np.asarray(nodes["positions"], dtype=np.float64)
             else:
-                positions = grid_positions(side, extent)
-            out.append(
-                layer_tuning(
-                    layer,
-                    rates[~blank],
-                    orientation,
-                    sf,
-                    rates[blank],
-                    design.angles,
-                    np.array(design.sfs),
-                    positions,
-                    alpha,
-                )
-            )
-    return design, out
+                positions = grid_positions(li.side or math.isqrt(li.n_nodes), extent)
+            yield layer, counts, positions
 
 
 def _f(v: float) -> str:

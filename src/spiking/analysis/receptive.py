@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import RunFolderError, StimulusError
-from ..model.geometry import derive_sizes, grid_positions
+from ..model.geometry import derive_sizes
 from ..model.stimulus import NoiseSpec, noise_stimulus, parse_noise, procedural_kind
-from .orientation import V1_LAYERS, window_counts
+from .orientation import v1_window_counts
 from .tuning import receptive_fields, rf_centre_and_size
 
 __all__ = ["NoiseDesign", "LayerFields", "FIELD_SNR", "layer_fields", "analyse_rf_run", "field_rows", "write_fields"]
@@ -187,7 +187,6 @@ def analyse_rf_run(folder, skip_ms: float = 0.0) -> tuple[NoiseDesign, list[Laye
         Not a run of the receptive-field experiment, or one that stopped before its last frame.
     """
     from ..io.runfolder import read_run
-    from ..io.spikefile import SpikeBlocks, layer_infos, open_spikes
 
     rec = read_run(folder)
     info = rec.manifest.get("experiment")
@@ -209,21 +208,10 @@ def analyse_rf_run(folder, skip_ms: float = 0.0) -> tuple[NoiseDesign, list[Laye
     sizes = derive_sizes(rec.config.network)
     # the pattern (and so the noise's grid) covers the exposed hypercolumns' share of the layer
     covered = sizes.extent * sizes.pattern_side / sizes.retina_side
-    out = []
-    with open_spikes(rec.spikes_path) as h5:
-        infos = {i.name: i for i in layer_infos(h5)}
-        for layer in V1_LAYERS:
-            if layer not in infos:
-                continue
-            li = infos[layer]
-            counts = window_counts(SpikeBlocks(h5, layer, rec.t_end), li.n_nodes, starts, stops)
-            side = li.side or math.isqrt(li.n_nodes)
-            nodes = h5.get(f"nodes/{layer}")
-            if nodes is not None and "positions" in nodes:
-                positions = np.asarray(nodes["positions"], dtype=np.float64)
-            else:
-                positions = grid_positions(side, sizes.extent)
-            out.append(layer_fields(layer, counts, signed, positions, covered, design.frame_ms - skip_ms))
+    out = [
+        layer_fields(layer, counts, signed, positions, covered, design.frame_ms - skip_ms)
+        for layer, counts, positions in v1_window_counts(rec, starts, stops)
+    ]
     return design, out
 
 

@@ -27,6 +27,73 @@ def non_negative_float(text: str) -> float:
     return v
 
 
+def _run_options(p: argparse.ArgumentParser, seed_help: str) -> None:
+    """The options every experiment shares: engine, seed, progress, quiet, render, force."""
+    p.add_argument(
+        "--engine",
+        metavar="{" + ",".join(engine_names()) + "}",
+        help=f"simulator (sets run.engine; default {DEFAULT_ENGINE})",
+    )
+    p.add_argument("--seed", type=int, metavar="N", help=seed_help)
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", "-q", action="store_true", help="print only the run folder and errors")
+    p.add_argument(
+        "--render", action="store_true", help="also draw the run's usual plots, movies and report (slow for long runs)"
+    )
+    p.add_argument("--force", action="store_true", help="run even when the pre-flight estimate says it will not fit")
+
+
+def _engine_and_seed(args) -> None:
+    """``--engine`` and ``--seed`` as ``--set`` overrides of ``run.engine`` and ``run.seed``."""
+    from ..errors import StimulusError
+
+    if args.engine is not None:
+        args.overrides = [*args.overrides, f"run.engine={args.engine}"]
+    if args.seed is not None:
+        if args.seed < 0:
+            raise StimulusError(f"--seed must be >= 0, got {args.seed}")
+        args.overrides = [*args.overrides, f"run.seed={args.seed}"]
+
+
+def _run_experiment(args, cfg, notes, design, name: str, run_name: str, info: dict, analyse, what: str) -> int:
+    """Run ``design``'s epochs as one run folder, record the experiment in its manifest, then ``analyse(folder)``.
+
+    Prints the folder; when the run did not complete, says so with ``what`` (e.g. "no tuning was
+    computed") and returns exit status 1 without analysing.
+    """
+    from ..config import from_mapping, to_mapping
+    from ..io.runfolder import read_manifest, write_manifest
+    from ..run.orchestrate import run
+
+    data = to_mapping(cfg)
+    data["stimulus"] = {**data.get("stimulus", {}), "epochs": design.epochs()}
+    data["run"] = {**data.get("run", {}), "simulation_time": design.duration_ms}
+    if not cfg.run.name:
+        data["run"]["name"] = run_name
+    cfg = from_mapping(data, base_dir=cfg.base_dir)
+    result = run(
+        cfg, progress=not args.no_progress, quiet=args.quiet, notes=notes, force=args.force, free_engine=args.render
+    )
+    folder = Path(result.folder)
+    m = read_manifest(folder)
+    m["experiment"] = {
+        "name": name,
+        "design": design.to_dict(),
+        "skip_ms": args.skip,
+        **info,
+        "outputs": EXPERIMENT_DIR,
+    }
+    write_manifest(folder, m)
+    if result.status != "complete":
+        print(folder)
+        print(f"spiking: error: the run is {result.status}; {what}", file=sys.stderr)
+        return 1
+    analyse(folder)
+    code = render_folder(folder, quiet=args.quiet) if args.render else 0
+    print(folder)
+    return code
+
+
 def register(sub) -> None:
     """Add ``experiment`` and its protocols to the ``spiking`` parser's subparsers."""
     p = sub.add_parser(
@@ -82,18 +149,7 @@ def register(sub) -> None:
     o.add_argument(
         "--contrast", type=positive_float, default=1.0, metavar="C", help="Michelson contrast, (0, 1] (default 1)"
     )
-    o.add_argument(
-        "--engine",
-        metavar="{" + ",".join(engine_names()) + "}",
-        help=f"simulator (sets run.engine; default {DEFAULT_ENGINE})",
-    )
-    o.add_argument("--seed", type=int, metavar="N", help="sets run.seed, which also shuffles the trials")
-    o.add_argument("--no-progress", action="store_true", help="no progress bar")
-    o.add_argument("--quiet", "-q", action="store_true", help="print only the run folder and errors")
-    o.add_argument(
-        "--render", action="store_true", help="also draw the run's usual plots, movies and report (slow for long runs)"
-    )
-    o.add_argument("--force", action="store_true", help="run even when the pre-flight estimate says it will not fit")
+    _run_options(o, seed_help="sets run.seed, which also shuffles the trials")
     o.add_argument(
         "--analyse",
         metavar="FOLDER",
@@ -143,35 +199,16 @@ def _register_fields(protocols) -> None:
         metavar="MS",
         help="leave out the first MS of each frame from its count (default 0)",
     )
-    r.add_argument(
-        "--engine",
-        metavar="{" + ",".join(engine_names()) + "}",
-        help=f"simulator (sets run.engine; default {DEFAULT_ENGINE})",
-    )
-    r.add_argument("--seed", type=int, metavar="N", help="sets run.seed, which also draws the noise")
-    r.add_argument("--no-progress", action="store_true", help="no progress bar")
-    r.add_argument("--quiet", "-q", action="store_true", help="print only the run folder and errors")
-    r.add_argument(
-        "--render", action="store_true", help="also draw the run's usual plots, movies and report (slow for long runs)"
-    )
-    r.add_argument("--force", action="store_true", help="run even when the pre-flight estimate says it will not fit")
+    _run_options(r, seed_help="sets run.seed, which also draws the noise")
     r.set_defaults(func=cmd_fields)
 
 
 def cmd_fields(args) -> int:
     from ..analysis.receptive import NoiseDesign, analyse_rf_run, write_fields
-    from ..config import from_mapping, to_mapping
     from ..errors import StimulusError
-    from ..io.runfolder import read_manifest, write_manifest
     from ..render.receptive import plot_fields
-    from ..run.orchestrate import run
 
-    if args.engine is not None:
-        args.overrides = [*args.overrides, f"run.engine={args.engine}"]
-    if args.seed is not None:
-        if args.seed < 0:
-            raise StimulusError(f"--seed must be >= 0, got {args.seed}")
-        args.overrides = [*args.overrides, f"run.seed={args.seed}"]
+    _engine_and_seed(args)
     if args.frames < 2:
         raise StimulusError(f"--frames must be at least 2, got {args.frames}")
     if args.skip >= args.frame:
@@ -187,58 +224,29 @@ def cmd_fields(args) -> int:
         seed=cfg.run.seed,
     )
     design.signed()  # the density must fit the grid: refused here, before any folder is made
-    data = to_mapping(cfg)
-    data["stimulus"] = {**data.get("stimulus", {}), "epochs": design.epochs()}
-    data["run"] = {**data.get("run", {}), "simulation_time": design.duration_ms}
-    if not cfg.run.name:
-        data["run"]["name"] = "fields"
-    cfg = from_mapping(data, base_dir=cfg.base_dir)
-    result = run(
-        cfg, progress=not args.no_progress, quiet=args.quiet, notes=notes, force=args.force, free_engine=args.render
+
+    def analyse(folder: Path) -> None:
+        _, layers = analyse_rf_run(folder, skip_ms=args.skip)
+        out = folder / EXPERIMENT_DIR
+        write_fields(out, layers)
+        plot_fields(layers, out / "receptive_fields.png")
+        if not args.quiet:
+            for t in layers:
+                print(f"{t.layer:7s} with a field {int(t.has_field.sum())}/{t.has_field.size}", file=sys.stderr)
+
+    return _run_experiment(
+        args, cfg, notes, design, "receptive-fields", "fields", {}, analyse, "no fields were computed"
     )
-    folder = Path(result.folder)
-    m = read_manifest(folder)
-    m["experiment"] = {
-        "name": "receptive-fields",
-        "design": design.to_dict(),
-        "skip_ms": args.skip,
-        "outputs": EXPERIMENT_DIR,
-    }
-    write_manifest(folder, m)
-    if result.status != "complete":
-        print(folder)
-        print(f"spiking: error: the run is {result.status}; no fields were computed", file=sys.stderr)
-        return 1
-    _, layers = analyse_rf_run(folder, skip_ms=args.skip)
-    out = folder / EXPERIMENT_DIR
-    write_fields(out, layers)
-    plot_fields(layers, out / "receptive_fields.png")
-    if not args.quiet:
-        for t in layers:
-            print(f"{t.layer:7s} with a field {int(t.has_field.sum())}/{t.has_field.size}", file=sys.stderr)
-    code = 0
-    if args.render:
-        code = render_folder(folder, quiet=args.quiet)
-    print(folder)
-    return code
 
 
 def cmd_orientation(args) -> int:
     from ..analysis.orientation import OrientationDesign
     from ..analysis.tuning import ALPHA
-    from ..config import from_mapping, to_mapping
     from ..errors import StimulusError
-    from ..io.runfolder import read_manifest, write_manifest
-    from ..run.orchestrate import run
 
     if args.analyse is not None:
         return _analyse_again(args)
-    if args.engine is not None:
-        args.overrides = [*args.overrides, f"run.engine={args.engine}"]
-    if args.seed is not None:
-        if args.seed < 0:
-            raise StimulusError(f"--seed must be >= 0, got {args.seed}")
-        args.overrides = [*args.overrides, f"run.seed={args.seed}"]
+    _engine_and_seed(args)
     cfg, notes = load(args)
     design = OrientationDesign(
         orientations=args.orientations,
@@ -253,35 +261,14 @@ def cmd_orientation(args) -> int:
     )
     if args.skip >= args.on:
         raise StimulusError(f"--skip must be shorter than --on ({args.on:g} ms), got {args.skip:g}")
-    data = to_mapping(cfg)
-    data["stimulus"] = {**data.get("stimulus", {}), "epochs": design.epochs()}
-    data["run"] = {**data.get("run", {}), "simulation_time": design.duration_ms}
-    if not cfg.run.name:
-        data["run"]["name"] = "orientation"
-    cfg = from_mapping(data, base_dir=cfg.base_dir)
-    result = run(
-        cfg, progress=not args.no_progress, quiet=args.quiet, notes=notes, force=args.force, free_engine=args.render
+
+    def analyse(folder: Path) -> None:
+        _write_analysis(folder, args.skip, args.quiet)
+
+    info = {"alpha": ALPHA}
+    return _run_experiment(
+        args, cfg, notes, design, "orientation", "orientation", info, analyse, "no tuning was computed"
     )
-    folder = result.folder
-    m = read_manifest(folder)
-    m["experiment"] = {
-        "name": "orientation",
-        "design": design.to_dict(),
-        "skip_ms": args.skip,
-        "alpha": ALPHA,
-        "outputs": EXPERIMENT_DIR,
-    }
-    write_manifest(folder, m)
-    if result.status != "complete":
-        print(folder)
-        print(f"spiking: error: the run is {result.status}; no tuning was computed", file=sys.stderr)
-        return 1
-    _write_analysis(Path(folder), args.skip, args.quiet)
-    code = 0
-    if args.render:
-        code = render_folder(Path(folder), quiet=args.quiet)
-    print(folder)
-    return code
 
 
 def _write_analysis(folder: Path, skip_ms: float, quiet: bool) -> None:

@@ -137,6 +137,33 @@ def procedural_kind(spec: str) -> str | None:
     return None
 
 
+def _spec_values(spec: str, kind: str, noun: str, keys: dict, form: str, example: float) -> dict[str, float]:
+    """The ``key=number`` values of a ``kind:...`` spec, the defaults of ``keys`` filled in (``None``: required).
+
+    Raises
+    ------
+    StimulusError
+        One line naming the spec and the key: unknown, given twice, not a number, or missing.
+    """
+    head, sep, body = spec.partition(":")
+    if head != kind or not sep or not body:
+        raise StimulusError(f"{spec!r}: {noun} needs its keys, {form}")
+    values: dict[str, float] = {}
+    for item in body.split(","):
+        key, eq, text = item.partition("=")
+        if key not in keys:
+            raise StimulusError(f"{spec!r}: unknown {kind} key {key!r}; allowed: {', '.join(keys)} ({form})")
+        if key in values:
+            raise StimulusError(f"{spec!r}: {kind} key {key!r} given twice")
+        if not eq or not _NUMBER.fullmatch(text):
+            raise StimulusError(f"{spec!r}: {kind} key {key!r} must be a number (e.g. {key}={example:g}), got {text!r}")
+        values[key] = float(text)
+    missing = [k for k, v in keys.items() if v is None and k not in values]
+    if missing:
+        raise StimulusError(f"{spec!r}: {kind} key {missing[0]!r} is required ({form})")
+    return {k: values.get(k, d) for k, d in keys.items()}
+
+
 def parse_noise(spec: str) -> NoiseSpec:
     """Parse ``noise:grid=11,frames=1000,frame=5,seed=1,density=0.05,distance=1,contrast=1`` strictly.
 
@@ -145,30 +172,13 @@ def parse_noise(spec: str) -> NoiseSpec:
     StimulusError
         One line naming the spec, the key and what is allowed.
     """
-    head, sep, body = spec.partition(":")
-    if head != "noise" or not sep or not body:
-        raise StimulusError(f"{spec!r}: a noise frame needs its keys, {_NOISE_FORM}")
-    values: dict[str, float] = {}
-    for item in body.split(","):
-        key, eq, text = item.partition("=")
-        if key not in NOISE_KEYS:
-            raise StimulusError(
-                f"{spec!r}: unknown noise key {key!r}; allowed: {', '.join(NOISE_KEYS)} ({_NOISE_FORM})"
-            )
-        if key in values:
-            raise StimulusError(f"{spec!r}: noise key {key!r} given twice")
-        if not eq or not _NUMBER.fullmatch(text):
-            raise StimulusError(f"{spec!r}: noise key {key!r} must be a number (e.g. {key}=1), got {text!r}")
-        values[key] = float(text)
-    missing = [k for k, v in NOISE_KEYS.items() if v is None and k not in values]
-    if missing:
-        raise StimulusError(f"{spec!r}: noise key {missing[0]!r} is required ({_NOISE_FORM})")
+    values = _spec_values(spec, "noise", "a noise frame", NOISE_KEYS, _NOISE_FORM, example=1)
     whole = {"grid": 1, "frames": 1, "frame": 0, "seed": 0, "distance": 1}
     for key, lowest in whole.items():
-        v = values.get(key, NOISE_KEYS[key])
+        v = values[key]
         if not (math.isfinite(v) and v == int(v) and v >= lowest):
             raise StimulusError(f"{spec!r}: noise key {key!r} must be an integer >= {lowest}, got {v:g}")
-    n = NoiseSpec(**{k: (int(v) if k in whole else float(v)) for k, v in {**NOISE_KEYS, **values}.items()})
+    n = NoiseSpec(**{k: (int(v) if k in whole else float(v)) for k, v in values.items()})
     if n.frame >= n.frames:
         raise StimulusError(f"{spec!r}: noise key 'frame' must be below frames ({n.frames}), got {n.frame}")
     if not 0.0 < n.density <= 1.0:
@@ -199,25 +209,8 @@ def parse_grating(spec: str) -> GratingSpec:
     StimulusError
         One line naming the spec, the key and what is allowed.
     """
-    head, sep, body = spec.partition(":")
-    if head != "grating" or not sep or not body:
-        raise StimulusError(f"{spec!r}: a grating needs its keys, {_GRATING_FORM}")
-    values: dict[str, float] = {}
-    for item in body.split(","):
-        key, eq, text = item.partition("=")
-        if key not in GRATING_KEYS:
-            raise StimulusError(
-                f"{spec!r}: unknown grating key {key!r}; allowed: {', '.join(GRATING_KEYS)} ({_GRATING_FORM})"
-            )
-        if key in values:
-            raise StimulusError(f"{spec!r}: grating key {key!r} given twice")
-        if not eq or not _NUMBER.fullmatch(text):
-            raise StimulusError(f"{spec!r}: grating key {key!r} must be a number (e.g. {key}=4), got {text!r}")
-        values[key] = float(text)
-    missing = [k for k, v in GRATING_KEYS.items() if v is None and k not in values]
-    if missing:
-        raise StimulusError(f"{spec!r}: grating key {missing[0]!r} is required ({_GRATING_FORM})")
-    g = GratingSpec(**{k: values.get(k, d) for k, d in GRATING_KEYS.items()})
+    values = _spec_values(spec, "grating", "a grating", GRATING_KEYS, _GRATING_FORM, example=4)
+    g = GratingSpec(**values)
     if not all(math.isfinite(v) for v in (g.orientation, g.sf, g.phase, g.contrast)):
         raise StimulusError(f"{spec!r}: grating keys must be finite numbers")
     if g.sf <= 0:
